@@ -1,0 +1,318 @@
+#include "core/engine.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "core/encode/png_encoder.h"
+#include "core/engine_state.h"
+#include "core/gl/gl_objects.h"
+#include "core/render/resolve.h"
+#include "core/tiles/gpu_tiles.h"
+
+namespace tilerender {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double MsSince(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+int64_t PhysicalMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? int64_t{pages} * page : int64_t{8} << 30;
+}
+
+std::string Mib(int64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / 1048576.0);
+  return buf;
+}
+
+}  // namespace
+
+Status EngineState::Reserve(int64_t bytes, const std::string& what) {
+  int64_t used = gpu_bytes_used.load();
+  for (;;) {
+    if (used + bytes > limits.gpu_budget_bytes) {
+      return ResourceExhausted(what + " needs " + Mib(bytes) + " of GPU memory; " +
+                               Mib(limits.gpu_budget_bytes - used) + " of the " +
+                               Mib(limits.gpu_budget_bytes) + " budget is free");
+    }
+    if (gpu_bytes_used.compare_exchange_weak(used, used + bytes)) return Status::Ok();
+  }
+}
+
+GpuImage::~GpuImage() {
+  std::shared_ptr<EngineState> state = engine_.lock();
+  std::shared_ptr<RenderThread> thread = state ? state->thread() : nullptr;
+  if (!thread) {
+    // The engine and its context are gone, and the textures with them: nothing to delete.
+    if (tiles_) tiles_->Abandon();
+    return;
+  }
+  // GL objects die on the render thread; the budget is returned once they have.
+  thread->Post([tiles = std::shared_ptr<GpuTiles>(std::move(tiles_)), state,
+                bytes = reserved_bytes_]() mutable {
+    tiles.reset();
+    state->Unreserve(bytes);
+    state->images.fetch_sub(1);
+  });
+}
+
+Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
+  if (options.max_tile_size < 16) {
+    return InvalidArgument("max tile size must be at least 16, got " +
+                           std::to_string(options.max_tile_size));
+  }
+  if (options.max_output_side <= 0 || options.max_output_pixels <= 0) {
+    return InvalidArgument("output limits must be positive");
+  }
+  if (options.gpu_budget_bytes < 0) return InvalidArgument("GPU budget must not be negative");
+  auto state = std::make_shared<EngineState>();
+  EngineState* s = state.get();
+  auto init = [s, options]() -> Status {
+    TR_ASSIGN_OR_RETURN(s->context, EglContext::Create(options.egl));
+    TR_ASSIGN_OR_RETURN(s->renderer, Renderer::Create());
+    TR_ASSIGN_OR_RETURN(s->pyramid, PyramidBuilder::Create());
+    s->info = s->context->info();
+    return Status::Ok();
+  };
+  auto shutdown = [s] {
+    s->renderer.reset();
+    s->pyramid.reset();
+    s->context.reset();
+  };
+  TR_ASSIGN_OR_RETURN(std::shared_ptr<RenderThread> thread, RenderThread::Start(init, shutdown));
+  state->set_thread(std::move(thread));
+
+  const GpuInfo& info = state->info;
+  EngineLimits& l = state->limits;
+  l.tile_size = std::min(options.max_tile_size, info.max_texture_size);
+  l.max_output_side = std::min({options.max_output_side, info.max_renderbuffer_size,
+                                info.max_viewport_width, info.max_viewport_height});
+  l.max_output_pixels = options.max_output_pixels;
+  l.max_queue_depth = options.max_queue_depth;
+  l.image = options.image_limits;
+  if (options.gpu_budget_bytes > 0) {
+    l.gpu_budget_bytes = options.gpu_budget_bytes;
+  } else if (info.available_memory_bytes > 0) {
+    l.gpu_budget_bytes = info.available_memory_bytes / 10 * 9;
+  } else {
+    l.gpu_budget_bytes = PhysicalMemoryBytes() / 2;
+  }
+
+  std::unique_ptr<Engine> engine(new Engine());
+  engine->state_ = std::move(state);
+  // Warm-up: the first draw compiles the shaders for real (~50 ms on llvmpipe); pay it now.
+  auto src = BufferSource::Allocate({2, 2, PixelType::kUint8, 1});
+  if (!src.ok()) return src.status();
+  std::fill_n((*src)->mutable_data(), 4, uint8_t{128});
+  TR_ASSIGN_OR_RETURN(ImageHandle warm, engine->LoadImage(**src, {.build_pyramid = false}));
+  RenderRequest req;
+  req.width = req.height = 4;
+  req.layers.push_back({.image = warm, .interpolation = Interpolation::kLinear});
+  auto out = engine->Render(req);
+  if (!out.ok()) return Internal("warm-up render failed: " + out.status().ToString());
+  return engine;
+}
+
+Engine::~Engine() {
+  // Joins the render thread after it has run every pending job (frees included).
+  if (state_) state_->set_thread(nullptr);
+}
+
+const GpuInfo& Engine::gpu_info() const { return state_->info; }
+const EngineLimits& Engine::limits() const { return state_->limits; }
+
+Result<ImageHandle> Engine::LoadImage(ImageSource& source, const LoadOptions& options) {
+  const ImageDesc desc = source.desc();
+  TR_RETURN_IF_ERROR(ValidateDesc(desc, state_->limits.image));
+  int tile = state_->limits.tile_size;
+  if (options.max_tile_size > 0) tile = std::min(tile, options.max_tile_size);
+  TR_ASSIGN_OR_RETURN(GridPlan plan, PlanGrid(desc, tile, options.build_pyramid));
+  std::shared_ptr<RenderThread> thread = state_->thread();
+  if (!thread) return Unavailable("engine is shut down");
+
+  const int64_t bytes = plan.TotalBytes();
+  TR_RETURN_IF_ERROR(state_->Reserve(bytes, "image " + desc.ToString()));
+  // From here on the handle owns the reservation and the textures: dropping it on any error frees
+  // both, so a failed load leaves nothing behind.
+  std::shared_ptr<GpuImage> image(new GpuImage());
+  image->engine_ = state_;
+  image->reserved_bytes_ = bytes;
+  image->tiles_ = std::make_unique<GpuTiles>(plan);
+  state_->images.fetch_add(1);
+  GpuTiles* tiles = image->tiles_.get();
+
+  ImageInfo& info = image->info_;
+  info.desc = desc;
+  info.tile_size = tile;
+  info.levels = static_cast<int>(plan.levels.size());
+  info.tiles = plan.tile_count();
+  info.gpu_bytes = bytes;
+  info.gpu_bytes_level0 = plan.LevelBytes(0);
+
+  // Level 0, tile by tile. A contiguous source is uploaded straight from its rows. Otherwise each
+  // tile is read into one of two scratch buffers, so reading tile i+1 overlaps uploading tile i.
+  const LevelPlan& l0 = plan.levels[0];
+  const uint8_t* whole = source.contiguous();
+  const size_t bpp = desc.bytes_per_pixel();
+  std::vector<uint8_t> scratch[2];
+  std::future<Status> pending;
+  // An early return must not free a buffer (or let the caller free the source) mid-upload.
+  struct WaitPending {
+    std::future<Status>& f;
+    ~WaitPending() {
+      if (f.valid()) f.wait();
+    }
+  } wait_pending{pending};
+  int64_t done = 0;
+  const int64_t total = desc.width * desc.height;
+  int turn = 0;
+  for (int64_t row = 0; row < l0.rows(); ++row) {
+    for (int64_t col = 0; col < l0.columns(); ++col, turn ^= 1) {
+      const TilePlan t = l0.Tile(col, row);
+      const uint8_t* pixels;
+      int64_t row_pixels;
+      size_t stride;
+      if (whole != nullptr) {
+        pixels = whole + static_cast<size_t>(t.texture.y0) * desc.row_bytes() +
+                 static_cast<size_t>(t.texture.x0) * bpp;
+        row_pixels = desc.width;
+        stride = desc.row_bytes();
+      } else {
+        std::vector<uint8_t>& buf = scratch[turn];
+        stride = static_cast<size_t>(t.texture.width()) * bpp;
+        buf.resize(stride * static_cast<size_t>(t.texture.height()));
+        TR_RETURN_IF_ERROR(source.ReadRect(t.texture.x0, t.texture.y0, t.texture.width(),
+                                           t.texture.height(), buf.data(), stride));
+        pixels = buf.data();
+        row_pixels = t.texture.width();
+      }
+      if (pending.valid()) TR_RETURN_IF_ERROR(pending.get());
+      pending = thread->Async(
+          [tiles, col, row, pixels, row_pixels] { return tiles->Upload(0, col, row, pixels, row_pixels); });
+      // Range the core (gutters belong to neighbours) while the render thread uploads.
+      const uint8_t* core = pixels + static_cast<size_t>(t.core.y0 - t.texture.y0) * stride +
+                            static_cast<size_t>(t.core.x0 - t.texture.x0) * bpp;
+      info.range.Merge(ComputeRange(core, stride, desc, t.core.width(), t.core.height()));
+      done += t.core.width() * t.core.height();
+      if (options.progress) options.progress(done, total);
+    }
+  }
+  if (pending.valid()) TR_RETURN_IF_ERROR(pending.get());
+
+  // Pyramid levels on the GPU, one job per tile so renders interleave with a long build.
+  const bool is_float = desc.type == PixelType::kFloat32;
+  EngineState* s = state_.get();
+  for (int level = 1; level < info.levels; ++level) {
+    const LevelPlan& lp = plan.levels[level];
+    std::vector<std::future<Status>> jobs;
+    for (int64_t row = 0; row < lp.rows(); ++row) {
+      for (int64_t col = 0; col < lp.columns(); ++col) {
+        jobs.push_back(thread->Async([s, tiles, is_float, level, col, row] {
+          return s->pyramid->BuildTile(*tiles, is_float, level, col, row);
+        }));
+      }
+    }
+    Status first;
+    for (auto& j : jobs) {
+      Status st = j.get();  // every job waited for: none may outlive a failed load unnoticed
+      if (first.ok() && !st.ok()) first = std::move(st);
+    }
+    TR_RETURN_IF_ERROR(first);
+  }
+  return ImageHandle(std::move(image));
+}
+
+Result<std::future<Result<Frame>>> Engine::SubmitRender(const RenderRequest& request,
+                                                        CancelFn cancelled) {
+  TR_ASSIGN_OR_RETURN(ResolvedRender resolved, ResolveRender(request, state_->limits));
+  std::shared_ptr<RenderThread> thread = state_->thread();
+  if (!thread) return Unavailable("engine is shut down");
+  auto promise = std::make_shared<std::promise<Result<Frame>>>();
+  std::future<Result<Frame>> future = promise->get_future();
+  EngineState* s = state_.get();
+  const auto queued_at = Clock::now();
+  auto job = [s, promise, queued_at, cancelled = std::move(cancelled),
+              resolved = std::make_shared<ResolvedRender>(std::move(resolved))] {
+    const double queue_ms = MsSince(queued_at);
+    if (cancelled && cancelled()) {
+      promise->set_value(Cancelled("render cancelled before it started"));
+      return;
+    }
+    Result<Frame> frame = s->renderer->Draw(*resolved);
+    if (frame.ok()) {
+      frame->timings.queue_ms = queue_ms;
+      s->renders.fetch_add(1);
+    }
+    promise->set_value(std::move(frame));
+  };
+  TR_RETURN_IF_ERROR(thread->PostBounded(std::move(job), state_->limits.max_queue_depth));
+  return future;
+}
+
+Result<RenderOutput> Engine::Render(const RenderRequest& request, const CancelFn& cancelled) {
+  TR_ASSIGN_OR_RETURN(std::future<Result<Frame>> future, SubmitRender(request, cancelled));
+  TR_ASSIGN_OR_RETURN(Frame frame, future.get());
+  return EncodeFrame(std::move(frame), request.format, request.png_level);
+}
+
+Result<RenderOutput> EncodeFrame(Frame frame, OutputFormat format, int png_level) {
+  const auto t0 = Clock::now();
+  RenderOutput out;
+  out.format = format;
+  out.width = frame.width;
+  out.height = frame.height;
+  out.has_alpha = frame.has_alpha;
+  out.timings = frame.timings;
+  uint8_t* px = frame.rgba.data();
+  const size_t n = static_cast<size_t>(frame.width) * frame.height;
+  if (frame.has_alpha) {
+    // The framebuffer holds premultiplied color; PNG and raw output carry straight alpha.
+    for (size_t i = 0; i < n; ++i) {
+      uint8_t* p = px + 4 * i;
+      const unsigned a = p[3];
+      if (a == 0 || a == 255) continue;
+      for (int c = 0; c < 3; ++c) p[c] = static_cast<uint8_t>(std::min(255u, (p[c] * 255u + a / 2) / a));
+    }
+  }
+  const size_t stride = static_cast<size_t>(frame.width) * 4;
+  if (format == OutputFormat::kPng) {
+    TR_ASSIGN_OR_RETURN(out.data, EncodePng(px, frame.width, frame.height, stride,
+                                            {.level = png_level,
+                                             .write_alpha = frame.has_alpha,
+                                             .bottom_up = true}));
+  } else {
+    out.data.resize(frame.rgba.size());
+    for (int y = 0; y < frame.height; ++y) {
+      std::copy_n(px + static_cast<size_t>(frame.height - 1 - y) * stride, stride,
+                  out.data.data() + static_cast<size_t>(y) * stride);
+    }
+  }
+  out.timings.encode_ms = MsSince(t0);
+  return out;
+}
+
+EngineStats Engine::stats() const {
+  EngineStats s;
+  s.gpu_bytes_used = state_->gpu_bytes_used.load();
+  s.gpu_budget_bytes = state_->limits.gpu_budget_bytes;
+  s.images = state_->images.load();
+  s.live_textures = gl::LiveTextureCount();
+  s.renders = state_->renders.load();
+  if (auto t = state_->thread()) s.queue_depth = t->queued_renders();
+  return s;
+}
+
+void Engine::Flush() {
+  if (auto t = state_->thread()) t->Call([] {});
+}
+
+}  // namespace tilerender

@@ -1,0 +1,21 @@
+#pragma once
+/// Shader programs built from the embedded shaders/ sources, with variants by prepended #defines.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/gl/gl_objects.h"
+#include "core/status.h"
+
+namespace tilerender::gl {
+
+/// Compiles vertex + fragment shader (names of files in shaders/) with `defines` ("NAME VALUE" each)
+/// and links them. Compile and link failures carry the driver's info log.
+Result<Program> BuildProgram(std::string_view vertex_name, std::string_view fragment_name,
+                             const std::vector<std::string>& defines);
+
+/// Name of the first pending GL error, or empty. Clears the whole error queue.
+std::string TakeGlError();
+
+}  // namespace tilerender::gl

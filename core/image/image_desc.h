@@ -1,0 +1,44 @@
+#pragma once
+/// The image model (DESIGN §2): a pixel type and a channel count; rows are packed, channels
+/// interleaved, row 0 at the top.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace tilerender {
+
+enum class PixelType : uint8_t { kUint8, kUint16, kFloat32 };
+
+size_t BytesPerSample(PixelType type);
+const char* PixelTypeName(PixelType type);  ///< "uint8", "uint16", "float32"
+/// Parses "uint8", "uint16", "float32" (also "u8", "u16", "f32").
+Result<PixelType> ParsePixelType(std::string_view name);
+
+struct ImageDesc {
+  int64_t width = 0;
+  int64_t height = 0;
+  PixelType type = PixelType::kUint8;
+  int channels = 1;  ///< 1 for any type; 3 (RGB) or 4 (RGBA) for uint8
+
+  size_t bytes_per_pixel() const { return BytesPerSample(type) * channels; }
+  size_t row_bytes() const { return bytes_per_pixel() * static_cast<size_t>(width); }
+  /// width * height * bytes per pixel. Only meaningful after Validate() succeeded.
+  size_t byte_size() const { return row_bytes() * static_cast<size_t>(height); }
+  std::string ToString() const;  ///< "4000x3000 uint16 x1"
+};
+
+/// Limits checked before any memory is allocated for an image.
+struct ImageLimits {
+  int64_t max_side = int64_t{1} << 20;        ///< per dimension
+  int64_t max_pixels = int64_t{1} << 34;      ///< 16 Gpx
+  int64_t max_bytes = int64_t{64} << 30;      ///< 64 GiB
+};
+
+/// Sizes positive and within limits, byte count free of overflow, supported type x channels.
+Status ValidateDesc(const ImageDesc& desc, const ImageLimits& limits);
+
+}  // namespace tilerender

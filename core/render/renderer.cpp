@@ -1,0 +1,246 @@
+#include "core/render/renderer.h"
+
+#include <glad/gl.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "core/gl/program.h"
+#include "core/tiles/gpu_tiles.h"
+
+namespace tilerender {
+namespace {
+
+constexpr const char* kTileUniforms[] = {
+    "u_tex",       "u_lut",        "u_lut_size",   "u_out_height", "u_half",  "u_m",
+    "u_c_int",     "u_c_frac",     "u_inside_lo",  "u_inside_hi",  "u_level_size",
+    "u_core",      "u_tex_origin", "u_linear",     "u_float",      "u_scale", "u_lo",
+    "u_range",     "u_gamma",      "u_opacity",    "u_blend",      "u_corners"};
+
+double Ms(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+int ProgramIndex(int channels) { return channels == 1 ? 0 : channels == 3 ? 1 : 2; }
+
+float ValueScale(const ImageDesc& d) {
+  switch (d.type) {
+    case PixelType::kUint8: return 255.f;
+    case PixelType::kUint16: return 65535.f;
+    case PixelType::kFloat32: return 1.f;
+  }
+  return 1.f;
+}
+
+void SetBlendState(Blending b) {
+  switch (b) {
+    case Blending::kTranslucent:
+      glEnable(GL_BLEND);
+      glBlendEquation(GL_FUNC_ADD);
+      glBlendFunc(GL_ONE, GL_ONE_MINUS_SRC_ALPHA);
+      break;
+    case Blending::kAdditive:
+      glEnable(GL_BLEND);
+      glBlendEquation(GL_FUNC_ADD);
+      glBlendFunc(GL_ONE, GL_ONE);
+      break;
+    case Blending::kOpaque:
+      glDisable(GL_BLEND);
+      break;
+    case Blending::kMinimum:
+      glEnable(GL_BLEND);
+      glBlendEquationSeparate(GL_MIN, GL_MAX);
+      break;
+    case Blending::kMaximum:
+      glEnable(GL_BLEND);
+      glBlendEquation(GL_MAX);
+      break;
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Renderer>> Renderer::Create() {
+  std::unique_ptr<Renderer> r(new Renderer());
+  const int channels[3] = {1, 3, 4};
+  for (int i = 0; i < 3; ++i) {
+    TR_ASSIGN_OR_RETURN(r->programs_[i].program,
+                        gl::BuildProgram("tile.vert", "tile.frag",
+                                         {"CHANNELS " + std::to_string(channels[i])}));
+    for (const char* name : kTileUniforms) {
+      r->programs_[i].uniforms[name] = glGetUniformLocation(r->programs_[i].program.get(), name);
+    }
+  }
+  r->vao_ = gl::CreateVertexArray();
+  r->custom_lut_ = gl::CreateTexture();
+  const std::string err = gl::TakeGlError();
+  if (!err.empty()) return Internal("renderer setup: " + err);
+  return r;
+}
+
+Result<const Renderer::Target*> Renderer::TargetFor(int width, int height) {
+  for (const Target& t : targets_) {
+    if (t.width == width && t.height == height) return &t;
+  }
+  Target& t = targets_[next_target_];
+  next_target_ = (next_target_ + 1) % static_cast<int>(targets_.size());
+  t = Target{};
+  t.fbo = gl::CreateFramebuffer();
+  t.color = gl::CreateRenderbuffer();
+  glBindRenderbuffer(GL_RENDERBUFFER, t.color.get());
+  glRenderbufferStorage(GL_RENDERBUFFER, GL_RGBA8, width, height);
+  glBindFramebuffer(GL_FRAMEBUFFER, t.fbo.get());
+  glFramebufferRenderbuffer(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_RENDERBUFFER, t.color.get());
+  const GLenum fb = glCheckFramebufferStatus(GL_FRAMEBUFFER);
+  const std::string err = gl::TakeGlError();
+  if (fb != GL_FRAMEBUFFER_COMPLETE || !err.empty()) {
+    t = Target{};
+    if (err == "GL_OUT_OF_MEMORY") {
+      return ResourceExhausted("GPU out of memory for a " + std::to_string(width) + "x" +
+                               std::to_string(height) + " framebuffer");
+    }
+    return Internal("framebuffer " + std::to_string(width) + "x" + std::to_string(height) +
+                    " incomplete (status 0x" + std::to_string(fb) + ") " + err);
+  }
+  t.width = width;
+  t.height = height;
+  return &t;
+}
+
+unsigned Renderer::LutTexture(const Lut& lut) {
+  gl::Id id;
+  if (!lut.cache_key.empty()) {
+    auto it = lut_cache_.find(lut.cache_key);
+    if (it != lut_cache_.end()) return it->second.get();
+    gl::Texture tex = gl::CreateTexture();
+    id = tex.get();
+    lut_cache_.emplace(lut.cache_key, std::move(tex));
+  } else {
+    id = custom_lut_.get();
+  }
+  glBindTexture(GL_TEXTURE_2D, id);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAX_LEVEL, 0);
+  glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
+  glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
+  // Mutable storage: the custom LUT is respecified per render, sizes vary.
+  glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA32F, static_cast<GLsizei>(lut.entries.size()), 1, 0, GL_RGBA,
+               GL_FLOAT, lut.entries.data());
+  return id;
+}
+
+int Renderer::DrawLayer(const View& view, const ResolvedLayer& layer) {
+  const GpuImage& image = *layer.image;
+  const ImageDesc& desc = image.info().desc;
+  const GpuTiles& tiles = image.tiles();
+  const LevelPlan& level = tiles.plan().levels[layer.level];
+  const Program& p = programs_[ProgramIndex(desc.channels)];
+  glUseProgram(p.program.get());
+
+  // Screen -> level texels. Centre split into integer and fraction (in double) so the shader's
+  // float positions stay small, hence precise, on images of any size.
+  const double scale = std::ldexp(1.0, layer.level);  // level-0 pixels per level texel
+  const double k = 1.0 / (view.zoom * scale);
+  // Column-major mat2 of R(-theta) * k: ToWorld's inverse rotation.
+  const float m[4] = {static_cast<float>(view.cos_t * k), static_cast<float>(-view.sin_t * k),
+                      static_cast<float>(view.sin_t * k), static_cast<float>(view.cos_t * k)};
+  const double cx = view.cx / scale, cy = view.cy / scale;
+  const double cix = std::floor(cx), ciy = std::floor(cy);
+  glUniform1i(p["u_tex"], 0);
+  glUniform1i(p["u_lut"], 1);
+  glUniform1f(p["u_out_height"], static_cast<float>(view.height));
+  glUniform2f(p["u_half"], view.width / 2.0f, view.height / 2.0f);
+  glUniformMatrix2fv(p["u_m"], 1, GL_FALSE, m);
+  glUniform2i(p["u_c_int"], static_cast<int>(cix), static_cast<int>(ciy));
+  glUniform2f(p["u_c_frac"], static_cast<float>(cx - cix), static_cast<float>(cy - ciy));
+  glUniform2f(p["u_inside_lo"], static_cast<float>(-cix), static_cast<float>(-ciy));
+  glUniform2f(p["u_inside_hi"], static_cast<float>(desc.width / scale - cix),
+              static_cast<float>(desc.height / scale - ciy));
+  glUniform2i(p["u_level_size"], static_cast<int>(level.width), static_cast<int>(level.height));
+  glUniform1i(p["u_linear"], layer.interpolation == Interpolation::kLinear);
+  glUniform1i(p["u_float"], desc.type == PixelType::kFloat32);
+  glUniform1f(p["u_scale"], ValueScale(desc));
+  glUniform3fv(p["u_lo"], 1, layer.lo.data());
+  glUniform3fv(p["u_range"], 1, layer.range.data());
+  glUniform3fv(p["u_gamma"], 1, layer.gamma.data());
+  glUniform1f(p["u_opacity"], layer.opacity);
+  glUniform1i(p["u_blend"], static_cast<int>(layer.blending));
+  if (desc.channels == 1) {
+    glActiveTexture(GL_TEXTURE1);
+    glBindTexture(GL_TEXTURE_2D, LutTexture(layer.lut));
+    glUniform1i(p["u_lut_size"], static_cast<int>(layer.lut.entries.size()));
+  }
+  glActiveTexture(GL_TEXTURE0);
+  SetBlendState(layer.blending);
+
+  int drawn = 0;
+  for (int64_t row = 0; row < level.rows(); ++row) {
+    for (int64_t col = 0; col < level.columns(); ++col) {
+      const TilePlan t = level.Tile(col, row);
+      // World rectangle of the core, clipped to the image (the last level pixel may overhang it).
+      const double x0 = t.core.x0 * scale, y0 = t.core.y0 * scale;
+      const double x1 = std::min<double>(t.core.x1 * scale, desc.width);
+      const double y1 = std::min<double>(t.core.y1 * scale, desc.height);
+      if (!IntersectsViewport(view, x0, y0, x1, y1)) continue;
+      // The quad carries a one-texel margin: the shader, not the rasterizer, decides ownership.
+      const Vec2 world[4] = {{x0 - scale, y0 - scale}, {x1 + scale, y0 - scale},
+                             {x0 - scale, y1 + scale}, {x1 + scale, y1 + scale}};
+      float corners[8];
+      for (int i = 0; i < 4; ++i) {
+        const Vec2 s = view.ToScreen(world[i]);
+        corners[2 * i] = static_cast<float>(2.0 * s.x / view.width - 1.0);
+        corners[2 * i + 1] = static_cast<float>(1.0 - 2.0 * s.y / view.height);
+      }
+      glUniform2fv(p["u_corners"], 4, corners);
+      glUniform4i(p["u_core"], static_cast<int>(t.core.x0), static_cast<int>(t.core.y0),
+                  static_cast<int>(t.core.x1), static_cast<int>(t.core.y1));
+      glUniform2i(p["u_tex_origin"], static_cast<int>(t.texture.x0), static_cast<int>(t.texture.y0));
+      glBindTexture(GL_TEXTURE_2D, tiles.texture(layer.level, col, row).get());
+      glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
+      ++drawn;
+    }
+  }
+  return drawn;
+}
+
+Result<Frame> Renderer::Draw(const ResolvedRender& render) {
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  const View& view = render.view;
+  TR_ASSIGN_OR_RETURN(const Target* target, TargetFor(view.width, view.height));
+  glBindFramebuffer(GL_FRAMEBUFFER, target->fbo.get());
+  glViewport(0, 0, view.width, view.height);
+  glDisable(GL_DEPTH_TEST);
+  glDisable(GL_SCISSOR_TEST);
+  const Rgba& bg = render.background;
+  glClearColor(bg.r * bg.a, bg.g * bg.a, bg.b * bg.a, bg.a);  // premultiplied, like the layers
+  glClear(GL_COLOR_BUFFER_BIT);
+  glBindVertexArray(vao_.get());
+
+  Frame frame;
+  frame.width = view.width;
+  frame.height = view.height;
+  frame.has_alpha = bg.a < 1.f;
+  for (const ResolvedLayer& layer : render.layers) {
+    frame.timings.tiles_drawn += DrawLayer(view, layer);
+  }
+  glFinish();  // splits draw from readback time; readback would wait for the draw anyway
+  const auto t1 = Clock::now();
+
+  frame.rgba.resize(static_cast<size_t>(view.width) * view.height * 4);
+  glPixelStorei(GL_PACK_ALIGNMENT, 4);
+  glPixelStorei(GL_PACK_ROW_LENGTH, 0);
+  glBindBuffer(GL_PIXEL_PACK_BUFFER, 0);
+  glReadPixels(0, 0, view.width, view.height, GL_RGBA, GL_UNSIGNED_BYTE, frame.rgba.data());
+  const std::string err = gl::TakeGlError();
+  if (!err.empty()) {
+    if (err == "GL_OUT_OF_MEMORY") return ResourceExhausted("GPU out of memory while rendering");
+    return Internal("render: " + err);
+  }
+  frame.timings.draw_ms = Ms(t0, t1);
+  frame.timings.readback_ms = Ms(t1, Clock::now());
+  return frame;
+}
+
+}  // namespace tilerender

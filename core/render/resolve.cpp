@@ -1,0 +1,123 @@
+#include "core/render/resolve.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace tilerender {
+
+Contrast DefaultContrast(const ImageInfo& info) {
+  if (info.desc.type == PixelType::kUint8 || info.range.empty()) return {0, 255};
+  if (info.range.min == info.range.max) return {info.range.min, info.range.min + 1};  // flat image
+  return {info.range.min, info.range.max};
+}
+
+namespace {
+
+Status CheckContrast(const Contrast& c, const std::string& where) {
+  if (!std::isfinite(c.lo) || !std::isfinite(c.hi)) {
+    return InvalidArgument(where + ": contrast limits must be finite");
+  }
+  if (c.lo == c.hi) {
+    return InvalidArgument(where + ": contrast limits must differ (lo == hi == " +
+                           std::to_string(c.lo) + ")");
+  }
+  return Status::Ok();
+}
+
+Result<ResolvedLayer> ResolveLayer(const Layer& layer, size_t index, double zoom) {
+  const std::string where = "layer " + std::to_string(index);
+  if (!layer.image) return InvalidArgument(where + ": no image");
+  const ImageInfo& info = layer.image->info();
+  ResolvedLayer r;
+  r.image = layer.image;
+  r.level = SelectLevel(zoom, info.levels);
+  r.interpolation = layer.interpolation;
+  r.blending = layer.blending;
+  if (!std::isfinite(layer.opacity) || layer.opacity < 0 || layer.opacity > 1) {
+    return InvalidArgument(where + ": opacity must be in [0, 1]");
+  }
+  r.opacity = static_cast<float>(layer.opacity);
+  if (!std::isfinite(layer.gamma) || layer.gamma <= 0) {
+    return InvalidArgument(where + ": gamma must be > 0, got " + std::to_string(layer.gamma));
+  }
+  r.gamma.fill(static_cast<float>(layer.gamma));
+
+  Contrast base = layer.contrast.value_or(DefaultContrast(info));
+  TR_RETURN_IF_ERROR(CheckContrast(base, where));
+  std::array<Contrast, 3> per{base, base, base};
+  if (!layer.channel_contrast.empty()) {
+    if (info.desc.channels == 1) {
+      return InvalidArgument(where + ": per-channel contrast applies to RGB(A) images only");
+    }
+    if (layer.channel_contrast.size() != 3) {
+      return InvalidArgument(where + ": per-channel contrast needs 3 entries (R, G, B), got " +
+                             std::to_string(layer.channel_contrast.size()));
+    }
+    for (int c = 0; c < 3; ++c) {
+      per[c] = layer.channel_contrast[c];
+      TR_RETURN_IF_ERROR(CheckContrast(per[c], where + " channel " + std::to_string(c)));
+    }
+  }
+  for (int c = 0; c < 3; ++c) {
+    r.lo[c] = static_cast<float>(per[c].lo);
+    r.range[c] = static_cast<float>(per[c].hi - per[c].lo);
+    if (r.range[c] == 0) {
+      return InvalidArgument(where + ": contrast range too small for float precision");
+    }
+  }
+
+  if (info.desc.channels == 1) {
+    auto lut = ResolveColormap(layer.colormap);
+    if (!lut.ok()) return InvalidArgument(where + ": " + lut.status().message());
+    r.lut = std::move(lut).value();
+  } else if (!layer.colormap.name.empty() || !layer.colormap.points.empty() ||
+             !layer.colormap.lut.empty()) {
+    // RGB(A) images carry their own colors; a colormap would be silently ignored, so refuse it.
+    if (layer.colormap.name != "gray") {
+      return InvalidArgument(where + ": colormaps apply to single-channel images only");
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+Result<ResolvedRender> ResolveRender(const RenderRequest& req, const EngineLimits& limits) {
+  if (req.width <= 0 || req.height <= 0) {
+    return InvalidArgument("output size must be positive, got " + std::to_string(req.width) + "x" +
+                           std::to_string(req.height));
+  }
+  if (req.width > limits.max_output_side || req.height > limits.max_output_side ||
+      int64_t{req.width} * req.height > limits.max_output_pixels) {
+    return ResourceExhausted("output " + std::to_string(req.width) + "x" +
+                             std::to_string(req.height) + " exceeds the limit (side " +
+                             std::to_string(limits.max_output_side) + ", " +
+                             std::to_string(limits.max_output_pixels) + " pixels)");
+  }
+  if (req.png_level < 0 || req.png_level > 9) {
+    return InvalidArgument("PNG compression level must be 0..9, got " + std::to_string(req.png_level));
+  }
+  for (float v : {req.background.r, req.background.g, req.background.b, req.background.a}) {
+    if (!std::isfinite(v) || v < 0 || v > 1) {
+      return InvalidArgument("background components must be in [0, 1]");
+    }
+  }
+  if (req.layers.empty()) return InvalidArgument("a render needs at least one layer");
+  double world_w = 0, world_h = 0;
+  for (size_t i = 0; i < req.layers.size(); ++i) {
+    if (!req.layers[i].image) return InvalidArgument("layer " + std::to_string(i) + ": no image");
+    world_w = std::max<double>(world_w, req.layers[i].image->info().desc.width);
+    world_h = std::max<double>(world_h, req.layers[i].image->info().desc.height);
+  }
+  ResolvedRender out;
+  TR_ASSIGN_OR_RETURN(out.view, ResolveView(req.camera, req.width, req.height, world_w, world_h));
+  out.background = req.background;
+  for (size_t i = 0; i < req.layers.size(); ++i) {
+    // Invisible layers are validated too: a bad request is bad whatever is shown.
+    TR_ASSIGN_OR_RETURN(ResolvedLayer layer, ResolveLayer(req.layers[i], i, out.view.zoom));
+    if (req.layers[i].visible) out.layers.push_back(std::move(layer));
+  }
+  return out;
+}
+
+}  // namespace tilerender

@@ -1,0 +1,37 @@
+#pragma once
+/// Validation and defaults of a render request, on the caller's thread, before anything is queued.
+/// The result holds everything the render thread needs, already checked.
+
+#include <array>
+#include <vector>
+
+#include "core/engine.h"
+#include "core/render/colormap.h"
+#include "core/render/view.h"
+
+namespace tilerender {
+
+struct ResolvedLayer {
+  ImageHandle image;
+  int level = 0;
+  Lut lut;
+  std::array<float, 3> lo{};
+  std::array<float, 3> range{};  ///< hi - lo, never 0; negative inverts
+  std::array<float, 3> gamma{};
+  float opacity = 1;
+  Interpolation interpolation = Interpolation::kNearest;
+  Blending blending = Blending::kTranslucent;
+};
+
+struct ResolvedRender {
+  View view;
+  std::vector<ResolvedLayer> layers;  ///< visible ones only
+  Rgba background;
+};
+
+/// Default contrast limits of an image (DESIGN §3).
+Contrast DefaultContrast(const ImageInfo& info);
+
+Result<ResolvedRender> ResolveRender(const RenderRequest& request, const EngineLimits& limits);
+
+}  // namespace tilerender

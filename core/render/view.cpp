@@ -1,0 +1,94 @@
+#include "core/render/view.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace tilerender {
+
+Vec2 View::ToScreen(Vec2 p) const {
+  const double dx = p.x - cx, dy = p.y - cy;
+  return {width / 2.0 + zoom * (cos_t * dx - sin_t * dy), height / 2.0 + zoom * (sin_t * dx + cos_t * dy)};
+}
+
+Vec2 View::ToWorld(Vec2 s) const {
+  const double dx = (s.x - width / 2.0) / zoom, dy = (s.y - height / 2.0) / zoom;
+  // R(theta)^-1 = R(-theta) = R(theta)^T
+  return {cx + cos_t * dx + sin_t * dy, cy - sin_t * dx + cos_t * dy};
+}
+
+Result<View> ResolveView(const Camera& camera, int width, int height, double world_w,
+                         double world_h) {
+  auto finite = [](const std::optional<double>& v) { return !v || std::isfinite(*v); };
+  if (!finite(camera.center_x) || !finite(camera.center_y) || !finite(camera.zoom) ||
+      !std::isfinite(camera.rotation_deg)) {
+    return InvalidArgument("camera values must be finite (center, zoom, rotation)");
+  }
+  if (camera.zoom && *camera.zoom <= 0) {
+    return InvalidArgument("zoom must be > 0, got " + std::to_string(*camera.zoom));
+  }
+  View v;
+  v.width = width;
+  v.height = height;
+  v.cx = camera.center_x.value_or(world_w / 2.0);
+  v.cy = camera.center_y.value_or(world_h / 2.0);
+  v.zoom = camera.zoom.value_or(std::min(width / world_w, height / world_h));
+  if (!(v.zoom > 0) || !std::isfinite(v.zoom) || std::abs(v.cx) > 1e12 || std::abs(v.cy) > 1e12 ||
+      v.zoom > 1e9 || v.zoom < 1e-9) {
+    return InvalidArgument("camera out of range (|center| <= 1e12, zoom in [1e-9, 1e9])");
+  }
+  // Quarter turns get exact sines so a 90-degree view is an exact transpose/flip of the image.
+  double deg = std::fmod(camera.rotation_deg, 360.0);
+  if (deg < 0) deg += 360.0;
+  if (deg == 0) {
+    v.cos_t = 1, v.sin_t = 0;
+  } else if (deg == 90) {
+    v.cos_t = 0, v.sin_t = 1;
+  } else if (deg == 180) {
+    v.cos_t = -1, v.sin_t = 0;
+  } else if (deg == 270) {
+    v.cos_t = 0, v.sin_t = -1;
+  } else {
+    const double rad = deg * M_PI / 180.0;
+    v.cos_t = std::cos(rad);
+    v.sin_t = std::sin(rad);
+  }
+  return v;
+}
+
+int SelectLevel(double zoom, int level_count) {
+  const int level = static_cast<int>(std::floor(std::log2(1.0 / zoom) + 0.5));
+  return std::clamp(level, 0, std::max(level_count - 1, 0));
+}
+
+namespace {
+
+// Separating-axis test of two convex quads given by corners in order.
+bool Separated(const Vec2 (&a)[4], const Vec2 (&b)[4]) {
+  for (const auto* poly : {&a, &b}) {
+    for (int i = 0; i < 4; ++i) {
+      const Vec2 p = (*poly)[i], q = (*poly)[(i + 1) % 4];
+      const Vec2 axis{q.y - p.y, p.x - q.x};
+      double amin = INFINITY, amax = -INFINITY, bmin = INFINITY, bmax = -INFINITY;
+      for (int k = 0; k < 4; ++k) {
+        const double da = a[k].x * axis.x + a[k].y * axis.y;
+        const double db = b[k].x * axis.x + b[k].y * axis.y;
+        amin = std::min(amin, da), amax = std::max(amax, da);
+        bmin = std::min(bmin, db), bmax = std::max(bmax, db);
+      }
+      if (amax <= bmin || bmax <= amin) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+bool IntersectsViewport(const View& view, double x0, double y0, double x1, double y1) {
+  const Vec2 rect[4] = {view.ToScreen({x0, y0}), view.ToScreen({x1, y0}), view.ToScreen({x1, y1}),
+                        view.ToScreen({x0, y1})};
+  const double w = view.width, h = view.height;
+  const Vec2 screen[4] = {{0, 0}, {w, 0}, {w, h}, {0, h}};
+  return !Separated(rect, screen);
+}
+
+}  // namespace tilerender

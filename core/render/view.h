@@ -1,0 +1,39 @@
+#pragma once
+/// The camera as a transform between world (image pixel) coordinates and screen (output pixel,
+/// y down) coordinates (DESIGN §3): s = (W/2, H/2) + zoom * R(theta) * (p - c).
+
+#include <cstdint>
+
+#include "core/render/render_request.h"
+#include "core/status.h"
+
+namespace tilerender {
+
+struct Vec2 {
+  double x = 0, y = 0;
+};
+
+struct View {
+  int width = 0;
+  int height = 0;
+  double cx = 0, cy = 0;
+  double zoom = 1;
+  double cos_t = 1, sin_t = 0;  ///< exact for multiples of 90 degrees
+
+  Vec2 ToScreen(Vec2 p) const;
+  Vec2 ToWorld(Vec2 s) const;
+};
+
+/// Applies the camera's defaults for a world of world_w x world_h (center: its middle; zoom: fit) and
+/// rejects non-finite values and zoom <= 0 with INVALID_ARGUMENT.
+Result<View> ResolveView(const Camera& camera, int width, int height, double world_w,
+                         double world_h);
+
+/// Level of detail for a zoom: the level whose texels are closest to one output pixel,
+/// round(log2(1 / zoom)) clamped to [0, level_count - 1].
+int SelectLevel(double zoom, int level_count);
+
+/// Whether the rectangle [x0, x1) x [y0, y1) in world units overlaps the (rotated) viewport.
+bool IntersectsViewport(const View& view, double x0, double y0, double x1, double y1);
+
+}  // namespace tilerender

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test command: installs what the build needs, builds from scratch (or incrementally) and runs
+# every test on whatever GL the machine has (Mesa llvmpipe through EGL surfaceless without a GPU).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+build_dir=${BUILD_DIR:-build}
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build_dir"
+# Test renders are written here for a human to look at.
+export TEST_OUTPUT_DIR=${TEST_OUTPUT_DIR:-$PWD/$build_dir/test-output}
+mkdir -p "$TEST_OUTPUT_DIR"
+ctest --test-dir "$build_dir" --output-on-failure -j2 "$@"

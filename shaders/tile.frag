@@ -1,0 +1,121 @@
+// Samples one tile of one level and maps values to color (DESIGN §3).
+//
+// The sample position is computed from gl_FragCoord with uniforms that do not depend on the tile,
+// and texels are addressed by integer pixel index (texelFetch), with bilinear weights computed here.
+// So every output pixel gets the same arithmetic whatever the tile size: renders are tile-size
+// invariant, and the tile owning a pixel is decided exactly (the quad is drawn with a margin).
+//
+// CHANNELS: 1 (scalar, colormapped), 3 (RGB stored as an R8 texture 3 texels per pixel), 4 (RGBA8).
+
+uniform sampler2D u_tex;     // this tile's texture, unit 0
+uniform sampler2D u_lut;     // colormap, RGBA32F, u_lut_size x 1, unit 1
+uniform int u_lut_size;
+
+uniform float u_out_height;  // H: screen y runs down, gl_FragCoord.y up
+uniform vec2 u_half;         // (W/2, H/2)
+uniform mat2 u_m;            // screen offset -> level texels: R(-theta) / (zoom * 2^level)
+uniform ivec2 u_c_int;       // view center in level texels, integer part
+uniform vec2 u_c_frac;       //   and fractional part: positions stay small, hence precise
+uniform vec2 u_inside_lo;    // image extent in level texels, minus u_c_int: [lo, hi)
+uniform vec2 u_inside_hi;
+uniform ivec2 u_level_size;  // level size in pixels
+uniform ivec4 u_core;        // tile core [x0, y0, x1, y1) in level pixels
+uniform ivec2 u_tex_origin;  // level pixel at texel (0, 0) of the tile texture
+
+uniform bool u_linear;
+uniform bool u_float;        // float32 data: NaN pixels are transparent
+uniform float u_scale;       // normalised texel -> data value (255, 65535 or 1)
+uniform vec3 u_lo;           // contrast per channel: t = clamp((v - lo) / range, 0, 1) ^ gamma
+uniform vec3 u_range;
+uniform vec3 u_gamma;
+uniform float u_opacity;
+uniform int u_blend;         // 0 translucent, 1 additive, 2 opaque, 3 minimum, 4 maximum
+
+out vec4 o_color;
+
+bool IsNan(float x) { return (floatBitsToUint(x) & 0x7fffffffu) > 0x7f800000u; }
+
+#if CHANNELS == 1
+vec4 Fetch(ivec2 p) {
+  return vec4(texelFetch(u_tex, p - u_tex_origin, 0).r);
+}
+#elif CHANNELS == 3
+vec4 Fetch(ivec2 p) {
+  ivec2 t = p - u_tex_origin;
+  t.x *= 3;
+  return vec4(texelFetch(u_tex, t, 0).r, texelFetch(u_tex, t + ivec2(1, 0), 0).r,
+              texelFetch(u_tex, t + ivec2(2, 0), 0).r, 1.0);
+}
+#else
+vec4 Fetch(ivec2 p) {
+  return texelFetch(u_tex, p - u_tex_origin, 0);
+}
+#endif
+
+vec4 Colormap(float t) {
+  float x = t * float(u_lut_size - 1);
+  int i = min(int(x), u_lut_size - 2);
+  float f = x - float(i);
+  return mix(texelFetch(u_lut, ivec2(i, 0), 0), texelFetch(u_lut, ivec2(i + 1, 0), 0), f);
+}
+
+void main() {
+  vec2 screen = vec2(gl_FragCoord.x, u_out_height - gl_FragCoord.y);
+  vec2 local = u_m * (screen - u_half) + u_c_frac;  // level texels, relative to u_c_int
+  // Outside the image: the background shows.
+  if (any(lessThan(local, u_inside_lo)) || any(greaterThanEqual(local, u_inside_hi))) {
+    discard;
+  }
+  ivec2 pix = u_c_int + ivec2(floor(local));
+  if (any(lessThan(pix, u_core.xy)) || any(greaterThanEqual(pix, u_core.zw))) discard;  // not ours
+
+  vec4 v;  // data values (normalised), alpha in .a for CHANNELS 4
+  if (!u_linear) {
+    v = Fetch(pix);
+    if (u_float && IsNan(v.r)) discard;
+  } else {
+    // Bilinear between pixel centers, clamped to the edge pixels inside the image.
+    vec2 q = local - 0.5;
+    vec2 fq = floor(q);
+    vec2 f = q - fq;
+    ivec2 p0 = u_c_int + ivec2(fq);
+    ivec2 lo = clamp(p0, ivec2(0), u_level_size - 1);
+    ivec2 hi = clamp(p0 + 1, ivec2(0), u_level_size - 1);
+    vec4 a = Fetch(lo), b = Fetch(ivec2(hi.x, lo.y)), c = Fetch(ivec2(lo.x, hi.y)), d = Fetch(hi);
+    float wa = (1.0 - f.x) * (1.0 - f.y), wb = f.x * (1.0 - f.y), wc = (1.0 - f.x) * f.y,
+          wd = f.x * f.y;
+    if (u_float) {
+      // A NaN that carries weight makes the sample NaN; one with zero weight is ignored.
+      if ((IsNan(a.r) && wa > 0.0) || (IsNan(b.r) && wb > 0.0) || (IsNan(c.r) && wc > 0.0) ||
+          (IsNan(d.r) && wd > 0.0)) {
+        discard;
+      }
+      if (IsNan(a.r)) a = vec4(0.0);
+      if (IsNan(b.r)) b = vec4(0.0);
+      if (IsNan(c.r)) c = vec4(0.0);
+      if (IsNan(d.r)) d = vec4(0.0);
+    }
+    v = a * wa + b * wb + c * wc + d * wd;
+  }
+
+  vec4 color;
+#if CHANNELS == 1
+  float t = clamp((v.r * u_scale - u_lo.x) / u_range.x, 0.0, 1.0);
+  if (u_gamma.x != 1.0) t = pow(t, u_gamma.x);
+  color = Colormap(t);
+#else
+  vec3 t = clamp((v.rgb * u_scale - u_lo) / u_range, 0.0, 1.0);
+  t = pow(t, u_gamma);
+  color = vec4(t, CHANNELS == 4 ? v.a : 1.0);
+#endif
+
+  float alpha = color.a * u_opacity;
+  if (u_blend == 2) {
+    o_color = vec4(color.rgb, 1.0);
+  } else if (u_blend == 3) {
+    // Minimum: a faint layer pulls toward white, i.e. changes little.
+    o_color = vec4(1.0 - alpha * (1.0 - color.rgb), alpha);
+  } else {
+    o_color = vec4(color.rgb * alpha, alpha);  // premultiplied
+  }
+}
