@@ -32,8 +32,12 @@ struct EngineState {
     return thread_;
   }
   void set_thread(std::shared_ptr<RenderThread> t) {
-    std::lock_guard lock(mu);
-    thread_ = std::move(t);
+    {
+      std::lock_guard lock(mu);
+      thread_.swap(t);
+    }
+    // The old thread is joined here, outside the lock: its last jobs may free images, which ask
+    // for the thread (and find none, so they abandon their textures to the dying context).
   }
 
   /// Reserves GPU budget; RESOURCE_EXHAUSTED (saying what is needed and free) when it does not fit.

@@ -61,8 +61,9 @@ struct GridPlan {
 /// `max_texels` (one piece, without gutters, when the whole extent fits). Returns boundaries.
 std::vector<int64_t> SplitAxis(int64_t extent, int64_t max_texels);
 
-/// Levels continue halving while the larger side exceeds this.
-inline constexpr int64_t kTopLevelMaxSide = 256;
+/// Levels continue halving while the larger side exceeds this: even a thumbnail samples a level
+/// whose texels are about one output pixel.
+inline constexpr int64_t kTopLevelMaxSide = 16;
 
 /// Plans every level. `max_texture_size` is T (>= 16); `pyramid` false plans level 0 only.
 Result<GridPlan> PlanGrid(const ImageDesc& desc, int max_texture_size, bool pyramid);

@@ -1,0 +1,267 @@
+// Rendered pixels against exact expectations and the CPU reference (DESIGN §3).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "core/render/colormap.h"
+#include "tests/cpu_reference.h"
+#include "tests/test_util.h"
+
+namespace tilerender::testing {
+namespace {
+
+std::vector<std::array<double, 4>> LutOf(const std::string& name) {
+  auto lut = ResolveColormap({.name = name});
+  EXPECT_TRUE(lut.ok());
+  std::vector<std::array<double, 4>> out;
+  for (const Rgba& c : lut->entries) out.push_back({c.r, c.g, c.b, c.a});
+  return out;
+}
+
+RefImage Ref(const BufferSource& src) { return {src.desc(), src.contiguous()}; }
+
+// Smooth structure plus hash noise: exercises interpolation and every value range.
+double Pattern(int64_t x, int64_t y, int c, double amplitude) {
+  const double smooth = 0.5 + 0.35 * std::sin(x * 0.07 + c) * std::cos(y * 0.05 - c);
+  const uint32_t h = static_cast<uint32_t>(x * 73856093u ^ y * 19349663u ^ c * 83492791u);
+  return std::clamp(smooth + ((h % 1000) / 1000.0 - 0.5) * 0.2, 0.0, 1.0) * amplitude;
+}
+
+TEST(RenderTest, IdentityUint8GrayIsExact) {
+  const ImageDesc desc{173, 91, PixelType::kUint8, 1};
+  auto src = MakeImage<uint8_t>(desc, [](int64_t x, int64_t y, int) { return (x * 7 + y * 13) % 256; });
+  for (int tile : {0, 64}) {
+    ImageHandle img = Load(*src, tile);
+    RenderRequest req{.width = 173, .height = 91};
+    req.camera.zoom = 1;
+    req.layers.push_back({.image = img, .colormap = {.name = "gray"}, .contrast = Contrast{0, 255}});
+    const std::vector<uint8_t> px = RenderRgba(req);
+    ASSERT_EQ(px.size(), size_t{173} * 91 * 4);
+    size_t wrong = 0;
+    for (int64_t i = 0; i < desc.width * desc.height; ++i) {
+      const uint8_t v = src->contiguous()[i];
+      if (px[4 * i] != v || px[4 * i + 1] != v || px[4 * i + 2] != v || px[4 * i + 3] != 255) ++wrong;
+    }
+    EXPECT_EQ(wrong, 0u) << "tile size " << tile;
+  }
+}
+
+TEST(RenderTest, IdentityUint16FullRangeWithinOneLsb) {
+  const ImageDesc desc{120, 80, PixelType::kUint16, 1};
+  auto src = MakeImage<uint16_t>(desc, [](int64_t x, int64_t y, int) { return (x * 541 + y * 809) % 65536; });
+  ImageHandle img = Load(*src, 64);
+  RenderRequest req{.width = 120, .height = 80};
+  req.layers.push_back({.image = img, .contrast = Contrast{0, 65535}});
+  const std::vector<uint8_t> px = RenderRgba(req);
+  const auto* data = reinterpret_cast<const uint16_t*>(src->contiguous());
+  int worst = 0;
+  for (int64_t i = 0; i < desc.width * desc.height; ++i) {
+    const double expect = data[i] / 65535.0 * 255.0;
+    worst = std::max(worst, static_cast<int>(std::ceil(std::abs(px[4 * i] - expect) - 0.5)));
+  }
+  EXPECT_LE(worst, 1);
+}
+
+TEST(RenderTest, IdentityRgbAndRgbaAreExact) {
+  for (int channels : {3, 4}) {
+    const ImageDesc desc{97, 61, PixelType::kUint8, channels};
+    // Alpha 255 everywhere: an opaque RGBA image over black must come back unchanged.
+    auto src = MakeImage<uint8_t>(desc, [](int64_t x, int64_t y, int c) {
+      return c == 3 ? 255 : (x * (3 + c) + y * (11 - c) + c * 40) % 256;
+    });
+    ImageHandle img = Load(*src, 40);  // several tiles, 3 texels per pixel for RGB
+    RenderRequest req{.width = 97, .height = 61};
+    req.camera.zoom = 1;
+    req.layers.push_back({.image = img});
+    const std::vector<uint8_t> px = RenderRgba(req);
+    size_t wrong = 0;
+    for (int64_t i = 0; i < desc.width * desc.height; ++i) {
+      for (int c = 0; c < 3; ++c) wrong += px[4 * i + c] != src->contiguous()[i * channels + c];
+    }
+    EXPECT_EQ(wrong, 0u) << channels << " channels";
+  }
+}
+
+TEST(RenderTest, RotationBy90IsExactTranspose) {
+  const ImageDesc desc{64, 40, PixelType::kUint8, 1};
+  auto src = MakeImage<uint8_t>(desc, [](int64_t x, int64_t y, int) { return (x * 31 + y * 17) % 251; });
+  ImageHandle img = Load(*src, 32);
+  RenderRequest req{.width = 40, .height = 64};
+  req.camera.zoom = 1;
+  req.camera.rotation_deg = 90;
+  req.layers.push_back({.image = img});
+  const std::vector<uint8_t> px = RenderRgba(req);
+  // Clockwise quarter turn: image pixel (x, y) lands at screen (H - 1 - y, x).
+  size_t wrong = 0;
+  for (int v = 0; v < 64; ++v) {
+    for (int u = 0; u < 40; ++u) {
+      const uint8_t expect = src->contiguous()[(40 - 1 - u) * 64 + v];
+      wrong += px[(v * 40 + u) * 4] != expect;
+    }
+  }
+  EXPECT_EQ(wrong, 0u);
+  // And -270 is the same turn.
+  req.camera.rotation_deg = -270;
+  EXPECT_EQ(RenderRgba(req), px);
+}
+
+struct RefCase {
+  const char* name;
+  PixelType type;
+  int channels;
+  const char* colormap;
+  double lo, hi, gamma, zoom, rotation;
+  bool linear;
+};
+
+class ReferenceTest : public ::testing::TestWithParam<RefCase> {};
+
+TEST_P(ReferenceTest, MatchesCpuReference) {
+  const RefCase& k = GetParam();
+  const ImageDesc desc{211, 157, k.type, k.channels};
+  const double amplitude = k.type == PixelType::kUint16 ? 60000 : k.type == PixelType::kUint8 ? 255 : 3.0;
+  std::unique_ptr<BufferSource> src;
+  auto value = [&](int64_t x, int64_t y, int c) {
+    double v = Pattern(x, y, c, amplitude);
+    if (k.type == PixelType::kFloat32) {
+      v -= 1.0;  // negative values too
+      if ((x * 7 + y * 3) % 41 == 0) v = std::numeric_limits<double>::quiet_NaN();
+    }
+    return v;
+  };
+  if (k.type == PixelType::kUint8) src = MakeImage<uint8_t>(desc, value);
+  if (k.type == PixelType::kUint16) src = MakeImage<uint16_t>(desc, value);
+  if (k.type == PixelType::kFloat32) src = MakeImage<float>(desc, value);
+  ImageHandle img = Load(*src, 64);
+
+  RenderRequest req{.width = 240, .height = 180};
+  req.camera = {.center_x = 97.3, .center_y = 80.6, .zoom = k.zoom, .rotation_deg = k.rotation};
+  Layer layer{.image = img, .contrast = Contrast{k.lo, k.hi}, .gamma = k.gamma};
+  if (k.channels == 1) layer.colormap.name = k.colormap;
+  layer.interpolation = k.linear ? Interpolation::kLinear : Interpolation::kNearest;
+  req.layers.push_back(layer);
+  const std::vector<uint8_t> gpu = RenderRgba(req);
+
+  RefLayer ref{.image = Ref(*src), .gamma = k.gamma, .linear = k.linear};
+  if (k.channels == 1) ref.lut = LutOf(k.colormap);
+  ref.lo.fill(k.lo);
+  ref.hi.fill(k.hi);
+  const std::vector<uint8_t> cpu = RefRender({240, 180, 97.3, 80.6, k.zoom, k.rotation}, {ref});
+  SavePng(std::string("reference_") + k.name + "_gpu", gpu, 240, 180);
+  const Diff d = CompareRgba(gpu, cpu, 2);
+  EXPECT_LE(d.over, d.pixels / 1000) << "pixels off by more than 2 LSB; worst " << d.max_abs;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ReferenceTest,
+    ::testing::Values(
+        RefCase{"u16_viridis_gamma", PixelType::kUint16, 1, "viridis", 5000, 55000, 0.5, 1.37, 30, true},
+        RefCase{"u16_magma_nearest", PixelType::kUint16, 1, "magma", 1000, 40000, 2.0, 2.5, -12, false},
+        RefCase{"u8_inferno_inverted", PixelType::kUint8, 1, "inferno", 220, 30, 1.0, 1.0, 0, false},
+        RefCase{"u8_turbo_linear", PixelType::kUint8, 1, "turbo", 0, 255, 1.0, 3.3, 45, true},
+        RefCase{"f32_nan_plasma", PixelType::kFloat32, 1, "plasma", -0.8, 1.7, 1.3, 1.9, 200, false},
+        RefCase{"f32_nan_twilight_linear", PixelType::kFloat32, 1, "twilight", -1, 2, 0.7, 2.2, 77, true},
+        RefCase{"u8_gray_r_zoomout", PixelType::kUint8, 1, "gray_r", 0, 255, 1.0, 0.8, 10, true},
+        RefCase{"rgb_gamma", PixelType::kUint8, 3, "", 20, 230, 0.6, 1.5, 33, true},
+        RefCase{"rgba_rotated", PixelType::kUint8, 4, "", 0, 255, 1.0, 1.2, -50, false}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(RenderTest, RgbPerChannelContrastMatchesReference) {
+  const ImageDesc desc{90, 70, PixelType::kUint8, 3};
+  auto src = MakeImage<uint8_t>(desc, [](int64_t x, int64_t y, int c) { return Pattern(x, y, c, 255); });
+  ImageHandle img = Load(*src, 50);
+  RenderRequest req{.width = 90, .height = 70};
+  Layer layer{.image = img, .channel_contrast = {{0, 128}, {50, 200}, {255, 0}}, .gamma = 1.4};
+  req.layers.push_back(layer);
+  RefLayer ref{.image = Ref(*src), .lo = {0, 50, 255}, .hi = {128, 200, 0}, .gamma = 1.4};
+  const Diff d = CompareRgba(RenderRgba(req), RefRender({90, 70, 45, 35, 1, 0}, {ref}), 1);
+  EXPECT_EQ(d.over, 0u) << "worst " << d.max_abs;
+}
+
+TEST(RenderTest, BlendingModesMatchReference) {
+  const ImageDesc desc{80, 60, PixelType::kUint8, 1};
+  auto a = MakeImage<uint8_t>(desc, [](int64_t x, int64_t y, int) { return Pattern(x, y, 0, 255); });
+  auto b = MakeImage<uint8_t>(desc, [](int64_t x, int64_t y, int) { return Pattern(y, x, 1, 255); });
+  ImageHandle ia = Load(*a, 32), ib = Load(*b, 48);
+  const std::pair<Blending, int> modes[] = {{Blending::kTranslucent, 0}, {Blending::kAdditive, 1},
+                                            {Blending::kOpaque, 2}, {Blending::kMinimum, 3},
+                                            {Blending::kMaximum, 4}};
+  for (auto [mode, ref_mode] : modes) {
+    for (const Rgba bg : {Rgba{0.1f, 0.2f, 0.3f, 1}, Rgba{0.2f, 0.4f, 0.6f, 0.5f}}) {
+      RenderRequest req{.width = 100, .height = 80, .background = bg};
+      req.camera.rotation_deg = 20;
+      req.camera.zoom = 1;
+      req.layers.push_back({.image = ia, .colormap = {.name = "magenta"}, .opacity = 0.8});
+      req.layers.push_back({.image = ib, .colormap = {.name = "green"}, .opacity = 0.6, .blending = mode});
+      RefLayer ra{.image = Ref(*a), .lut = LutOf("magenta"), .opacity = 0.8};
+      RefLayer rb{.image = Ref(*b), .lut = LutOf("green"), .opacity = 0.6, .blend = ref_mode};
+      const auto cpu = RefRender({100, 80, 40, 30, 1, 20}, {ra, rb}, {bg.r, bg.g, bg.b, bg.a});
+      const Diff d = CompareRgba(RenderRgba(req), cpu, 2);
+      EXPECT_LE(d.over, d.pixels / 1000)
+          << BlendingName(mode) << " bg alpha " << bg.a << ": worst " << d.max_abs;
+    }
+  }
+}
+
+TEST(RenderTest, NanIsTransparentAndInvisibleLayersAreSkipped) {
+  const ImageDesc desc{16, 16, PixelType::kFloat32, 1};
+  auto src = MakeImage<float>(desc, [](int64_t x, int64_t y, int) {
+    return (x == 5 && y == 7) ? std::numeric_limits<float>::quiet_NaN() : 1.0f;
+  });
+  ImageHandle img = Load(*src);
+  RenderRequest req{.width = 16, .height = 16, .background = {0, 0, 1, 1}};
+  req.layers.push_back({.image = img, .contrast = Contrast{0, 1}});
+  const std::vector<uint8_t> px = RenderRgba(req);
+  const size_t nan_px = (7 * 16 + 5) * 4;
+  EXPECT_EQ(px[nan_px + 0], 0);  // background blue shows through
+  EXPECT_EQ(px[nan_px + 2], 255);
+  EXPECT_EQ(px[nan_px - 4], 255);  // the neighbour is white
+  EXPECT_EQ(px[nan_px - 2], 255);
+  EXPECT_EQ(src->desc().type, PixelType::kFloat32);
+  EXPECT_EQ(img->info().range.nan_count, 1);
+
+  req.layers[0].visible = false;
+  const std::vector<uint8_t> hidden = RenderRgba(req);
+  for (size_t i = 0; i < hidden.size(); i += 4) ASSERT_EQ(hidden[i + 2], 255);
+}
+
+TEST(RenderTest, TransparentBackgroundGivesRgbaPngOpaqueGivesRgb) {
+  const ImageDesc desc{8, 8, PixelType::kUint8, 1};
+  auto src = MakeImage<uint8_t>(desc, [](int64_t x, int64_t, int) { return x * 30; });
+  ImageHandle img = Load(*src);
+  RenderRequest req{.width = 20, .height = 10};
+  req.camera.zoom = 1;
+  req.layers.push_back({.image = img});
+  auto opaque = TestEngine().Render(req);
+  ASSERT_TRUE(opaque.ok());
+  EXPECT_FALSE(opaque->has_alpha);
+  ASSERT_GT(opaque->data.size(), 26u);
+  EXPECT_EQ(opaque->data[25], 2);  // IHDR colour type: RGB
+  req.background = {0, 0, 0, 0};
+  auto clear = TestEngine().Render(req);
+  ASSERT_TRUE(clear.ok());
+  EXPECT_TRUE(clear->has_alpha);
+  EXPECT_EQ(clear->data[25], 6);  // RGBA
+  const std::vector<uint8_t> px = RenderRgba(req);
+  EXPECT_EQ(px[3], 0);                       // outside the image: transparent
+  EXPECT_EQ(px[(5 * 20 + 10) * 4 + 3], 255); // inside: opaque
+}
+
+TEST(RenderTest, DefaultCameraFitsTheImage) {
+  const ImageDesc desc{200, 100, PixelType::kUint8, 1};
+  auto src = MakeImage<uint8_t>(desc, [](int64_t, int64_t, int) { return 255; });
+  ImageHandle img = Load(*src);
+  RenderRequest req{.width = 100, .height = 100};
+  req.layers.push_back({.image = img});
+  const std::vector<uint8_t> px = RenderRgba(req);
+  // Zoom 0.5: the image spans all columns and rows 25..74.
+  EXPECT_EQ(px[(24 * 100 + 50) * 4], 0);
+  EXPECT_EQ(px[(25 * 100 + 0) * 4], 255);
+  EXPECT_EQ(px[(74 * 100 + 99) * 4], 255);
+  EXPECT_EQ(px[(75 * 100 + 50) * 4], 0);
+}
+
+}  // namespace
+}  // namespace tilerender::testing

@@ -1,0 +1,181 @@
+// Tiles on the GPU: tile-size invariance, images wider than GL_MAX_TEXTURE_SIZE, exact byte
+// accounting, no leaked textures, alias-free zoomed-out views, only visible tiles drawn.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/tiles/tile_grid.h"
+#include "tests/cpu_reference.h"
+#include "tests/test_util.h"
+
+namespace tilerender::testing {
+namespace {
+
+struct View {
+  const char* name;
+  std::optional<double> cx, cy, zoom;
+  double rotation;
+};
+
+class TileInvarianceTest : public ::testing::TestWithParam<std::tuple<int, PixelType, int>> {};
+
+TEST_P(TileInvarianceTest, SameRenderForEveryTileSize) {
+  const auto [channels, type, seed] = GetParam();
+  const ImageDesc desc{437, 301, type, channels};
+  auto value = [seed = seed](int64_t x, int64_t y, int c) {
+    const uint32_t h = static_cast<uint32_t>((x + seed) * 2654435761u ^ (y * 40503u) ^ (c * 977u));
+    return (h >> 8) % 251 + 0.25 * ((x + y) % 4);
+  };
+  std::unique_ptr<BufferSource> src;
+  if (type == PixelType::kUint8) src = MakeImage<uint8_t>(desc, value);
+  if (type == PixelType::kUint16) src = MakeImage<uint16_t>(desc, [&](int64_t x, int64_t y, int c) { return value(x, y, c) * 200; });
+  if (type == PixelType::kFloat32) src = MakeImage<float>(desc, value);
+
+  ImageHandle t64 = Load(*src, 64), t100 = Load(*src, 100), untiled = Load(*src, 16384);
+  ASSERT_GT(t64->info().tiles, t100->info().tiles);
+  ASSERT_EQ(untiled->info().levels, t64->info().levels);
+  // A tile corner of the T = 64 grid (a boundary where four tiles meet).
+  const std::vector<int64_t> xs = SplitAxis(437, 64), ys = SplitAxis(301, 64);
+  const View views[] = {
+      {"fit", {}, {}, {}, 0},
+      {"rotated zoomed out", 210.5, 140.2, 0.37, 27},
+      {"far out", {}, {}, 0.11, -63},
+      {"tile corner zoom 4", static_cast<double>(xs[3]), static_cast<double>(ys[2]), 4.0, 0},
+      {"tile corner rotated", static_cast<double>(xs[2]), static_cast<double>(ys[3]), 2.5, 45},
+      {"zoom 1 odd center", 100.5, 99.5, 1.0, 0},
+  };
+  for (const View& v : views) {
+    for (Interpolation interp : {Interpolation::kNearest, Interpolation::kLinear}) {
+      std::vector<uint8_t> out[3];
+      const ImageHandle imgs[3] = {t64, t100, untiled};
+      for (int i = 0; i < 3; ++i) {
+        RenderRequest req{.width = 160, .height = 120};
+        req.camera = {.center_x = v.cx, .center_y = v.cy, .zoom = v.zoom, .rotation_deg = v.rotation};
+        req.layers.push_back({.image = imgs[i], .interpolation = interp});
+        if (channels == 1) req.layers.back().colormap.name = "viridis";
+        out[i] = RenderRgba(req);
+      }
+      const int tol = interp == Interpolation::kNearest ? 0 : 1;
+      for (int i : {0, 1}) {
+        const Diff d = CompareRgba(out[i], out[2], tol);
+        EXPECT_EQ(d.over, 0u) << v.name << ", " << InterpolationName(interp) << ", T="
+                              << (i == 0 ? 64 : 100) << ": worst " << d.max_abs;
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, TileInvarianceTest,
+                         ::testing::Values(std::tuple{1, PixelType::kUint8, 1},
+                                           std::tuple{1, PixelType::kUint16, 2},
+                                           std::tuple{1, PixelType::kFloat32, 3},
+                                           std::tuple{3, PixelType::kUint8, 4},
+                                           std::tuple{4, PixelType::kUint8, 5}));
+
+TEST(TilesTest, WiderThanMaxTextureSizeAtFullResolution) {
+  const int max_tex = TestEngine().gpu_info().max_texture_size;
+  const int64_t width = std::max<int64_t>(20000, max_tex + 3000);
+  const ImageDesc desc{width, 64, PixelType::kUint8, 1};
+  auto src = MakeImage<uint8_t>(desc, [](int64_t x, int64_t y, int) { return (x * 131 + y * 7) % 256; });
+  ImageHandle img = Load(*src);  // default T: the driver's maximum
+  ASSERT_GE(img->info().tiles, 2);
+  for (double right_edge_x : {static_cast<double>(width) - 128, static_cast<double>(max_tex)}) {
+    RenderRequest req{.width = 256, .height = 64};
+    req.camera = {.center_x = right_edge_x, .center_y = 32, .zoom = 1};
+    req.layers.push_back({.image = img, .contrast = Contrast{0, 255}});
+    const std::vector<uint8_t> px = RenderRgba(req);
+    size_t wrong = 0;
+    const int64_t x0 = static_cast<int64_t>(right_edge_x) - 128;
+    for (int v = 0; v < 64; ++v) {
+      for (int u = 0; u < 256; ++u) {
+        const int64_t x = x0 + u;
+        const int expect = x < width ? src->contiguous()[v * width + x] : 0;
+        wrong += px[(v * 256 + u) * 4] != expect;
+      }
+    }
+    EXPECT_EQ(wrong, 0u) << "view centred at x = " << right_edge_x;
+  }
+}
+
+TEST(TilesTest, GpuBytesCloseToRawBytes) {
+  const ImageDesc u16{4000, 3000, PixelType::kUint16, 1};
+  auto src = BufferSource::Allocate(u16);
+  ASSERT_TRUE(src.ok());
+  std::fill_n((*src)->mutable_data(), u16.byte_size(), uint8_t{7});
+  ImageHandle img = Load(**src);
+  const ImageInfo& info = img->info();
+  EXPECT_NEAR(info.gpu_bytes_level0, 24'000'000, 240'000) << info.gpu_bytes_level0;
+  EXPECT_LE(info.gpu_bytes, info.gpu_bytes_level0 * 4 / 3 + 1'000'000) << "pyramid adds at most 1/3";
+  // Tiled (T = 1024), the gutters add a little and stay well within 1 %.
+  ImageHandle tiled = Load(**src, 1024);
+  EXPECT_NEAR(tiled->info().gpu_bytes_level0, 24'000'000, 240'000) << tiled->info().gpu_bytes_level0;
+  EXPECT_GT(tiled->info().gpu_bytes_level0, 24'000'000);
+
+  // RGB is stored planar-free as R8 texels, 3 bytes per pixel, not padded to 4.
+  const ImageDesc rgb{2000, 1500, PixelType::kUint8, 3};
+  auto rgb_src = BufferSource::Allocate(rgb);
+  std::fill_n((*rgb_src)->mutable_data(), rgb.byte_size(), uint8_t{9});
+  ImageHandle rgb_img = Load(**rgb_src, 1024);
+  EXPECT_NEAR(rgb_img->info().gpu_bytes_level0, 9'000'000, 90'000) << rgb_img->info().gpu_bytes_level0;
+  // The engine's accounting follows the images.
+  TestEngine().Flush();
+  const int64_t used = TestEngine().stats().gpu_bytes_used;
+  EXPECT_GE(used, info.gpu_bytes + tiled->info().gpu_bytes + rgb_img->info().gpu_bytes);
+}
+
+TEST(TilesTest, HundredLoadsAndUnloadsLeakNothing) {
+  Engine& e = TestEngine();
+  e.Flush();
+  const EngineStats before = e.stats();
+  const ImageDesc desc{300, 200, PixelType::kUint16, 1};
+  auto src = MakeImage<uint16_t>(desc, [](int64_t x, int64_t y, int) { return x + y; });
+  for (int i = 0; i < 100; ++i) {
+    ImageHandle img = Load(*src, 64);
+    ASSERT_TRUE(img);
+    EXPECT_GT(img->info().tiles, 20);
+  }
+  e.Flush();
+  const EngineStats after = e.stats();
+  EXPECT_EQ(after.live_textures, before.live_textures);
+  EXPECT_EQ(after.images, before.images);
+  EXPECT_EQ(after.gpu_bytes_used, before.gpu_bytes_used);
+}
+
+TEST(TilesTest, ZoomedOutViewIsAliasFree) {
+  // A one-pixel checkerboard: sampled at 1/8 without a pyramid it aliases to stripes/noise.
+  const ImageDesc desc{1024, 1024, PixelType::kUint8, 1};
+  auto src = MakeImage<uint8_t>(desc, [](int64_t x, int64_t y, int) { return ((x + y) % 2) * 255; });
+  ImageHandle img = Load(*src, 256);
+  ASSERT_GT(img->info().levels, 3);
+  RenderRequest req{.width = 120, .height = 120};
+  req.camera = {.zoom = 0.117, .rotation_deg = 13};
+  req.layers.push_back({.image = img, .interpolation = Interpolation::kLinear});
+  const std::vector<uint8_t> px = RenderRgba(req);
+  int lo = 255, hi = 0;
+  for (int v = 20; v < 100; ++v) {
+    for (int u = 20; u < 100; ++u) {
+      lo = std::min<int>(lo, px[(v * 120 + u) * 4]);
+      hi = std::max<int>(hi, px[(v * 120 + u) * 4]);
+    }
+  }
+  EXPECT_GE(lo, 125);
+  EXPECT_LE(hi, 130);
+  SavePng("checker_zoomed_out", px, 120, 120);
+}
+
+TEST(TilesTest, OnlyVisibleTilesAreDrawn) {
+  const ImageDesc desc{1000, 1000, PixelType::kUint8, 1};
+  auto src = MakeImage<uint8_t>(desc, [](int64_t x, int64_t, int) { return x % 256; });
+  ImageHandle img = Load(*src, 64);  // 17 x 17 tiles at level 0
+  RenderRequest req{.width = 50, .height = 50};
+  req.camera = {.center_x = 500.3, .center_y = 500.7, .zoom = 1, .rotation_deg = 45};
+  req.layers.push_back({.image = img});
+  auto out = TestEngine().Render(req);
+  ASSERT_TRUE(out.ok());
+  // A 50 px square rotated 45 degrees spans ~71 px: at most 3 x 3 tiles of ~59 px.
+  EXPECT_GE(out->timings.tiles_drawn, 1);
+  EXPECT_LE(out->timings.tiles_drawn, 9);
+}
+
+}  // namespace
+}  // namespace tilerender::testing
