@@ -6,10 +6,7 @@ find_package(TIFF REQUIRED)
 
 if(TILERENDER_BUILD_SERVER)
   find_package(Protobuf REQUIRED)
-  find_package(PkgConfig REQUIRED)
-  # Debian's gRPC ships pkg-config files; its CMake config is incomplete on bookworm.
-  pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++ grpc)
-  find_program(GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
+  find_package(gRPC CONFIG REQUIRED)  # gRPC::grpc++, gRPC::grpc++_reflection, gRPC::grpc_cpp_plugin
   find_package(CLI11 REQUIRED)
   find_package(nlohmann_json REQUIRED)
 endif()

@@ -1,0 +1,73 @@
+#include "core/image/image_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace tilerender {
+
+Result<OpenedImage> OpenTiff(const std::string& path, const OpenOptions& options);  // tiff_reader.cpp
+
+Status FileError(const std::string& what, const std::string& path, int err) {
+  const std::string msg = what + " " + path + ": " + std::strerror(err);
+  if (err == ENOENT || err == ENOTDIR) return NotFound(msg);
+  if (err == EACCES || err == EPERM) return PermissionDenied(msg);
+  return InvalidArgument(msg);
+}
+
+Result<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return FileError("cannot open", path, errno);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return InvalidArgument(path + " is not a regular file");
+  }
+  std::shared_ptr<MappedFile> f(new MappedFile());
+  f->size_ = static_cast<size_t>(st.st_size);
+  if (f->size_ > 0) {
+    void* p = ::mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      const int err = errno;
+      ::close(fd);
+      return FileError("cannot map", path, err);
+    }
+    f->data_ = static_cast<uint8_t*>(p);
+    // Tiles are read top to bottom: let the kernel read ahead.
+    ::madvise(p, f->size_, MADV_SEQUENTIAL);
+  }
+  ::close(fd);
+  return f;
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) ::munmap(data_, size_);
+}
+
+Status MappedSource::ReadRect(int64_t x, int64_t y, int64_t w, int64_t h, uint8_t* dst,
+                              size_t dst_stride) {
+  CopyRect(contiguous(), desc_.row_bytes(), desc_, x, y, w, h, dst, dst_stride);
+  return Status::Ok();
+}
+
+Result<OpenedImage> OpenImageFile(const std::string& path, const OpenOptions& options) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return FileError("cannot open", path, errno);
+  uint8_t magic[8] = {};
+  const ssize_t n = ::read(fd, magic, sizeof magic);
+  ::close(fd);
+  if (n < 4) return InvalidArgument(path + ": file too short to be an image");
+  static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (n == 8 && std::memcmp(magic, kPng, 8) == 0) return OpenPng(path, options);
+  if (n >= 6 && std::memcmp(magic, "\x93NUMPY", 6) == 0) return OpenNpy(path, options);
+  const bool tiff = (magic[0] == 'I' && magic[1] == 'I' && (magic[2] == 42 || magic[2] == 43) && magic[3] == 0) ||
+                    (magic[0] == 'M' && magic[1] == 'M' && magic[2] == 0 && (magic[3] == 42 || magic[3] == 43));
+  if (tiff) return OpenTiff(path, options);
+  return InvalidArgument(path + ": not a PNG, TIFF or NPY file");
+}
+
+}  // namespace tilerender

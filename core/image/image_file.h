@@ -1,0 +1,66 @@
+#pragma once
+/// Opening image files (PNG, NPY; TIFF in tiff_reader) as image sources. The format is told by the
+/// file's first bytes, not its name. Dimension and byte limits are checked from the header, before
+/// any pixel memory is allocated. Corrupt or unsupported files are INVALID_ARGUMENT, missing files
+/// NOT_FOUND.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/image/image_source.h"
+#include "core/status.h"
+
+namespace tilerender {
+
+struct OpenOptions {
+  ImageLimits limits;
+  int page = 0;  ///< TIFF directory index; must be 0 for other formats
+};
+
+struct OpenedImage {
+  std::unique_ptr<ImageSource> source;
+  std::string format;              ///< "png", "npy", "tiff"
+  std::vector<std::string> notes;  ///< conversions made, e.g. "16-bit color reduced to 8-bit"
+};
+
+Result<OpenedImage> OpenImageFile(const std::string& path, const OpenOptions& options = {});
+
+/// The readers behind OpenImageFile.
+Result<OpenedImage> OpenNpy(const std::string& path, const OpenOptions& options);
+Result<OpenedImage> OpenPng(const std::string& path, const OpenOptions& options);
+
+/// A read-only memory map of a whole file.
+class MappedFile {
+ public:
+  static Result<std::shared_ptr<MappedFile>> Open(const std::string& path);
+  ~MappedFile();
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  MappedFile() = default;
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+/// Packed rows that live inside a memory-mapped file: uploads read the map directly, no copy.
+class MappedSource final : public ImageSource {
+ public:
+  MappedSource(std::shared_ptr<MappedFile> file, size_t offset, const ImageDesc& desc)
+      : file_(std::move(file)), offset_(offset), desc_(desc) {}
+  const ImageDesc& desc() const override { return desc_; }
+  const uint8_t* contiguous() const override { return file_->data() + offset_; }
+  Status ReadRect(int64_t x, int64_t y, int64_t w, int64_t h, uint8_t* dst,
+                  size_t dst_stride) override;
+
+ private:
+  std::shared_ptr<MappedFile> file_;
+  size_t offset_;
+  ImageDesc desc_;
+};
+
+/// "errno text" for a failed open/read of `path`: NOT_FOUND for missing files.
+Status FileError(const std::string& what, const std::string& path, int err);
+
+}  // namespace tilerender

@@ -1,0 +1,202 @@
+// NPY (numpy's .npy format, versions 1-3). Little-endian C-order uint8/uint16/float32 files are
+// memory-mapped and uploaded straight from the map; everything else (big-endian, Fortran order,
+// other dtypes) is converted once into host memory, with a note.
+
+#include <bit>
+#include <cstring>
+#include <regex>
+
+#include "core/image/image_file.h"
+
+namespace tilerender {
+namespace {
+
+struct NpyHeader {
+  char byte_order = '<';  // '<', '>', '|'
+  char kind = 'u';        // 'u', 'i', 'f', 'b'
+  int item_size = 1;
+  bool fortran = false;
+  std::vector<int64_t> shape;
+  size_t data_offset = 0;
+};
+
+Result<NpyHeader> ParseHeader(const uint8_t* p, size_t size, const std::string& path) {
+  auto bad = [&](const std::string& why) { return InvalidArgument(path + ": bad NPY header: " + why); };
+  if (size < 10) return bad("file too short");
+  const int major = p[6];
+  size_t header_len, start;
+  if (major == 1) {
+    header_len = p[8] | (p[9] << 8);
+    start = 10;
+  } else if (major == 2 || major == 3) {
+    if (size < 12) return bad("file too short");
+    header_len = p[8] | (p[9] << 8) | (size_t{p[10]} << 16) | (size_t{p[11]} << 24);
+    start = 12;
+  } else {
+    return bad("unsupported version " + std::to_string(major));
+  }
+  if (header_len > 1 << 20 || start + header_len > size) return bad("header runs past the end of the file");
+  const std::string dict(reinterpret_cast<const char*>(p + start), header_len);
+  NpyHeader h;
+  h.data_offset = start + header_len;
+
+  std::smatch m;
+  static const std::regex descr_re(R"('descr'\s*:\s*'([<>|=])([a-zA-Z])(\d+)')");
+  static const std::regex fortran_re(R"('fortran_order'\s*:\s*(True|False))");
+  static const std::regex shape_re(R"('shape'\s*:\s*\(([^)]*)\))");
+  if (!std::regex_search(dict, m, descr_re)) return bad("no simple 'descr' (structured dtypes are not images)");
+  h.byte_order = m[1].str()[0];
+  h.kind = m[2].str()[0];
+  h.item_size = std::stoi(m[3].str());
+  if (h.byte_order == '=') h.byte_order = '<';  // numpy writes '=' only for native; we run little-endian
+  if (!std::regex_search(dict, m, fortran_re)) return bad("no 'fortran_order'");
+  h.fortran = m[1] == "True";
+  if (!std::regex_search(dict, m, shape_re)) return bad("no 'shape'");
+  const std::string dims = m[1];
+  static const std::regex dim_re(R"(\d+)");
+  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), dim_re); it != std::sregex_iterator(); ++it) {
+    const std::string d = it->str();
+    if (d.size() > 12) return bad("dimension too large");
+    h.shape.push_back(std::stoll(d));
+  }
+  return h;
+}
+
+template <typename T>
+T Load(const uint8_t* p, bool swap) {
+  T v;
+  if (!swap) {
+    std::memcpy(&v, p, sizeof(T));
+    return v;
+  }
+  uint8_t b[sizeof(T)];
+  for (size_t i = 0; i < sizeof(T); ++i) b[i] = p[sizeof(T) - 1 - i];
+  std::memcpy(&v, b, sizeof(T));
+  return v;
+}
+
+// One element of any supported dtype as float (for conversions).
+double Element(const uint8_t* p, const NpyHeader& h) {
+  const bool swap = h.byte_order == '>' && h.item_size > 1;
+  switch (h.kind) {
+    case 'b': return p[0] != 0;
+    case 'u':
+      switch (h.item_size) {
+        case 1: return p[0];
+        case 2: return Load<uint16_t>(p, swap);
+        case 4: return Load<uint32_t>(p, swap);
+        case 8: return static_cast<double>(Load<uint64_t>(p, swap));
+      }
+      break;
+    case 'i':
+      switch (h.item_size) {
+        case 1: return static_cast<int8_t>(p[0]);
+        case 2: return Load<int16_t>(p, swap);
+        case 4: return Load<int32_t>(p, swap);
+        case 8: return static_cast<double>(Load<int64_t>(p, swap));
+      }
+      break;
+    case 'f':
+      switch (h.item_size) {
+        case 4: return Load<float>(p, swap);
+        case 8: return Load<double>(p, swap);
+      }
+      break;
+  }
+  return 0;
+}
+
+}  // namespace
+
+Result<OpenedImage> OpenNpy(const std::string& path, const OpenOptions& options) {
+  if (options.page != 0) return InvalidArgument(path + ": NPY files have no pages");
+  TR_ASSIGN_OR_RETURN(std::shared_ptr<MappedFile> file, MappedFile::Open(path));
+  TR_ASSIGN_OR_RETURN(NpyHeader h, ParseHeader(file->data(), file->size(), path));
+
+  OpenedImage out;
+  out.format = "npy";
+  const std::string dtype = std::string(1, h.byte_order) + h.kind + std::to_string(h.item_size);
+  const bool supported_kind = (h.kind == 'u' && (h.item_size == 1 || h.item_size == 2 || h.item_size == 4)) ||
+                              (h.kind == 'i' && (h.item_size == 1 || h.item_size == 2 || h.item_size == 4)) ||
+                              (h.kind == 'f' && (h.item_size == 4 || h.item_size == 8)) ||
+                              (h.kind == 'b' && h.item_size == 1);
+  if (!supported_kind) return InvalidArgument(path + ": unsupported NPY dtype '" + dtype + "'");
+
+  ImageDesc desc;
+  if (h.shape.size() == 2 || (h.shape.size() == 3 && h.shape[2] == 1)) {
+    desc.channels = 1;
+  } else if (h.shape.size() == 3 && (h.shape[2] == 3 || h.shape[2] == 4)) {
+    desc.channels = static_cast<int>(h.shape[2]);
+  } else {
+    std::string s;
+    for (int64_t d : h.shape) s += (s.empty() ? "" : ", ") + std::to_string(d);
+    return InvalidArgument(path + ": NPY shape (" + s + ") is not an image: need (H, W) or (H, W, 3|4)");
+  }
+  desc.height = h.shape[0];
+  desc.width = h.shape[1];
+  if (h.kind == 'u' && h.item_size == 1) {
+    desc.type = PixelType::kUint8;
+  } else if (h.kind == 'b') {
+    desc.type = PixelType::kUint8;
+    out.notes.push_back("bool converted to uint8 (0, 1)");
+  } else if (h.kind == 'u' && h.item_size == 2) {
+    desc.type = PixelType::kUint16;
+  } else {
+    desc.type = PixelType::kFloat32;
+    if (!(h.kind == 'f' && h.item_size == 4)) out.notes.push_back(dtype + " converted to float32");
+  }
+  if (desc.channels != 1 && desc.type != PixelType::kUint8) {
+    return InvalidArgument(path + ": RGB(A) NPY arrays must be uint8, got " + dtype);
+  }
+  TR_RETURN_IF_ERROR(ValidateDesc(desc, options.limits));
+  const size_t elements = static_cast<size_t>(desc.width) * desc.height * desc.channels;
+  const size_t data_bytes = elements * h.item_size;
+  if (file->size() < h.data_offset || file->size() - h.data_offset < data_bytes) {
+    return InvalidArgument(path + ": NPY data truncated: header promises " + std::to_string(data_bytes) +
+                           " bytes, file has " + std::to_string(file->size() - std::min(file->size(), h.data_offset)));
+  }
+
+  const bool native_type = (desc.type == PixelType::kUint8 && h.kind == 'u') ||
+                           (desc.type == PixelType::kUint16) || (h.kind == 'f' && h.item_size == 4);
+  const bool native_order = h.byte_order != '>' || h.item_size == 1;
+  if (native_type && native_order && !h.fortran) {
+    out.source = std::make_unique<MappedSource>(std::move(file), h.data_offset, desc);
+    return out;
+  }
+
+  // Convert once into host memory: byte order, Fortran order and dtype in one pass.
+  if (h.byte_order == '>' && h.item_size > 1) out.notes.push_back("big-endian data converted");
+  if (h.fortran) out.notes.push_back("Fortran-order data transposed to row-major");
+  TR_ASSIGN_OR_RETURN(std::unique_ptr<BufferSource> buf, BufferSource::Allocate(desc));
+  const uint8_t* src = file->data() + h.data_offset;
+  uint8_t* dst = buf->mutable_data();
+  const int64_t W = desc.width, H = desc.height, C = desc.channels;
+  const bool swap = h.byte_order == '>' && h.item_size > 1;
+  for (int64_t y = 0; y < H; ++y) {
+    for (int64_t x = 0; x < W; ++x) {
+      for (int64_t c = 0; c < C; ++c) {
+        // Fortran order: the first index varies fastest.
+        const size_t si = h.fortran ? static_cast<size_t>((c * W + x) * H + y) : static_cast<size_t>((y * W + x) * C + c);
+        const size_t di = static_cast<size_t>((y * W + x) * C + c);
+        const uint8_t* e = src + si * h.item_size;
+        switch (desc.type) {
+          case PixelType::kUint8: dst[di] = static_cast<uint8_t>(Element(e, h)); break;
+          case PixelType::kUint16: {
+            const uint16_t v = Load<uint16_t>(e, swap);
+            std::memcpy(dst + 2 * di, &v, 2);
+            break;
+          }
+          case PixelType::kFloat32: {
+            const float v = h.kind == 'f' && h.item_size == 4 ? Load<float>(e, swap) : static_cast<float>(Element(e, h));
+            std::memcpy(dst + 4 * di, &v, 4);
+            break;
+          }
+        }
+      }
+    }
+  }
+  out.source = std::move(buf);
+  return out;
+}
+
+}  // namespace tilerender
