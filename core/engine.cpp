@@ -130,12 +130,31 @@ Engine::~Engine() {
 const GpuInfo& Engine::gpu_info() const { return state_->info; }
 const EngineLimits& Engine::limits() const { return state_->limits; }
 
+namespace {
+Result<GridPlan> Plan(const ImageDesc& desc, const EngineLimits& limits, const LoadOptions& options) {
+  TR_RETURN_IF_ERROR(ValidateDesc(desc, limits.image));
+  int tile = limits.tile_size;
+  if (options.max_tile_size > 0) tile = std::min(tile, options.max_tile_size);
+  return PlanGrid(desc, tile, options.build_pyramid);
+}
+}  // namespace
+
+Status Engine::CheckLoad(const ImageDesc& desc, const LoadOptions& options) const {
+  TR_ASSIGN_OR_RETURN(GridPlan plan, Plan(desc, state_->limits, options));
+  const int64_t bytes = plan.TotalBytes();
+  const int64_t free = state_->limits.gpu_budget_bytes - state_->gpu_bytes_used.load();
+  if (bytes > free) {
+    return ResourceExhausted("image " + desc.ToString() + " needs " + Mib(bytes) +
+                             " of GPU memory; " + Mib(free) + " of the " +
+                             Mib(state_->limits.gpu_budget_bytes) + " budget is free");
+  }
+  return Status::Ok();
+}
+
 Result<ImageHandle> Engine::LoadImage(ImageSource& source, const LoadOptions& options) {
   const ImageDesc desc = source.desc();
-  TR_RETURN_IF_ERROR(ValidateDesc(desc, state_->limits.image));
-  int tile = state_->limits.tile_size;
-  if (options.max_tile_size > 0) tile = std::min(tile, options.max_tile_size);
-  TR_ASSIGN_OR_RETURN(GridPlan plan, PlanGrid(desc, tile, options.build_pyramid));
+  TR_ASSIGN_OR_RETURN(GridPlan plan, Plan(desc, state_->limits, options));
+  const int tile = plan.max_texture_size;
   std::shared_ptr<RenderThread> thread = state_->thread();
   if (!thread) return Unavailable("engine is shut down");
 

@@ -101,6 +101,10 @@ class Engine {
   /// source's error.
   Result<ImageHandle> LoadImage(ImageSource& source, const LoadOptions& options = {});
 
+  /// Whether an image of `desc` would be accepted now (limits, GPU budget), before any pixel is read:
+  /// INVALID_ARGUMENT or RESOURCE_EXHAUSTED with what it needs and what is free.
+  Status CheckLoad(const ImageDesc& desc, const LoadOptions& options = {}) const;
+
   /// Validates, queues, draws, reads back and encodes (on the calling thread).
   Result<RenderOutput> Render(const RenderRequest& request, const CancelFn& cancelled = {});
 

@@ -1,0 +1,192 @@
+// tilerender: the command-line client (DESIGN §5). Exit codes: 0 success, 1 failure (the gRPC
+// status on stderr), 2 usage error.
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "client/client.h"
+#include "client/commands.h"
+#include "core/image/image_file.h"
+
+namespace tilerender::client {
+namespace {
+
+int Fail(const Status& s) {
+  std::cerr << "tilerender: " << s.ToString() << "\n";
+  return 1;
+}
+
+std::string Mib(int64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / 1048576.0);
+  return buf;
+}
+
+void PrintImage(const v1::ImageInfo& i) {
+  const char* types[] = {"?", "uint8", "uint16", "float32"};
+  std::printf("%-24s %7ldx%-7ld %-7s x%d  tiles %-4ld levels %-2d gpu %s  range [%g, %g]  %s\n",
+              i.image_id().c_str(), static_cast<long>(i.width()), static_cast<long>(i.height()),
+              types[i.pixel_type() & 3], i.channels(), static_cast<long>(i.tiles()), i.levels(),
+              Mib(i.gpu_bytes()).c_str(), i.value_min(), i.value_max(), i.source().c_str());
+  for (const std::string& n : i.notes()) std::printf("%24s note: %s\n", "", n.c_str());
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App app{"tilerender: client for the tilerenderd GPU tile-rendering daemon"};
+  app.require_subcommand(1);
+  std::string server = DefaultServer();
+  double timeout_s = 0;
+  app.add_option("--server", server, "daemon address (default: $TILERENDER_SERVER or 127.0.0.1:50051)");
+
+  auto* info = app.add_subcommand("info", "server version, GPU and limits");
+  auto* health = app.add_subcommand("health", "exit 0 when the daemon is serving");
+  double wait_s = 0;
+  health->add_option("--wait", wait_s, "wait up to this many seconds for SERVING");
+
+  auto* load = app.add_subcommand("load", "load a file under the daemon's data root");
+  std::string load_path, load_id;
+  int page = 0;
+  load->add_option("PATH", load_path, "path relative to the data root")->required();
+  load->add_option("--id", load_id, "image id (default: the file name)");
+  load->add_option("--page", page, "TIFF page")->check(CLI::NonNegativeNumber);
+
+  auto* upload = app.add_subcommand("upload", "read a PNG/TIFF/NPY here and stream it to the daemon");
+  std::string upload_file, upload_id;
+  upload->add_option("FILE", upload_file, "local image file")->required()->check(CLI::ExistingFile);
+  upload->add_option("--id", upload_id, "image id (default: the file name)");
+  upload->add_option("--page", page, "TIFF page")->check(CLI::NonNegativeNumber);
+
+  auto* ls = app.add_subcommand("ls", "list loaded images");
+  auto* unload = app.add_subcommand("unload", "free an image");
+  std::string unload_id;
+  unload->add_option("ID", unload_id, "image id")->required();
+  auto* stats = app.add_subcommand("stats", "GPU memory, renders, latency, queue");
+
+  auto* render = app.add_subcommand("render", "render one snapshot to a PNG (or raw RGBA)");
+  RenderArgs args;
+  AddRenderOptions(render, &args);
+  std::string out_path;
+  render->add_option("-o,--output", out_path, "output file")->required();
+  render->add_option("--timeout", timeout_s, "seconds before giving up");
+  AddLocalCommands(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  if (int code = RunLocalCommands(app); code >= 0) return code;
+
+  auto client = Client::Connect(server);
+  if (*health) {
+    const Status s = wait_s > 0 ? client->WaitForServing(std::chrono::milliseconds(static_cast<int64_t>(wait_s * 1000)))
+                                : client->Health();
+    if (!s.ok()) return Fail(s);
+    std::printf("SERVING\n");
+    return 0;
+  }
+  if (*info) {
+    auto r = client->Info();
+    if (!r.ok()) return Fail(r.status());
+    const v1::ServerInfo& i = *r;
+    std::printf("version:          %s\n", i.version().c_str());
+    std::printf("gl renderer:      %s%s\n", i.gl_renderer().c_str(), i.software_renderer() ? " (software)" : "");
+    std::printf("gl vendor:        %s\n", i.gl_vendor().c_str());
+    std::printf("gl version:       %s\n", i.gl_version().c_str());
+    std::printf("egl:              %s, %s\n", i.egl_platform().c_str(), i.egl_device().c_str());
+    std::printf("max texture size: %d\n", i.max_texture_size());
+    std::printf("tile size:        %d\n", i.tile_size());
+    std::printf("gpu budget:       %s\n", Mib(i.gpu_budget_bytes()).c_str());
+    const v1::Limits& l = i.limits();
+    std::printf("max output:       %d px per side, %ld px\n", l.max_output_side(), static_cast<long>(l.max_output_pixels()));
+    std::printf("max image:        %ld px per side, %ld px, %s\n", static_cast<long>(l.max_image_side()),
+                static_cast<long>(l.max_image_pixels()), Mib(l.max_image_bytes()).c_str());
+    std::printf("max upload:       %s\n", Mib(l.max_upload_bytes()).c_str());
+    std::printf("queue depth:      %d\n", l.max_queue_depth());
+    std::printf("data root:        %s\n", i.data_root().c_str());
+    std::string names;
+    for (const std::string& n : i.colormaps()) names += (names.empty() ? "" : " ") + n;
+    std::printf("colormaps:        %s\n", names.c_str());
+    return 0;
+  }
+  if (*load) {
+    auto r = client->Load(load_path, load_id, page);
+    if (!r.ok()) return Fail(r.status());
+    PrintImage(*r);
+    return 0;
+  }
+  if (*upload) {
+    OpenOptions open;
+    open.page = page;
+    auto file = OpenImageFile(upload_file, open);
+    if (!file.ok()) return Fail(file.status());
+    std::string id = upload_id.empty() ? std::filesystem::path(upload_file).filename().string() : upload_id;
+    UploadOptions options;
+    const bool tty = isatty(fileno(stderr));
+    options.progress = [tty](size_t sent, size_t total) {
+      if (tty) std::fprintf(stderr, "\rupload %5.1f%%", 100.0 * sent / std::max<size_t>(total, 1));
+      return true;
+    };
+    auto r = client->Upload(id, *file->source, options);
+    if (tty) std::fprintf(stderr, "\n");
+    if (!r.ok()) return Fail(r.status());
+    PrintImage(*r);
+    return 0;
+  }
+  if (*ls) {
+    auto r = client->List();
+    if (!r.ok()) return Fail(r.status());
+    for (const v1::ImageInfo& i : *r) PrintImage(i);
+    return 0;
+  }
+  if (*unload) {
+    auto r = client->Unload(unload_id);
+    if (!r.ok()) return Fail(r.status());
+    std::printf("unloaded %s, freed %s\n", unload_id.c_str(), Mib(*r).c_str());
+    return 0;
+  }
+  if (*stats) {
+    auto r = client->Stats();
+    if (!r.ok()) return Fail(r.status());
+    const v1::Stats& s = *r;
+    std::printf("gpu memory:  %s of %s\n", Mib(s.gpu_bytes_used()).c_str(), Mib(s.gpu_budget_bytes()).c_str());
+    std::printf("images:      %d\n", s.images());
+    std::printf("renders:     %ld served, %ld failed\n", static_cast<long>(s.renders_served()), static_cast<long>(s.render_errors()));
+    std::printf("latency:     p50 %.1f ms, p90 %.1f ms, p99 %.1f ms\n", s.latency_p50_ms(), s.latency_p90_ms(), s.latency_p99_ms());
+    std::printf("queue depth: %d\n", s.queue_depth());
+    std::printf("uptime:      %.0f s\n", s.uptime_s());
+    return 0;
+  }
+  if (*render) {
+    auto req = BuildRenderRequest(args);
+    if (!req.ok()) {
+      std::cerr << "tilerender render: " << req.status().message() << "\n";
+      return 2;
+    }
+    auto r = client->Render(*req, std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)));
+    if (!r.ok()) return Fail(r.status());
+    std::ofstream f(out_path, std::ios::binary);
+    f.write(r->data().data(), static_cast<std::streamsize>(r->data().size()));
+    if (!f) return Fail(Internal("cannot write " + out_path));
+    const v1::Timings& t = r->timings();
+    std::printf("%s %ux%u %zu bytes (queue %.1f, draw %.1f, readback %.1f, encode %.1f, total %.1f ms)\n",
+                out_path.c_str(), r->width(), r->height(), r->data().size(), t.queue_ms(), t.draw_ms(),
+                t.readback_ms(), t.encode_ms(), t.total_ms());
+    return 0;
+  }
+  return 2;
+}
+
+}  // namespace tilerender::client
+
+int main(int argc, char** argv) { return tilerender::client::Main(argc, argv); }

@@ -1,0 +1,61 @@
+#pragma once
+/// A small C++ client for tilerenderd: one class wrapping the gRPC stub. Errors come back as
+/// tilerender::Status, whose codes are the gRPC codes.
+
+#include <grpcpp/channel.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/image/image_source.h"
+#include "core/status.h"
+#include "tilerender/v1/tilerender.grpc.pb.h"
+
+namespace tilerender::client {
+
+namespace v1 = ::tilerender::v1;
+
+/// 127.0.0.1:50051 unless TILERENDER_SERVER is set.
+std::string DefaultServer();
+Status FromGrpc(const grpc::Status& status);
+
+struct UploadOptions {
+  size_t chunk_bytes = size_t{1} << 20;
+  /// Called after each chunk with (bytes sent, bytes total); returning false cancels the upload.
+  std::function<bool(size_t, size_t)> progress;
+};
+
+class Client {
+ public:
+  explicit Client(std::shared_ptr<grpc::Channel> channel);
+  static std::unique_ptr<Client> Connect(const std::string& target, int max_message_bytes = 256 << 20);
+
+  /// Waits until the health service reports SERVING (the daemon renders), or the timeout passes.
+  Status WaitForServing(std::chrono::milliseconds timeout);
+  /// One health check: OK when SERVING.
+  Status Health();
+
+  Result<v1::ServerInfo> Info();
+  Result<v1::ImageInfo> Load(const std::string& path, const std::string& id = "", int page = 0);
+  /// Streams the source's pixels: straight from its memory when it has contiguous rows, else in
+  /// bands read on demand, so a file is never held twice.
+  Result<v1::ImageInfo> Upload(const std::string& id, ImageSource& source, const UploadOptions& options = {});
+  Result<std::vector<v1::ImageInfo>> List();
+  /// Returns the GPU bytes freed.
+  Result<int64_t> Unload(const std::string& id);
+  Result<v1::RenderResponse> Render(const v1::RenderRequest& request,
+                                    std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+  /// Pipelines the requests on one RenderStream; `on_result(index, result)` is called in order.
+  using StreamCallback = std::function<void(size_t, Result<v1::RenderResponse>)>;
+  Status RenderStream(const std::vector<v1::RenderRequest>& requests, const StreamCallback& on_result);
+  Result<v1::Stats> Stats();
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::TileRender::Stub> stub_;
+};
+
+}  // namespace tilerender::client

@@ -1,0 +1,83 @@
+#include "client/commands.h"
+
+#include <cstdio>
+
+namespace tilerender::client {
+
+void AddRenderOptions(CLI::App* c, RenderArgs* a) {
+  c->add_option("--id", a->id, "image id")->required();
+  c->add_option("--center", a->center, "X,Y in image pixels (default: the image center)");
+  c->add_option("--zoom", a->zoom, "output pixels per image pixel (default: fit)");
+  c->add_option("--rotate", a->rotate, "degrees, clockwise");
+  c->add_option("--size", a->size, "WxH of the output")->capture_default_str();
+  c->add_option("--colormap", a->colormap, "colormap name (default gray)");
+  c->add_option("--contrast", a->contrast, "LO,HI (default: [0,255] for uint8, the image range otherwise)");
+  c->add_option("--gamma", a->gamma, "gamma > 0 (default 1)");
+  c->add_option("--interp", a->interp, "nearest or linear")->check(CLI::IsMember({"nearest", "linear"}))->capture_default_str();
+  c->add_option("--background", a->background, "#RRGGBB or #RRGGBBAA (default opaque black)");
+  c->add_option("--format", a->format, "png or raw (RGBA8)")->check(CLI::IsMember({"png", "raw"}))->capture_default_str();
+  c->add_option("--png-level", a->png_level, "zlib level 0..9 (default 1)")->check(CLI::Range(0, 9));
+}
+
+Result<v1::Color> ParseColor(const std::string& text) {
+  std::string hex = !text.empty() && text[0] == '#' ? text.substr(1) : text;
+  if ((hex.size() != 6 && hex.size() != 8) || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+    return InvalidArgument("color '" + text + "' must be #RRGGBB or #RRGGBBAA");
+  }
+  auto byte = [&](int i) { return std::stoi(hex.substr(2 * i, 2), nullptr, 16) / 255.0f; };
+  v1::Color c;
+  c.set_r(byte(0));
+  c.set_g(byte(1));
+  c.set_b(byte(2));
+  c.set_a(hex.size() == 8 ? byte(3) : 1.0f);
+  return c;
+}
+
+namespace {
+bool ParsePair(const std::string& s, char sep, double* a, double* b) {
+  char tail;
+  const std::string fmt = std::string("%lf") + sep + "%lf%c";
+  return std::sscanf(s.c_str(), fmt.c_str(), a, b, &tail) == 2;
+}
+}  // namespace
+
+Result<v1::RenderRequest> BuildRenderRequest(const RenderArgs& a) {
+  v1::RenderRequest r;
+  double w, h;
+  if (!ParsePair(a.size, 'x', &w, &h) || w < 1 || h < 1 || w != static_cast<uint32_t>(w) || h != static_cast<uint32_t>(h)) {
+    return InvalidArgument("--size '" + a.size + "' must be WxH, e.g. 1024x768");
+  }
+  r.set_width(static_cast<uint32_t>(w));
+  r.set_height(static_cast<uint32_t>(h));
+  v1::Camera* cam = r.mutable_camera();
+  if (!a.center.empty()) {
+    double x, y;
+    if (!ParsePair(a.center, ',', &x, &y)) return InvalidArgument("--center '" + a.center + "' must be X,Y");
+    cam->set_center_x(x);
+    cam->set_center_y(y);
+  }
+  if (a.zoom) cam->set_zoom(*a.zoom);
+  cam->set_rotation_deg(a.rotate);
+  v1::Layer* layer = r.add_layers();
+  layer->set_image_id(a.id);
+  if (!a.colormap.empty()) layer->mutable_colormap()->set_name(a.colormap);
+  if (!a.contrast.empty()) {
+    double lo, hi;
+    if (!ParsePair(a.contrast, ',', &lo, &hi)) return InvalidArgument("--contrast '" + a.contrast + "' must be LO,HI");
+    layer->mutable_contrast()->set_lo(lo);
+    layer->mutable_contrast()->set_hi(hi);
+  }
+  if (a.gamma) layer->set_gamma(*a.gamma);
+  layer->set_interpolation(a.interp == "linear" ? v1::LINEAR : v1::NEAREST);
+  if (!a.background.empty()) {
+    TR_ASSIGN_OR_RETURN(*r.mutable_background(), ParseColor(a.background));
+  }
+  r.set_format(a.format == "raw" ? v1::RAW_RGBA8 : v1::PNG);
+  if (a.png_level) r.set_png_level(*a.png_level);
+  return r;
+}
+
+void AddLocalCommands(CLI::App&) {}
+int RunLocalCommands(CLI::App&) { return -1; }
+
+}  // namespace tilerender::client

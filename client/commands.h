@@ -1,0 +1,39 @@
+#pragma once
+// Pieces of the CLI shared between commands: render options -> a RenderRequest, and the commands
+// that need no daemon (batch and compare live here once they exist).
+
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <string>
+
+#include "client/client.h"
+
+namespace tilerender::client {
+
+struct RenderArgs {
+  std::string id;
+  std::string center;      // "X,Y"
+  std::optional<double> zoom;
+  double rotate = 0;
+  std::string size = "1024x768";
+  std::string colormap;
+  std::string contrast;    // "LO,HI"
+  std::optional<double> gamma;
+  std::string interp = "nearest";
+  std::string background;  // "#RRGGBB" or "#RRGGBBAA"
+  std::string format = "png";
+  std::optional<int> png_level;
+};
+
+void AddRenderOptions(CLI::App* command, RenderArgs* args);
+/// INVALID_ARGUMENT naming the option when a value does not parse.
+Result<v1::RenderRequest> BuildRenderRequest(const RenderArgs& args);
+/// "#RRGGBB" / "#RRGGBBAA" (the '#' optional).
+Result<v1::Color> ParseColor(const std::string& text);
+
+/// Registers the commands that run locally; RunLocalCommands returns their exit code, or -1 when
+/// none of them was chosen.
+void AddLocalCommands(CLI::App& app);
+int RunLocalCommands(CLI::App& app);
+
+}  // namespace tilerender::client

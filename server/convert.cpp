@@ -1,0 +1,152 @@
+#include "server/convert.h"
+
+namespace tilerender::server {
+namespace {
+
+Rgba FromProto(const v1::Color& c) { return {c.r(), c.g(), c.b(), c.a()}; }
+
+Result<ColormapSpec> FromProto(const v1::Colormap& c) {
+  ColormapSpec spec;
+  switch (c.kind_case()) {
+    case v1::Colormap::kName:
+      spec.name = c.name();
+      break;
+    case v1::Colormap::kPoints:
+      for (const v1::ControlPoint& p : c.points().points()) {
+        spec.points.push_back({p.position(), FromProto(p.color())});
+      }
+      if (spec.points.empty()) return InvalidArgument("colormap control points are empty");
+      break;
+    case v1::Colormap::kLutRgba8: {
+      const std::string& b = c.lut_rgba8();
+      if (b.size() != kRawLutSize * 4) {
+        return InvalidArgument("colormap lut_rgba8 must be " + std::to_string(kRawLutSize * 4) +
+                               " bytes (256 RGBA entries), got " + std::to_string(b.size()));
+      }
+      for (size_t i = 0; i < kRawLutSize; ++i) {
+        auto u = [&](size_t k) { return static_cast<uint8_t>(b[4 * i + k]) / 255.0f; };
+        spec.lut.push_back({u(0), u(1), u(2), u(3)});
+      }
+      break;
+    }
+    case v1::Colormap::KIND_NOT_SET:
+      break;
+  }
+  return spec;
+}
+
+Interpolation FromProto(v1::Interpolation i) {
+  return i == v1::LINEAR ? Interpolation::kLinear : Interpolation::kNearest;
+}
+
+Result<Blending> FromProto(v1::Blending b) {
+  switch (b) {
+    case v1::BLENDING_UNSPECIFIED:
+    case v1::TRANSLUCENT: return Blending::kTranslucent;
+    case v1::ADDITIVE: return Blending::kAdditive;
+    case v1::OPAQUE: return Blending::kOpaque;
+    case v1::MINIMUM: return Blending::kMinimum;
+    case v1::MAXIMUM: return Blending::kMaximum;
+    default: return InvalidArgument("unknown blending " + std::to_string(b));
+  }
+}
+
+}  // namespace
+
+Result<PixelType> FromProto(v1::PixelType type) {
+  switch (type) {
+    case v1::UINT8: return PixelType::kUint8;
+    case v1::UINT16: return PixelType::kUint16;
+    case v1::FLOAT32: return PixelType::kFloat32;
+    default: return InvalidArgument("pixel type must be UINT8, UINT16 or FLOAT32");
+  }
+}
+
+v1::PixelType ToProto(PixelType type) {
+  switch (type) {
+    case PixelType::kUint8: return v1::UINT8;
+    case PixelType::kUint16: return v1::UINT16;
+    case PixelType::kFloat32: return v1::FLOAT32;
+  }
+  return v1::PIXEL_TYPE_UNSPECIFIED;
+}
+
+Result<RenderRequest> FromProto(const v1::RenderRequest& r, const ImageRegistry& registry) {
+  RenderRequest out;
+  // uint32 on the wire: a huge value must not wrap to a negative int.
+  if (r.width() > (1u << 30) || r.height() > (1u << 30)) {
+    return ResourceExhausted("output " + std::to_string(r.width()) + "x" + std::to_string(r.height()) +
+                             " exceeds the limit");
+  }
+  out.width = static_cast<int>(r.width());
+  out.height = static_cast<int>(r.height());
+  const v1::Camera& c = r.camera();
+  if (c.has_center_x()) out.camera.center_x = c.center_x();
+  if (c.has_center_y()) out.camera.center_y = c.center_y();
+  if (c.has_zoom()) out.camera.zoom = c.zoom();
+  out.camera.rotation_deg = c.rotation_deg();
+  if (r.has_background()) out.background = FromProto(r.background());
+  switch (r.format()) {
+    case v1::OUTPUT_FORMAT_UNSPECIFIED:
+    case v1::PNG: out.format = OutputFormat::kPng; break;
+    case v1::RAW_RGBA8: out.format = OutputFormat::kRawRgba8; break;
+    default: return InvalidArgument("unknown output format " + std::to_string(r.format()));
+  }
+  if (r.has_png_level()) out.png_level = r.png_level();
+  for (int i = 0; i < r.layers_size(); ++i) {
+    const v1::Layer& l = r.layers(i);
+    Layer layer;
+    if (l.image_id().empty()) return InvalidArgument("layer " + std::to_string(i) + ": image_id is empty");
+    TR_ASSIGN_OR_RETURN(std::shared_ptr<const RegisteredImage> image, registry.Find(l.image_id()));
+    layer.image = image->handle;
+    TR_ASSIGN_OR_RETURN(layer.colormap, FromProto(l.colormap()));
+    if (l.has_contrast()) layer.contrast = Contrast{l.contrast().lo(), l.contrast().hi()};
+    for (const v1::Contrast& cc : l.channel_contrast()) layer.channel_contrast.push_back({cc.lo(), cc.hi()});
+    if (l.has_gamma()) layer.gamma = l.gamma();
+    if (l.has_opacity()) layer.opacity = l.opacity();
+    layer.interpolation = FromProto(l.interpolation());
+    TR_ASSIGN_OR_RETURN(layer.blending, FromProto(l.blending()));
+    if (l.has_visible()) layer.visible = l.visible();
+    out.layers.push_back(std::move(layer));
+  }
+  return out;
+}
+
+void ToProto(const RegisteredImage& image, v1::ImageInfo* out) {
+  const ImageInfo& info = image.handle->info();
+  out->set_image_id(image.id);
+  out->set_width(info.desc.width);
+  out->set_height(info.desc.height);
+  out->set_pixel_type(ToProto(info.desc.type));
+  out->set_channels(info.desc.channels);
+  out->set_tile_size(info.tile_size);
+  out->set_levels(info.levels);
+  out->set_tiles(info.tiles);
+  out->set_gpu_bytes(info.gpu_bytes);
+  out->set_gpu_bytes_level0(info.gpu_bytes_level0);
+  if (!info.range.empty()) {
+    out->set_value_min(info.range.min);
+    out->set_value_max(info.range.max);
+  }
+  out->set_nan_count(info.range.nan_count);
+  out->set_source(image.source);
+  out->set_format(image.format);
+  for (const std::string& n : image.notes) out->add_notes(n);
+  out->set_load_ms(image.load_ms);
+}
+
+void ToProto(const RenderOutput& o, v1::RenderResponse* out) {
+  out->set_data(o.data.data(), o.data.size());
+  out->set_width(o.width);
+  out->set_height(o.height);
+  out->set_has_alpha(o.has_alpha);
+  out->set_format(o.format == OutputFormat::kPng ? v1::PNG : v1::RAW_RGBA8);
+  v1::Timings* t = out->mutable_timings();
+  t->set_queue_ms(o.timings.queue_ms);
+  t->set_draw_ms(o.timings.draw_ms);
+  t->set_readback_ms(o.timings.readback_ms);
+  t->set_encode_ms(o.timings.encode_ms);
+  t->set_tiles_drawn(o.timings.tiles_drawn);
+}
+
+}  // namespace tilerender::server

@@ -1,0 +1,159 @@
+// tilerenderd: the daemon. Flags of DESIGN §5; health service and reflection; SIGINT/SIGTERM stop
+// accepting, let in-flight work finish, and exit 0.
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <climits>
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+
+#include "core/engine.h"
+#include "core/image/synthetic.h"
+#include "server/service.h"
+
+#ifndef TILERENDER_VERSION
+#define TILERENDER_VERSION "dev"
+#endif
+
+namespace {
+
+// "8G", "512M", "1048576": bytes.
+int64_t ParseBytes(const std::string& s) {
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  std::string unit(end);
+  double mult = 1;
+  if (unit == "K" || unit == "KiB" || unit == "k") mult = 1024.0;
+  else if (unit == "M" || unit == "MiB") mult = 1024.0 * 1024;
+  else if (unit == "G" || unit == "GiB") mult = 1024.0 * 1024 * 1024;
+  else if (!unit.empty()) throw CLI::ValidationError("bytes", "unknown unit in '" + s + "'");
+  if (!(v >= 0)) throw CLI::ValidationError("bytes", "'" + s + "' is not a byte count");
+  return static_cast<int64_t>(v * mult);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  namespace tr = tilerender;
+  CLI::App app{"tilerenderd: headless GPU tile-rendering daemon (gRPC)"};
+  std::string listen = "127.0.0.1:50051";
+  std::string data_root = ".";
+  std::string log_level = "info";
+  std::string gpu_budget = "0";
+  std::string max_upload = "16G";
+  std::string max_image_bytes = "64G";
+  bool demo = false;
+  int64_t demo_width = 12000, demo_height = 8000;
+  tr::EngineOptions engine_options;
+  tr::server::ServiceOptions service_options;
+  app.add_option("--listen", listen, "address:port to listen on (port 0: any free port)")->capture_default_str();
+  app.add_option("--data-root", data_root, "directory LoadImage paths resolve in")->capture_default_str();
+  app.add_option("--egl-device", engine_options.egl.device, "auto, surfaceless or a GPU index")->capture_default_str();
+  app.add_flag("--require-gpu", engine_options.egl.require_hardware, "refuse to start on a software renderer (llvmpipe)");
+  app.add_option("--max-tile-size", engine_options.max_tile_size, "tile texture side T")->capture_default_str()->check(CLI::Range(16, 1 << 16));
+  app.add_option("--gpu-budget", gpu_budget, "GPU memory for images, e.g. 8G (0: automatic)")->capture_default_str();
+  app.add_option("--max-queue-depth", engine_options.max_queue_depth, "renders waiting before RESOURCE_EXHAUSTED")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  app.add_option("--max-output-side", engine_options.max_output_side, "pixels per side of a render")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--max-output-pixels", engine_options.max_output_pixels, "pixels of a render")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--max-image-side", engine_options.image_limits.max_side, "pixels per side of an image")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--max-image-pixels", engine_options.image_limits.max_pixels, "pixels of an image")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--max-image-bytes", max_image_bytes, "bytes of an image")->capture_default_str();
+  app.add_option("--max-upload-bytes", max_upload, "bytes of one upload")->capture_default_str();
+  app.add_option("--max-message-bytes", service_options.max_message_bytes, "largest gRPC message")->capture_default_str()->check(CLI::Range(1 << 20, INT_MAX));
+  app.add_option("--max-stream-in-flight", service_options.max_stream_in_flight, "renders of one RenderStream in flight")->capture_default_str()->check(CLI::Range(1, 64));
+  app.add_flag("--demo", demo, "load the built-in synthetic image as 'demo'");
+  app.add_option("--demo-size", [&](const CLI::results_t& r) {
+    return std::sscanf(r[0].c_str(), "%ldx%ld", &demo_width, &demo_height) == 2 && demo_width > 0 && demo_height > 0;
+  }, "WxH of the demo image (default 12000x8000)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+  try {
+    app.parse(argc, argv);
+    engine_options.gpu_budget_bytes = ParseBytes(gpu_budget);
+    engine_options.image_limits.max_bytes = ParseBytes(max_image_bytes);
+    service_options.max_upload_bytes = ParseBytes(max_upload);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  // Logs on stderr; stdout carries one machine-readable line (the address we listen on).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("tilerenderd"));
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  // Signals are taken by a dedicated thread with sigwait: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  char root[PATH_MAX];
+  if (::realpath(data_root.c_str(), root) == nullptr) {
+    spdlog::error("data root {} does not exist", data_root);
+    return 1;
+  }
+  service_options.data_root = root;
+  service_options.version = TILERENDER_VERSION;
+
+  auto engine = tr::Engine::Create(engine_options);
+  if (!engine.ok()) {
+    spdlog::error("cannot start the renderer: {}", engine.status().ToString());
+    return 1;
+  }
+  const tr::GpuInfo& gpu = (*engine)->gpu_info();
+  const tr::EngineLimits& limits = (*engine)->limits();
+  spdlog::info("GL {} | {} | {} | EGL {} {} ({})", gpu.gl_version, gpu.gl_vendor, gpu.gl_renderer,
+               gpu.egl_platform, gpu.egl_device, gpu.egl_version);
+  spdlog::info("max texture {} | tile {} | GPU budget {} MiB | output <= {} px/side, {} px | queue {}",
+               gpu.max_texture_size, limits.tile_size, limits.gpu_budget_bytes >> 20,
+               limits.max_output_side, limits.max_output_pixels, limits.max_queue_depth);
+  if (gpu.software) spdlog::warn("software renderer: renders run on the CPU ({})", gpu.gl_renderer);
+
+  tr::server::TileRenderService service(**engine, service_options);
+  if (demo) {
+    auto image = tr::MakeDemoImage(demo_width, demo_height);
+    tr::Status s = image.ok() ? service.AddImage("demo", **image, "built-in synthetic") : image.status();
+    if (!s.ok()) {
+      spdlog::error("demo image: {}", s.ToString());
+      return 1;
+    }
+    spdlog::info("loaded demo image {}x{} uint16 as 'demo'", demo_width, demo_height);
+  }
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  builder.SetMaxReceiveMessageSize(service_options.max_message_bytes);
+  builder.SetMaxSendMessageSize(service_options.max_message_bytes);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) {
+    spdlog::error("cannot listen on {}", listen);
+    return 1;
+  }
+  // The engine made its warm-up render before we got here: serving means rendering works.
+  server->GetHealthCheckService()->SetServingStatus(true);
+  server->GetHealthCheckService()->SetServingStatus("tilerender.v1.TileRender", true);
+  const std::string host = listen.substr(0, listen.rfind(':'));
+  spdlog::info("serving on {}:{}", host, port);
+  // One machine-readable line on stdout for whoever started us (scripts, tests).
+  std::cout << "tilerenderd listening on " << host << ":" << port << std::endl;
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("{}: draining and shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  server->GetHealthCheckService()->SetServingStatus(false);
+  // Stops accepting at once; in-flight calls get up to 30 s to finish, then are cancelled.
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  server->Wait();
+  engine->reset();
+  spdlog::info("stopped");
+  return 0;
+}

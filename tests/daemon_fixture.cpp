@@ -1,0 +1,129 @@
+#include "tests/daemon_fixture.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+extern char** environ;
+
+namespace tilerender::testing {
+
+Daemon::Daemon(std::vector<std::string> args) {
+  char tmpl[] = "/tmp/tilerender-test-XXXXXX";
+  const char* dir = mkdtemp(tmpl);
+  EXPECT_NE(dir, nullptr);
+  root_ = std::string(dir) + "/data";
+  log_path_ = std::string(dir) + "/daemon.log";
+  mkdir(root_.c_str(), 0755);
+
+  std::vector<std::string> argv_s = {TILERENDERD_PATH, "--listen", "127.0.0.1:0", "--data-root", root_};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  int out[2];
+  EXPECT_EQ(pipe(out), 0);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&fa, out[0]);
+  posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const int rc = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(out[1]);
+  EXPECT_EQ(rc, 0) << "spawn " << argv[0];
+  // The daemon prints one line once it listens; reading blocks until then (or EOF if it died).
+  FILE* f = fdopen(out[0], "r");
+  char line[256] = {};
+  const std::string prefix = "tilerenderd listening on ";
+  if (f && std::fgets(line, sizeof line, f)) {
+    std::string l(line);
+    if (l.rfind(prefix, 0) == 0) address_ = l.substr(prefix.size(), l.find_last_not_of("\n") + 1 - prefix.size());
+  }
+  if (f) std::fclose(f);
+  EXPECT_FALSE(address_.empty()) << "daemon did not start:\n" << Log();
+  client_ = client::Client::Connect(address_.empty() ? "127.0.0.1:1" : address_);
+  const Status s = client_->WaitForServing(std::chrono::seconds(30));
+  EXPECT_TRUE(s.ok()) << s.ToString() << "\n" << Log();
+}
+
+Daemon::~Daemon() {
+  if (pid_ > 0) Stop();
+  if (::testing::Test::HasFailure()) std::fprintf(stderr, "daemon log:\n%s\n", Log().c_str());
+  std::string cmd = "rm -rf '" + root_.substr(0, root_.rfind('/')) + "'";
+  std::system(cmd.c_str());
+}
+
+int Daemon::Stop() {
+  if (pid_ <= 0) return -1;
+  // Close our connection first, as a finished client does (an open one can hold up gRPC's drain).
+  client_.reset();
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int64_t Daemon::RssKib() const {
+  std::ifstream f("/proc/" + std::to_string(pid_) + "/status");
+  std::string key;
+  while (f >> key) {
+    if (key == "VmRSS:") {
+      int64_t kib;
+      f >> kib;
+      return kib;
+    }
+  }
+  return -1;
+}
+
+std::string Daemon::Log() const {
+  std::ifstream f(log_path_);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void WriteNpy(const std::string& path, const std::string& descr, const std::vector<int64_t>& shape,
+              const void* data, size_t bytes, bool fortran) {
+  std::string s;
+  for (int64_t d : shape) s += std::to_string(d) + ", ";
+  if (shape.size() > 1) s.resize(s.size() - 2);
+  std::string dict = "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") +
+                     ", 'shape': (" + s + "), }";
+  // numpy pads the header with spaces to a multiple of 64 bytes, ending in '\n'.
+  const size_t total = 10 + dict.size() + 1;
+  dict.append((64 - total % 64) % 64, ' ');
+  dict += '\n';
+  std::ofstream f(path, std::ios::binary);
+  f.write("\x93NUMPY\x01\x00", 8);
+  const uint16_t len = static_cast<uint16_t>(dict.size());
+  f.put(static_cast<char>(len & 255));
+  f.put(static_cast<char>(len >> 8));
+  f.write(dict.data(), static_cast<std::streamsize>(dict.size()));
+  f.write(static_cast<const char*>(data), static_cast<std::streamsize>(bytes));
+}
+
+int RunCommand(const std::string& command, std::string* out) {
+  FILE* p = popen(command.c_str(), "r");
+  if (p == nullptr) return -1;
+  char buf[4096];
+  size_t n;
+  out->clear();
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out->append(buf, n);
+  const int status = pclose(p);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace tilerender::testing

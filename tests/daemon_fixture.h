@@ -1,0 +1,48 @@
+#pragma once
+// Starts the real tilerenderd on a loopback port chosen at run time, reads the address from its
+// stdout, waits on its health service (no sleeps), and stops it with SIGTERM.
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "client/client.h"
+#include "core/image/image_desc.h"
+
+namespace tilerender::testing {
+
+class Daemon {
+ public:
+  /// Starts tilerenderd with a fresh data root and `args`; fails the test if it does not serve.
+  explicit Daemon(std::vector<std::string> args = {});
+  ~Daemon();
+
+  const std::string& address() const { return address_; }
+  const std::string& data_root() const { return root_; }
+  client::Client& client() { return *client_; }
+  pid_t pid() const { return pid_; }
+  /// Resident set size of the daemon, KiB.
+  int64_t RssKib() const;
+  /// SIGTERM, then waits: the exit status (0 expected).
+  int Stop();
+  /// The daemon's stderr log so far.
+  std::string Log() const;
+
+ private:
+  std::string root_;
+  std::string log_path_;
+  std::string address_;
+  pid_t pid_ = -1;
+  std::unique_ptr<client::Client> client_;
+};
+
+/// Writes an NPY file (version 1). `descr` like "<u2"; `shape` row-major (H, W[, C]).
+void WriteNpy(const std::string& path, const std::string& descr, const std::vector<int64_t>& shape,
+              const void* data, size_t bytes, bool fortran = false);
+
+/// Runs a command, returns its exit code and stdout.
+int RunCommand(const std::string& command, std::string* out);
+
+}  // namespace tilerender::testing

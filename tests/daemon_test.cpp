@@ -1,0 +1,398 @@
+// The daemon through the real client: the API, every error row of DESIGN §4 (exact code, then a
+// normal render still works and the image set is unchanged), uploads, streams, shutdown.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "core/image/image_file.h"
+#include "tests/daemon_fixture.h"
+#include "tests/test_util.h"
+
+namespace tilerender::testing {
+namespace {
+
+namespace v1 = ::tilerender::v1;
+
+std::vector<uint16_t> Ramp16(int64_t w, int64_t h) {
+  std::vector<uint16_t> v(w * h);
+  for (int64_t y = 0; y < h; ++y) {
+    for (int64_t x = 0; x < w; ++x) {
+      v[y * w + x] = static_cast<uint16_t>(1000 + 40 * x + 17 * y + 3000 * std::sin(x * 0.05) * std::cos(y * 0.07));
+    }
+  }
+  return v;
+}
+
+v1::RenderRequest SimpleRender(const std::string& id, uint32_t w = 64, uint32_t h = 48) {
+  v1::RenderRequest r;
+  r.set_width(w);
+  r.set_height(h);
+  r.add_layers()->set_image_id(id);
+  return r;
+}
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    daemon_ = new Daemon();
+    // Fixture images: a uint16 NPY (300 x 200) loaded as "base".
+    const auto ramp = Ramp16(300, 200);
+    WriteNpy(daemon_->data_root() + "/ramp.npy", "<u2", {200, 300}, ramp.data(), ramp.size() * 2);
+    auto base = daemon_->client().Load("ramp.npy", "base");
+    ASSERT_TRUE(base.ok()) << base.status().ToString();
+  }
+  static void TearDownTestSuite() {
+    EXPECT_EQ(daemon_->Stop(), 0) << "SIGTERM must end the daemon with exit code 0";
+    delete daemon_;
+  }
+
+  client::Client& c() { return daemon_->client(); }
+
+  std::vector<std::string> Ids() {
+    auto list = c().List();
+    EXPECT_TRUE(list.ok());
+    std::vector<std::string> ids;
+    for (const auto& i : *list) ids.push_back(i.image_id());
+    return ids;
+  }
+
+  // After an error: the daemon still renders and nothing loaded was lost or added.
+  void ExpectStillServing(const std::vector<std::string>& ids_before) {
+    auto r = c().Render(SimpleRender("base"));
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(Ids(), ids_before);
+  }
+
+  static Daemon* daemon_;
+};
+
+Daemon* DaemonTest::daemon_ = nullptr;
+
+TEST_F(DaemonTest, RenderEqualsCoreRenderByteForByte) {
+  // The same uint16 NPY, the same request: through the daemon and through core in this process.
+  v1::RenderRequest req;
+  req.set_width(320);
+  req.set_height(240);
+  req.mutable_camera()->set_zoom(1.37);
+  req.mutable_camera()->set_rotation_deg(30);
+  req.mutable_camera()->set_center_x(140.5);
+  req.mutable_camera()->set_center_y(95.25);
+  v1::Layer* l = req.add_layers();
+  l->set_image_id("base");
+  l->mutable_colormap()->set_name("viridis");
+  l->mutable_contrast()->set_lo(1500);
+  l->mutable_contrast()->set_hi(12000);
+  l->set_gamma(0.8);
+  l->set_interpolation(v1::LINEAR);
+  auto remote = c().Render(req);
+  ASSERT_TRUE(remote.ok()) << remote.status().ToString();
+
+  auto file = OpenImageFile(daemon_->data_root() + "/ramp.npy");
+  ASSERT_TRUE(file.ok());
+  ImageHandle img = Load(*file->source);
+  RenderRequest local{.width = 320, .height = 240};
+  local.camera = {.center_x = 140.5, .center_y = 95.25, .zoom = 1.37, .rotation_deg = 30};
+  local.layers.push_back({.image = img, .colormap = {.name = "viridis"}, .contrast = Contrast{1500, 12000},
+                          .gamma = 0.8, .interpolation = Interpolation::kLinear});
+  auto direct = TestEngine().Render(local);
+  ASSERT_TRUE(direct.ok());
+  ASSERT_EQ(remote->data().size(), direct->data.size());
+  EXPECT_TRUE(std::equal(direct->data.begin(), direct->data.end(),
+                         reinterpret_cast<const uint8_t*>(remote->data().data())));
+  EXPECT_GT(remote->timings().total_ms(), 0);
+}
+
+TEST_F(DaemonTest, ServerInfoAndImageMetadata) {
+  auto info = c().Info();
+  ASSERT_TRUE(info.ok());
+  EXPECT_FALSE(info->gl_renderer().empty());
+  EXPECT_GT(info->max_texture_size(), 0);
+  EXPECT_GT(info->limits().max_output_pixels(), 0);
+  EXPECT_GE(info->colormaps_size(), 15);
+  auto list = c().List();
+  ASSERT_TRUE(list.ok());
+  const auto it = std::find_if(list->begin(), list->end(), [](const auto& i) { return i.image_id() == "base"; });
+  ASSERT_NE(it, list->end());
+  EXPECT_EQ(it->width(), 300);
+  EXPECT_EQ(it->pixel_type(), v1::UINT16);
+  EXPECT_EQ(it->gpu_bytes_level0(), 300 * 200 * 2);
+  const auto ramp = Ramp16(300, 200);
+  EXPECT_EQ(it->value_min(), *std::min_element(ramp.begin(), ramp.end()));
+  EXPECT_EQ(it->value_max(), *std::max_element(ramp.begin(), ramp.end()));
+  EXPECT_EQ(it->format(), "npy");
+}
+
+TEST_F(DaemonTest, LoadErrors) {
+  const auto before = Ids();
+  const std::string root = daemon_->data_root();
+  auto code = [&](const std::string& path, const std::string& id = "") {
+    return c().Load(path, id).status().code();
+  };
+  EXPECT_EQ(code("missing.npy"), StatusCode::kNotFound);
+  EXPECT_EQ(code("../outside.npy"), StatusCode::kPermissionDenied);
+  EXPECT_EQ(code("sub/../../etc/passwd"), StatusCode::kPermissionDenied);
+  EXPECT_EQ(code("/etc/passwd"), StatusCode::kPermissionDenied);
+  // A symlink inside the root that points out of it.
+  std::filesystem::create_symlink("/etc/hostname", root + "/escape.png");
+  EXPECT_EQ(code("escape.png"), StatusCode::kPermissionDenied);
+  // Corrupt and unsupported files.
+  std::ofstream(root + "/corrupt.png", std::ios::binary) << "\x89PNG\r\n\x1a\n garbage that is not a PNG";
+  EXPECT_EQ(code("corrupt.png"), StatusCode::kInvalidArgument);
+  std::ofstream(root + "/notes.txt") << "hello, not an image";
+  EXPECT_EQ(code("notes.txt"), StatusCode::kInvalidArgument);
+  const auto ramp = Ramp16(300, 200);
+  WriteNpy(root + "/truncated.npy", "<u2", {200, 300}, ramp.data(), 1000);
+  EXPECT_EQ(code("truncated.npy"), StatusCode::kInvalidArgument);
+  WriteNpy(root + "/absurd.npy", "<u2", {4000000000, 4000000000}, ramp.data(), 100);
+  EXPECT_EQ(code("absurd.npy"), StatusCode::kInvalidArgument);
+  WriteNpy(root + "/cube.npy", "<u2", {2, 3, 5, 7}, ramp.data(), 2 * 3 * 5 * 7 * 2);
+  EXPECT_EQ(code("cube.npy"), StatusCode::kInvalidArgument);
+  // The id is taken.
+  EXPECT_EQ(code("ramp.npy", "base"), StatusCode::kAlreadyExists);
+  EXPECT_EQ(code("ramp.npy", "bad id/with slash"), StatusCode::kInvalidArgument);
+  ExpectStillServing(before);
+}
+
+TEST_F(DaemonTest, RenderErrors) {
+  const auto before = Ids();
+  auto code = [&](const v1::RenderRequest& r) { return c().Render(r).status().code(); };
+  v1::RenderRequest r = SimpleRender("nope");
+  EXPECT_EQ(code(r), StatusCode::kNotFound);
+  r = SimpleRender("base");
+  r.mutable_camera()->set_zoom(NAN);
+  EXPECT_EQ(code(r), StatusCode::kInvalidArgument);
+  r = SimpleRender("base");
+  r.mutable_camera()->set_center_x(INFINITY);
+  EXPECT_EQ(code(r), StatusCode::kInvalidArgument);
+  r = SimpleRender("base");
+  r.mutable_layers(0)->mutable_contrast()->set_lo(5);
+  r.mutable_layers(0)->mutable_contrast()->set_hi(5);
+  EXPECT_EQ(code(r), StatusCode::kInvalidArgument);
+  r = SimpleRender("base");
+  r.mutable_layers(0)->set_gamma(0);
+  EXPECT_EQ(code(r), StatusCode::kInvalidArgument);
+  r = SimpleRender("base");
+  r.mutable_layers(0)->mutable_colormap()->set_name("jet");
+  auto unknown = c().Render(r);
+  EXPECT_EQ(unknown.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(unknown.status().message().find("viridis"), std::string::npos);
+  r = SimpleRender("base");
+  r.mutable_layers(0)->mutable_colormap()->set_lut_rgba8(std::string(100, 'x'));
+  EXPECT_EQ(code(r), StatusCode::kInvalidArgument);
+  r = SimpleRender("base", 0, 10);
+  EXPECT_EQ(code(r), StatusCode::kInvalidArgument);
+  r = SimpleRender("base", 100000, 100000);
+  EXPECT_EQ(code(r), StatusCode::kResourceExhausted);
+  r = SimpleRender("base", 4000000000u, 10);
+  EXPECT_EQ(code(r), StatusCode::kResourceExhausted);
+  r = SimpleRender("base");
+  r.clear_layers();
+  EXPECT_EQ(code(r), StatusCode::kInvalidArgument);
+  ExpectStillServing(before);
+}
+
+TEST_F(DaemonTest, UnloadAndReload) {
+  const auto before = Ids();
+  EXPECT_EQ(c().Unload("never-loaded").status().code(), StatusCode::kNotFound);
+  auto stats0 = c().Stats();
+  ASSERT_TRUE(c().Load("ramp.npy", "second").ok());
+  auto freed = c().Unload("second");
+  ASSERT_TRUE(freed.ok());
+  EXPECT_GE(*freed, 300 * 200 * 2);
+  ExpectStillServing(before);
+  auto stats1 = c().Stats();
+  EXPECT_EQ(stats1->gpu_bytes_used(), stats0->gpu_bytes_used());
+}
+
+TEST_F(DaemonTest, UploadRoundTripAndSizeMismatch) {
+  const auto before = Ids();
+  // A 3-channel uint8 image uploaded in odd-sized chunks renders back exactly at zoom 1.
+  const ImageDesc desc{77, 41, PixelType::kUint8, 3};
+  auto src = MakeImage<uint8_t>(desc, [](int64_t x, int64_t y, int ch) { return (x * 5 + y * 9 + ch * 70) % 256; });
+  client::UploadOptions small_chunks;
+  small_chunks.chunk_bytes = 1000;
+  auto up = c().Upload("rgb", *src, small_chunks);
+  ASSERT_TRUE(up.ok()) << up.status().ToString();
+  EXPECT_EQ(up->channels(), 3);
+  EXPECT_EQ(up->gpu_bytes_level0(), 77 * 41 * 3);
+  v1::RenderRequest r = SimpleRender("rgb", 77, 41);
+  r.mutable_camera()->set_zoom(1);
+  r.set_format(v1::RAW_RGBA8);
+  auto px = c().Render(r);
+  ASSERT_TRUE(px.ok());
+  size_t wrong = 0;
+  for (int64_t i = 0; i < 77 * 41; ++i) {
+    for (int ch = 0; ch < 3; ++ch) wrong += static_cast<uint8_t>(px->data()[i * 4 + ch]) != src->contiguous()[i * 3 + ch];
+  }
+  EXPECT_EQ(wrong, 0u);
+  ASSERT_TRUE(c().Unload("rgb").ok());
+
+  // A source that claims more rows than it has: the stream ends short.
+  class Short : public ImageSource {
+   public:
+    const ImageDesc& desc() const override { return d; }
+    Status ReadRect(int64_t, int64_t y, int64_t w, int64_t h, uint8_t* dst, size_t stride) override {
+      if (y >= 5) return InvalidArgument("simulated read failure");
+      for (int64_t r = 0; r < h; ++r) std::fill_n(dst + r * stride, w, uint8_t{1});
+      return Status::Ok();
+    }
+    ImageDesc d{100, 10, PixelType::kUint8, 1};
+  } short_src;
+  client::UploadOptions rows;
+  rows.chunk_bytes = 500;  // 5 rows per chunk
+  EXPECT_FALSE(c().Upload("short", short_src, rows).ok());
+  ExpectStillServing(before);
+}
+
+TEST_F(DaemonTest, UploadCancelledHalfwayLeavesNothing) {
+  const auto before = Ids();
+  auto stats0 = c().Stats();
+  const ImageDesc desc{1000, 1000, PixelType::kUint16, 1};
+  auto src = MakeImage<uint16_t>(desc, [](int64_t x, int64_t y, int) { return x + y; });
+  client::UploadOptions o;
+  o.chunk_bytes = 100000;
+  o.progress = [](size_t sent, size_t total) { return sent < total / 2; };
+  auto up = c().Upload("cancelled", *src, o);
+  EXPECT_EQ(up.status().code(), StatusCode::kCancelled);
+  // The server sees the cancellation asynchronously: a later call is ordered after its cleanup
+  // only once the handler returned, so ask until the id is free (bounded by the health wait).
+  ExpectStillServing(before);
+  auto stats1 = c().Stats();
+  EXPECT_EQ(stats1->gpu_bytes_used(), stats0->gpu_bytes_used());
+  EXPECT_EQ(stats1->images(), stats0->images());
+  // The id was released: a full upload under it now succeeds.
+  EXPECT_TRUE(c().Upload("cancelled", *src).ok());
+  EXPECT_TRUE(c().Unload("cancelled").ok());
+}
+
+TEST_F(DaemonTest, UploadProtocolErrors) {
+  const auto before = Ids();
+  // Header beyond the daemon's limits (2^21 pixels a side): refused before any pixel is sent.
+  class Huge : public ImageSource {
+   public:
+    const ImageDesc& desc() const override { return d; }
+    Status ReadRect(int64_t, int64_t, int64_t, int64_t, uint8_t*, size_t) override { return Status::Ok(); }
+    ImageDesc d{int64_t{1} << 21, int64_t{1} << 21, PixelType::kFloat32, 1};
+  } huge;
+  EXPECT_EQ(c().Upload("huge", huge).status().code(), StatusCode::kInvalidArgument);
+  auto src = MakeImage<uint8_t>({10, 10, PixelType::kUint8, 1}, [](int64_t, int64_t, int) { return 0; });
+  EXPECT_EQ(c().Upload("base", *src).status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(c().Upload("", *src).status().code(), StatusCode::kInvalidArgument);
+  ExpectStillServing(before);
+}
+
+TEST_F(DaemonTest, RenderStreamAnswersInOrderAndSurvivesBadItems) {
+  std::vector<v1::RenderRequest> reqs;
+  for (int i = 0; i < 12; ++i) {
+    v1::RenderRequest r = SimpleRender(i == 4 ? "missing" : "base", 40 + i, 30);
+    if (i == 7) r.mutable_camera()->set_zoom(-1);
+    reqs.push_back(r);
+  }
+  std::vector<int> codes;
+  std::vector<uint32_t> widths;
+  const Status s = c().RenderStream(reqs, [&](size_t index, Result<v1::RenderResponse> r) {
+    EXPECT_EQ(index, codes.size()) << "answers come in request order";
+    codes.push_back(static_cast<int>(r.status().code()));
+    widths.push_back(r.ok() ? r->width() : 0);
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_EQ(codes.size(), 12u);
+  for (int i = 0; i < 12; ++i) {
+    if (i == 4) {
+      EXPECT_EQ(codes[i], static_cast<int>(StatusCode::kNotFound));
+    } else if (i == 7) {
+      EXPECT_EQ(codes[i], static_cast<int>(StatusCode::kInvalidArgument));
+    } else {
+      EXPECT_EQ(codes[i], 0);
+      EXPECT_EQ(widths[i], 40u + i);
+    }
+  }
+}
+
+TEST_F(DaemonTest, DeadlineTooShortIsReportedAndDaemonServes) {
+  const auto before = Ids();
+  v1::RenderRequest r = SimpleRender("base", 4096, 4096);
+  r.set_png_level(9);
+  auto out = c().Render(r, std::chrono::milliseconds(1));
+  EXPECT_EQ(out.status().code(), StatusCode::kDeadlineExceeded);
+  ExpectStillServing(before);
+}
+
+TEST_F(DaemonTest, CliCommands) {
+  const std::string cli = std::string(TILERENDER_CLI_PATH) + " --server " + daemon_->address();
+  std::string out;
+  ASSERT_EQ(RunCommand(cli + " info", &out), 0);
+  auto info = c().Info();
+  EXPECT_NE(out.find(info->gl_renderer()), std::string::npos) << out;
+  EXPECT_NE(out.find("max texture size: " + std::to_string(info->max_texture_size())), std::string::npos) << out;
+  EXPECT_NE(out.find("max output:"), std::string::npos);
+  ASSERT_EQ(RunCommand(cli + " ls", &out), 0);
+  EXPECT_NE(out.find("base"), std::string::npos);
+  ASSERT_EQ(RunCommand(cli + " health", &out), 0);
+  EXPECT_EQ(out, "SERVING\n");
+  // render to a file, equal to the client library's render of the same request.
+  const std::string png = daemon_->data_root() + "/../cli.png";
+  ASSERT_EQ(RunCommand(cli + " render --id base --size 200x100 --zoom 0.7 --rotate 15 --colormap magma"
+                       " --contrast 1000,9000 --gamma 1.2 --interp linear -o " + png, &out), 0) << out;
+  v1::RenderRequest r = SimpleRender("base", 200, 100);
+  r.mutable_camera()->set_zoom(0.7);
+  r.mutable_camera()->set_rotation_deg(15);
+  v1::Layer* l = r.mutable_layers(0);
+  l->mutable_colormap()->set_name("magma");
+  l->mutable_contrast()->set_lo(1000);
+  l->mutable_contrast()->set_hi(9000);
+  l->set_gamma(1.2);
+  l->set_interpolation(v1::LINEAR);
+  auto lib = c().Render(r);
+  ASSERT_TRUE(lib.ok());
+  std::ifstream f(png, std::ios::binary);
+  const std::string file((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(file, lib->data());
+  // Failures: 1 with the status on stderr; usage errors: 2.
+  EXPECT_EQ(RunCommand(cli + " render --id nope -o /dev/null 2>&1", &out), 1);
+  EXPECT_NE(out.find("NOT_FOUND"), std::string::npos) << out;
+  EXPECT_EQ(RunCommand(cli + " render --id base --size 10 -o /dev/null 2>/dev/null", &out), 2);
+  EXPECT_EQ(RunCommand(cli + " frobnicate 2>/dev/null", &out), 2);
+  EXPECT_EQ(RunCommand(cli + " unload nope 2>/dev/null", &out), 1);
+  EXPECT_EQ(RunCommand(cli + " render --help", &out), 0);
+  EXPECT_NE(out.find("--colormap"), std::string::npos);
+}
+
+TEST_F(DaemonTest, CliUploadsLocalFile) {
+  const auto ramp = Ramp16(120, 80);
+  const std::string path = daemon_->data_root() + "/../local.npy";
+  WriteNpy(path, "<u2", {80, 120}, ramp.data(), ramp.size() * 2);
+  const std::string cli = std::string(TILERENDER_CLI_PATH) + " --server " + daemon_->address();
+  std::string out;
+  ASSERT_EQ(RunCommand(cli + " upload " + path + " --id local 2>/dev/null", &out), 0) << out;
+  EXPECT_NE(out.find("local"), std::string::npos);
+  auto list = c().List();
+  const auto it = std::find_if(list->begin(), list->end(), [](const auto& i) { return i.image_id() == "local"; });
+  ASSERT_NE(it, list->end());
+  EXPECT_EQ(it->width(), 120);
+  EXPECT_EQ(it->value_max(), *std::max_element(ramp.begin(), ramp.end()));
+  ASSERT_TRUE(c().Unload("local").ok());
+}
+
+TEST(DaemonBudgetTest, ImageOverTheGpuBudgetIsResourceExhausted) {
+  Daemon d({"--gpu-budget", "1M"});
+  std::vector<uint16_t> big(2000 * 1000, 7);
+  WriteNpy(d.data_root() + "/big.npy", "<u2", {1000, 2000}, big.data(), big.size() * 2);
+  std::vector<uint8_t> small(100 * 100, 9);
+  WriteNpy(d.data_root() + "/small.npy", "|u1", {100, 100}, small.data(), small.size());
+  ASSERT_TRUE(d.client().Load("small.npy").ok());
+  auto r = d.client().Load("big.npy");
+  EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(r.status().message().find("needs"), std::string::npos) << r.status().message();
+  auto up = d.client().Upload("big2", *OpenImageFile(d.data_root() + "/big.npy")->source);
+  EXPECT_EQ(up.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(d.client().List()->size(), 1u);
+  EXPECT_TRUE(d.client().Render(SimpleRender("small.npy")).ok());
+}
+
+}  // namespace
+}  // namespace tilerender::testing
