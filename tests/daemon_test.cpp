@@ -8,6 +8,8 @@
 #include <fstream>
 #include <thread>
 
+#include <grpcpp/grpcpp.h>
+
 #include "core/image/image_file.h"
 #include "tests/daemon_fixture.h"
 #include "tests/test_util.h"
@@ -248,6 +250,55 @@ TEST_F(DaemonTest, UploadRoundTripAndSizeMismatch) {
   ExpectStillServing(before);
 }
 
+// The wire protocol directly, through the generated stub: the client library always sends exactly
+// the announced bytes, so mismatches are made here.
+grpc::Status RawUpload(const std::string& address, const std::vector<v1::UploadImageRequest>& msgs) {
+  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto stub = v1::TileRender::NewStub(channel);
+  grpc::ClientContext ctx;
+  v1::ImageInfo info;
+  auto writer = stub->UploadImage(&ctx, &info);
+  for (const auto& m : msgs) {
+    if (!writer->Write(m)) break;
+  }
+  writer->WritesDone();
+  return writer->Finish();
+}
+
+v1::UploadImageRequest Header(const std::string& id, int64_t w, int64_t h) {
+  v1::UploadImageRequest m;
+  m.mutable_header()->set_image_id(id);
+  m.mutable_header()->set_width(w);
+  m.mutable_header()->set_height(h);
+  m.mutable_header()->set_pixel_type(v1::UINT8);
+  m.mutable_header()->set_channels(1);
+  return m;
+}
+
+v1::UploadImageRequest Chunk(size_t n) {
+  v1::UploadImageRequest m;
+  m.set_chunk(std::string(n, '\x07'));
+  return m;
+}
+
+TEST_F(DaemonTest, UploadSizeMismatchIsInvalidArgument) {
+  const auto before = Ids();
+  const std::string& a = daemon_->address();
+  // 10 x 10 uint8 = 100 bytes announced.
+  EXPECT_EQ(RawUpload(a, {Header("m", 10, 10), Chunk(60), Chunk(39)}).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(RawUpload(a, {Header("m", 10, 10), Chunk(60), Chunk(41)}).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(RawUpload(a, {Header("m", 10, 10)}).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(RawUpload(a, {Chunk(100)}).error_code(), grpc::StatusCode::INVALID_ARGUMENT) << "no header";
+  EXPECT_EQ(RawUpload(a, {}).error_code(), grpc::StatusCode::INVALID_ARGUMENT) << "empty stream";
+  EXPECT_EQ(RawUpload(a, {Header("m", 10, 10), Chunk(50), Header("m", 10, 10)}).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(RawUpload(a, {Header("m", 0, 10)}).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  ExpectStillServing(before);
+  // Exactly 100 bytes, in any chunking, is an image.
+  EXPECT_TRUE(RawUpload(a, {Header("m", 10, 10), Chunk(1), Chunk(0), Chunk(99)}).ok());
+  EXPECT_TRUE(c().Unload("m").ok());
+}
+
 TEST_F(DaemonTest, UploadCancelledHalfwayLeavesNothing) {
   const auto before = Ids();
   auto stats0 = c().Stats();
@@ -258,14 +309,18 @@ TEST_F(DaemonTest, UploadCancelledHalfwayLeavesNothing) {
   o.progress = [](size_t sent, size_t total) { return sent < total / 2; };
   auto up = c().Upload("cancelled", *src, o);
   EXPECT_EQ(up.status().code(), StatusCode::kCancelled);
-  // The server sees the cancellation asynchronously: a later call is ordered after its cleanup
-  // only once the handler returned, so ask until the id is free (bounded by the health wait).
   ExpectStillServing(before);
   auto stats1 = c().Stats();
   EXPECT_EQ(stats1->gpu_bytes_used(), stats0->gpu_bytes_used());
   EXPECT_EQ(stats1->images(), stats0->images());
-  // The id was released: a full upload under it now succeeds.
-  EXPECT_TRUE(c().Upload("cancelled", *src).ok());
+  // The id is released once the daemon's handler has seen the cancellation, which happens
+  // asynchronously to our call returning: allow it a moment (bounded), then upload under it.
+  Result<v1::ImageInfo> again = AlreadyExists("");
+  for (int i = 0; i < 200 && again.status().code() == StatusCode::kAlreadyExists; ++i) {
+    again = c().Upload("cancelled", *src);
+    if (again.status().code() == StatusCode::kAlreadyExists) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_TRUE(c().Unload("cancelled").ok());
 }
 

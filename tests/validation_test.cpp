@@ -154,6 +154,16 @@ TEST_F(ValidationTest, ImageDescriptions) {
   EXPECT_EQ(TestEngine().LoadImage(never).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST_F(ValidationTest, CancelledBeforeStartIsDroppedUndrawn) {
+  Engine& e = TestEngine();
+  const int64_t renders = e.stats().renders;
+  auto out = e.Render(Good(), [] { return true; });
+  EXPECT_EQ(out.status().code(), StatusCode::kCancelled);
+  EXPECT_EQ(e.stats().renders, renders) << "a cancelled render must not be drawn";
+  EXPECT_TRUE(e.Render(Good(), [] { return false; }).ok());
+  EXPECT_EQ(e.stats().renders, renders + 1);
+}
+
 TEST(BudgetTest, ImageOverBudgetIsRefusedAndLeavesNothing) {
   EngineOptions o;
   o.gpu_budget_bytes = 1'000'000;
