@@ -139,6 +139,78 @@ Result<GridPlan> Plan(const ImageDesc& desc, const EngineLimits& limits, const L
 }
 }  // namespace
 
+namespace {
+
+// Level 0. A contiguous source (host buffer, memory map) is uploaded tile by tile straight from its
+// rows. Any other source is read once, top to bottom, in full-width bands of a few MiB (a multiple
+// of its preferred rows: whole TIFF strips or tile rows), each band uploaded into every texture that
+// holds its rows; two band buffers, so reading one overlaps uploading the other. The value range
+// is taken on the loading thread while the render thread uploads.
+Status UploadLevel0(RenderThread& thread, ImageSource& source, GpuTiles* tiles, ValueRange* range,
+                    const LoadOptions& options) {
+  const auto& progress = options.progress;
+  const ImageDesc desc = source.desc();
+  const LevelPlan& l0 = tiles->plan().levels[0];
+  const size_t bpp = desc.bytes_per_pixel();
+  const int64_t total = desc.width * desc.height;
+  std::future<Status> pending;
+  std::vector<uint8_t> band[2];
+  // An early return must not free a buffer (or let the caller free the source) mid-upload.
+  struct WaitPending {
+    std::future<Status>& f;
+    ~WaitPending() {
+      if (f.valid()) f.wait();
+    }
+  } wait_pending{pending};
+
+  if (const uint8_t* whole = source.contiguous()) {
+    int64_t done = 0;
+    for (int64_t row = 0; row < l0.rows(); ++row) {
+      for (int64_t col = 0; col < l0.columns(); ++col) {
+        const TilePlan t = l0.Tile(col, row);
+        const uint8_t* pixels = whole + static_cast<size_t>(t.texture.y0) * desc.row_bytes() +
+                                static_cast<size_t>(t.texture.x0) * bpp;
+        if (pending.valid()) TR_RETURN_IF_ERROR(pending.get());
+        pending = thread.Async([tiles, col, row, pixels, w = desc.width] {
+          return tiles->Upload(0, col, row, pixels, w);
+        });
+        // Range the core (gutters belong to neighbours).
+        const uint8_t* core = whole + static_cast<size_t>(t.core.y0) * desc.row_bytes() +
+                              static_cast<size_t>(t.core.x0) * bpp;
+        range->Merge(ComputeRange(core, desc.row_bytes(), desc, t.core.width(), t.core.height()));
+        done += t.core.width() * t.core.height();
+        if (progress) progress(done, total);
+      }
+    }
+    return pending.get();
+  }
+
+  TR_RETURN_IF_ERROR(thread.Call([tiles, &l0]() -> Status {
+    for (int64_t row = 0; row < l0.rows(); ++row) {
+      for (int64_t col = 0; col < l0.columns(); ++col) TR_RETURN_IF_ERROR(tiles->Allocate(0, col, row));
+    }
+    return Status::Ok();
+  }));
+  int64_t rows = std::max<int64_t>(1, static_cast<int64_t>(options.band_bytes / desc.row_bytes()));
+  if (const int64_t p = source.preferred_band_rows(); p > 0) rows = std::max<int64_t>(1, rows / p) * p;
+  int turn = 0;
+  for (int64_t y = 0; y < desc.height; y += rows, turn ^= 1) {
+    const int64_t n = std::min(rows, desc.height - y);
+    std::vector<uint8_t>& buf = band[turn];
+    buf.resize(static_cast<size_t>(n) * desc.row_bytes());
+    TR_RETURN_IF_ERROR(source.ReadRect(0, y, desc.width, n, buf.data(), desc.row_bytes()));
+    range->Merge(ComputeRange(buf.data(), desc.row_bytes(), desc, desc.width, n));
+    if (pending.valid()) TR_RETURN_IF_ERROR(pending.get());
+    pending = thread.Async([tiles, y, n, p = buf.data(), w = desc.width] {
+      return tiles->UploadRows(0, y, n, p, w);
+    });
+    if (progress) progress((y + n) * desc.width, total);
+  }
+  return pending.get();
+}
+
+}  // namespace
+
 Status Engine::CheckLoad(const ImageDesc& desc, const LoadOptions& options) const {
   TR_ASSIGN_OR_RETURN(GridPlan plan, Plan(desc, state_->limits, options));
   const int64_t bytes = plan.TotalBytes();
@@ -177,55 +249,7 @@ Result<ImageHandle> Engine::LoadImage(ImageSource& source, const LoadOptions& op
   info.gpu_bytes = bytes;
   info.gpu_bytes_level0 = plan.LevelBytes(0);
 
-  // Level 0, tile by tile. A contiguous source is uploaded straight from its rows. Otherwise each
-  // tile is read into one of two scratch buffers, so reading tile i+1 overlaps uploading tile i.
-  const LevelPlan& l0 = plan.levels[0];
-  const uint8_t* whole = source.contiguous();
-  const size_t bpp = desc.bytes_per_pixel();
-  std::vector<uint8_t> scratch[2];
-  std::future<Status> pending;
-  // An early return must not free a buffer (or let the caller free the source) mid-upload.
-  struct WaitPending {
-    std::future<Status>& f;
-    ~WaitPending() {
-      if (f.valid()) f.wait();
-    }
-  } wait_pending{pending};
-  int64_t done = 0;
-  const int64_t total = desc.width * desc.height;
-  int turn = 0;
-  for (int64_t row = 0; row < l0.rows(); ++row) {
-    for (int64_t col = 0; col < l0.columns(); ++col, turn ^= 1) {
-      const TilePlan t = l0.Tile(col, row);
-      const uint8_t* pixels;
-      int64_t row_pixels;
-      size_t stride;
-      if (whole != nullptr) {
-        pixels = whole + static_cast<size_t>(t.texture.y0) * desc.row_bytes() +
-                 static_cast<size_t>(t.texture.x0) * bpp;
-        row_pixels = desc.width;
-        stride = desc.row_bytes();
-      } else {
-        std::vector<uint8_t>& buf = scratch[turn];
-        stride = static_cast<size_t>(t.texture.width()) * bpp;
-        buf.resize(stride * static_cast<size_t>(t.texture.height()));
-        TR_RETURN_IF_ERROR(source.ReadRect(t.texture.x0, t.texture.y0, t.texture.width(),
-                                           t.texture.height(), buf.data(), stride));
-        pixels = buf.data();
-        row_pixels = t.texture.width();
-      }
-      if (pending.valid()) TR_RETURN_IF_ERROR(pending.get());
-      pending = thread->Async(
-          [tiles, col, row, pixels, row_pixels] { return tiles->Upload(0, col, row, pixels, row_pixels); });
-      // Range the core (gutters belong to neighbours) while the render thread uploads.
-      const uint8_t* core = pixels + static_cast<size_t>(t.core.y0 - t.texture.y0) * stride +
-                            static_cast<size_t>(t.core.x0 - t.texture.x0) * bpp;
-      info.range.Merge(ComputeRange(core, stride, desc, t.core.width(), t.core.height()));
-      done += t.core.width() * t.core.height();
-      if (options.progress) options.progress(done, total);
-    }
-  }
-  if (pending.valid()) TR_RETURN_IF_ERROR(pending.get());
+  TR_RETURN_IF_ERROR(UploadLevel0(*thread, source, tiles, &info.range, options));
 
   // Pyramid levels on the GPU, one job per tile so renders interleave with a long build.
   const bool is_float = desc.type == PixelType::kFloat32;

@@ -43,7 +43,9 @@ struct EngineLimits {
 struct LoadOptions {
   int max_tile_size = 0;      ///< 0: the engine's; else min(this, engine's)
   bool build_pyramid = true;  ///< levels of detail for alias-free zoomed-out views
-  /// Called on the loading thread after each level-0 tile: (pixels done, pixels total).
+  /// Sources without contiguous rows are read in full-width bands of about this many bytes.
+  size_t band_bytes = size_t{16} << 20;
+  /// Called on the loading thread as level 0 fills: (pixels done, pixels total).
   std::function<void(int64_t, int64_t)> progress;
 };
 

@@ -72,6 +72,56 @@ INSTANTIATE_TEST_SUITE_P(Types, TileInvarianceTest,
                                            std::tuple{3, PixelType::kUint8, 4},
                                            std::tuple{4, PixelType::kUint8, 5}));
 
+// A source that can only be read by rectangles, like a TIFF file: loads go through row bands.
+class RectOnlySource : public ImageSource {
+ public:
+  RectOnlySource(ImageSource& inner, int64_t preferred) : inner_(inner), preferred_(preferred) {}
+  const ImageDesc& desc() const override { return inner_.desc(); }
+  int64_t preferred_band_rows() const override { return preferred_; }
+  Status ReadRect(int64_t x, int64_t y, int64_t w, int64_t h, uint8_t* dst, size_t stride) override {
+    EXPECT_EQ(x, 0);
+    EXPECT_EQ(w, desc().width) << "bands are full width";
+    EXPECT_EQ(y, next_row_) << "bands come top to bottom, each row once";
+    if (y + h < desc().height) EXPECT_EQ(h % preferred_, 0) << "bands are whole multiples of preferred rows";
+    next_row_ = y + h;
+    ++reads;
+    return inner_.ReadRect(x, y, w, h, dst, stride);
+  }
+  int reads = 0;
+
+ private:
+  ImageSource& inner_;
+  int64_t preferred_;
+  int64_t next_row_ = 0;
+};
+
+TEST(TilesTest, BandedLoadEqualsDirectLoad) {
+  for (int channels : {1, 3}) {
+    const ImageDesc desc{437, 301, channels == 1 ? PixelType::kUint16 : PixelType::kUint8, channels};
+    std::unique_ptr<BufferSource> src;
+    if (channels == 1) src = MakeImage<uint16_t>(desc, [](int64_t x, int64_t y, int) { return x * 97 + y * 31; });
+    else src = MakeImage<uint8_t>(desc, [](int64_t x, int64_t y, int c) { return x * 7 + y * 3 + c * 50; });
+    RectOnlySource banded(*src, 7);
+    LoadOptions o;
+    o.max_tile_size = 64;
+    o.band_bytes = desc.row_bytes() * 20;  // 14 rows a band: bands straddle tile and gutter rows
+    auto streamed = TestEngine().LoadImage(banded, o);
+    ASSERT_TRUE(streamed.ok()) << streamed.status().ToString();
+    EXPECT_EQ(banded.reads, (301 + 13) / 14);
+    ImageHandle direct = Load(*src, 64);
+    EXPECT_EQ((*streamed)->info().range.min, direct->info().range.min);
+    EXPECT_EQ((*streamed)->info().range.max, direct->info().range.max);
+    for (double zoom : {1.0, 0.3}) {
+      RenderRequest req{.width = 200, .height = 150};
+      req.camera = {.center_x = 220, .center_y = 140, .zoom = zoom, .rotation_deg = 10};
+      req.layers.push_back({.image = *streamed, .interpolation = Interpolation::kLinear});
+      const auto a = RenderRgba(req);
+      req.layers[0].image = direct;
+      EXPECT_EQ(a, RenderRgba(req)) << channels << " channels, zoom " << zoom;
+    }
+  }
+}
+
 TEST(TilesTest, WiderThanMaxTextureSizeAtFullResolution) {
   const int max_tex = TestEngine().gpu_info().max_texture_size;
   const int64_t width = std::max<int64_t>(20000, max_tex + 3000);

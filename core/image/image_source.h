@@ -20,6 +20,10 @@ class ImageSource {
   /// When set, uploads read straight from it with GL_UNPACK_ROW_LENGTH and no copy.
   virtual const uint8_t* contiguous() const { return nullptr; }
 
+  /// Rows that are cheapest read together (a TIFF's tile height or rows per strip), or 0.
+  /// Loads read full-width bands of a multiple of this many rows, top to bottom.
+  virtual int64_t preferred_band_rows() const { return 0; }
+
   /// Copies the rectangle [x, x+w) x [y, y+h) into dst, rows `dst_stride` bytes apart.
   /// Called from one thread at a time.
   virtual Status ReadRect(int64_t x, int64_t y, int64_t w, int64_t h, uint8_t* dst,

@@ -2,6 +2,8 @@
 
 #include <glad/gl.h>
 
+#include <algorithm>
+
 #include "core/gl/program.h"
 
 namespace tilerender {
@@ -60,16 +62,41 @@ Status GpuTiles::Upload(int level, int64_t column, int64_t row, const uint8_t* p
                         int64_t row_pixels) {
   TR_RETURN_IF_ERROR(Allocate(level, column, row));
   const PixelRect rect = plan_.levels[level].Tile(column, row).texture;
+  return SubImage(level, column, row, 0, rect.height(), pixels, row_pixels);
+}
+
+Status GpuTiles::UploadRows(int level, int64_t y0, int64_t rows, const uint8_t* pixels,
+                            int64_t row_pixels) {
+  const LevelPlan& l = plan_.levels[level];
+  const size_t bpp = static_cast<size_t>(BytesPerTexel(plan_.layout) * TexelsPerPixelX(plan_.layout));
+  for (int64_t r = 0; r < l.rows(); ++r) {
+    const PixelRect first = l.Tile(0, r).texture;
+    const int64_t a = std::max(y0, first.y0), b = std::min(y0 + rows, first.y1);
+    if (a >= b) continue;
+    for (int64_t c = 0; c < l.columns(); ++c) {
+      const PixelRect tex = l.Tile(c, r).texture;
+      const uint8_t* p = pixels + static_cast<size_t>(a - y0) * row_pixels * bpp + static_cast<size_t>(tex.x0) * bpp;
+      TR_RETURN_IF_ERROR(SubImage(level, c, r, a - tex.y0, b - a, p, row_pixels));
+    }
+  }
+  return Status::Ok();
+}
+
+Status GpuTiles::SubImage(int level, int64_t column, int64_t row, int64_t y_offset, int64_t rows,
+                          const uint8_t* pixels, int64_t row_pixels) {
+  const PixelRect rect = plan_.levels[level].Tile(column, row).texture;
   const GlFormat f = GlFormatFor(plan_.layout);
   const int tpp = TexelsPerPixelX(plan_.layout);
+  glBindTexture(GL_TEXTURE_2D, texture(level, column, row).get());
   // Pixel-store state is global: set all of it before every upload.
   glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
   glPixelStorei(GL_UNPACK_ROW_LENGTH, static_cast<GLint>(row_pixels * tpp));
   glPixelStorei(GL_UNPACK_SKIP_PIXELS, 0);
   glPixelStorei(GL_UNPACK_SKIP_ROWS, 0);
   glBindBuffer(GL_PIXEL_UNPACK_BUFFER, 0);
-  glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, static_cast<GLsizei>(rect.width() * tpp),
-                  static_cast<GLsizei>(rect.height()), f.format, f.type, pixels);
+  glTexSubImage2D(GL_TEXTURE_2D, 0, 0, static_cast<GLint>(y_offset),
+                  static_cast<GLsizei>(rect.width() * tpp), static_cast<GLsizei>(rows), f.format,
+                  f.type, pixels);
   glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
   const std::string err = gl::TakeGlError();
   if (!err.empty()) {

@@ -32,13 +32,21 @@ class GpuTiles {
   /// RESOURCE_EXHAUSTED on GL_OUT_OF_MEMORY.
   Status Upload(int level, int64_t column, int64_t row, const uint8_t* pixels, int64_t row_pixels);
 
-  /// Allocates every texture of `level` (> 0), uninitialised, for the pyramid builder to render into.
+  /// Allocates one texture, uninitialised (filled later by UploadRows or the pyramid builder).
   Status Allocate(int level, int64_t column, int64_t row);
+
+  /// Fills the part of every allocated texture of `level` that lies in image rows [y0, y0 + rows),
+  /// from a full-width band: `pixels` points at row y0, column 0, rows `row_pixels` pixels apart.
+  /// Each row of the band is read once per texture that holds it (gutter rows: twice).
+  Status UploadRows(int level, int64_t y0, int64_t rows, const uint8_t* pixels, int64_t row_pixels);
 
   /// Forgets every texture without deleting it: for when the context died first.
   void Abandon();
 
  private:
+  Status SubImage(int level, int64_t column, int64_t row, int64_t y_offset, int64_t rows,
+                  const uint8_t* pixels, int64_t row_pixels);
+
   GridPlan plan_;
   std::vector<std::vector<gl::Texture>> textures_;  // [level][row * columns + column]
 };
