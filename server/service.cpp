@@ -88,7 +88,19 @@ TileRenderService::TileRenderService(Engine& engine, ServiceOptions options)
 Result<std::shared_ptr<const RegisteredImage>> TileRenderService::Register(
     ImageRegistry::Reservation& reservation, ImageSource& source, RegisteredImage image) {
   const auto start = Clock::now();
-  TR_ASSIGN_OR_RETURN(image.handle, engine_.LoadImage(source));
+  LoadOptions options;
+  // Large loads report progress in the log, a line per quarter.
+  const ImageDesc& desc = source.desc();
+  if (desc.byte_size() >= (size_t{256} << 20)) {
+    options.progress = [id = reservation.id(), quarter = 0](int64_t done, int64_t total) mutable {
+      const int q = static_cast<int>(4 * done / std::max<int64_t>(total, 1));
+      if (q > quarter && q < 4) {
+        quarter = q;
+        spdlog::info("loading image={}: {}%", id, q * 25);
+      }
+    };
+  }
+  TR_ASSIGN_OR_RETURN(image.handle, engine_.LoadImage(source, options));
   image.id = reservation.id();
   image.load_ms = MsSince(start);
   reservation.Commit(image);

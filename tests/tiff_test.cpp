@@ -1,0 +1,326 @@
+// TIFF reading: every file of libtiff's own test images with its expected outcome, generated files
+// covering strips, tiles, BigTIFF, planar configurations, compressions and sample types, and
+// malformed files refused before memory is allocated for them.
+#include <gtest/gtest.h>
+#include <tiffio.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "core/image/image_file.h"
+#include "tests/test_util.h"
+#include "tests/tiff_writer.h"
+
+namespace tilerender::testing {
+namespace {
+
+const std::string kDir = std::string(TESTDATA_DIR) + "/libtiff";
+
+// libtiff's own decode (TIFFReadRGBAImageOriented, top-left origin) as premultiplied RGBA in [0, 1].
+bool LibtiffRgba(const std::string& path, std::vector<double>* out, uint32_t* w, uint32_t* h) {
+  TIFF* t = TIFFOpen(path.c_str(), "r");
+  if (!t) return false;
+  char msg[1024];
+  if (!TIFFRGBAImageOK(t, msg)) {
+    TIFFClose(t);
+    return false;
+  }
+  TIFFGetField(t, TIFFTAG_IMAGEWIDTH, w);
+  TIFFGetField(t, TIFFTAG_IMAGELENGTH, h);
+  std::vector<uint32_t> raster(size_t(*w) * *h);
+  const int ok = TIFFReadRGBAImageOriented(t, *w, *h, raster.data(), ORIENTATION_TOPLEFT, 0);
+  TIFFClose(t);
+  out->resize(raster.size() * 4);
+  for (size_t i = 0; i < raster.size(); ++i) {
+    (*out)[4 * i + 0] = TIFFGetR(raster[i]) / 255.0;
+    (*out)[4 * i + 1] = TIFFGetG(raster[i]) / 255.0;
+    (*out)[4 * i + 2] = TIFFGetB(raster[i]) / 255.0;
+    (*out)[4 * i + 3] = TIFFGetA(raster[i]) / 255.0;
+  }
+  return ok != 0;
+}
+
+enum class Expect { kLoads, kLoadsFloat };
+
+// The expected outcome of every file in ../shared/testdata/libtiff. kLoads: the identity render
+// equals libtiff's RGBA decode composited on the background (1 LSB). kLoadsFloat: float data,
+// which libtiff's RGBA interface does not take; its values are checked against the samples.
+const std::map<std::string, Expect>& Expectations() {
+  static const std::map<std::string, Expect> m = {
+      {"32bpp-None-jpeg.tiff", Expect::kLoads},          // JPEG YCbCr -> RGB
+      {"32bpp-None.tiff", Expect::kLoads},               // RGBA, associated alpha
+      {"custom_dir_EXIF_GPS.tiff", Expect::kLoads},
+      {"deflate-last-strip-extra-data.tiff", Expect::kLoads},
+      {"logluv-3c-16b.tiff", Expect::kLoads},            // through the RGBA interface
+      {"lzw-single-strip.tiff", Expect::kLoads},         // 7795 x 3122 bilevel
+      {"minisblack-1c-16b.tiff", Expect::kLoads},        // uint16 scalar
+      {"minisblack-1c-8b.tiff", Expect::kLoads},
+      {"minisblack-2c-8b-alpha.tiff", Expect::kLoads},   // gray + alpha -> RGBA
+      {"miniswhite-1c-1b.tiff", Expect::kLoads},
+      {"ojpeg_chewey_subsamp21_multi_strip.tiff", Expect::kLoads},
+      {"ojpeg_single_strip_no_rowsperstrip.tiff", Expect::kLoads},
+      {"ojpeg_zackthecat_subsamp22_single_strip.tiff", Expect::kLoads},
+      {"palette-1c-1b.tiff", Expect::kLoads},
+      {"palette-1c-4b.tiff", Expect::kLoads},
+      {"palette-1c-8b.tiff", Expect::kLoads},
+      {"quad-lzw-compat.tiff", Expect::kLoads},
+      {"quad-tile.jpg.tiff", Expect::kLoads},            // tiled JPEG
+      {"rgb-3c-16b.tiff", Expect::kLoads},               // 16-bit RGB -> 8-bit
+      {"rgb-3c-8b.tiff", Expect::kLoads},
+      {"test_float64_predictor2_be_lzw.tif", Expect::kLoadsFloat},
+      {"test_float64_predictor2_le_lzw.tif", Expect::kLoadsFloat},
+      {"test_ifd_loop_subifd.tif", Expect::kLoads},      // page 0 is sound; the loop is refused below
+      {"test_ifd_loop_to_first.tif", Expect::kLoads},
+      {"test_ifd_loop_to_self.tif", Expect::kLoads},
+      {"test_two_ifds.tif", Expect::kLoads},
+      {"testfax3_bug54_1dnoEOL.tif", Expect::kLoads},
+      {"testfax3_bug_513.tiff", Expect::kLoads},
+      {"testfax4.tiff", Expect::kLoads},
+      {"tiff_with_subifd_chain.tif", Expect::kLoads},
+      {"webp_lossless_rgba_alpha_fully_opaque.tif", Expect::kLoads},
+  };
+  return m;
+}
+
+TEST(LibtiffImagesTest, EveryFileHasAnExpectation) {
+  for (const auto& e : std::filesystem::directory_iterator(kDir)) {
+    const std::string name = e.path().filename().string();
+    if (name == "LICENSE.md") continue;
+    EXPECT_TRUE(Expectations().count(name)) << name << " has no expected outcome";
+  }
+}
+
+class LibtiffImageTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LibtiffImageTest, LoadsAndRendersLikeLibtiff) {
+  const std::string path = kDir + "/" + GetParam();
+  auto file = OpenImageFile(path);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  const ImageDesc d = file->source->desc();
+  ImageHandle img = Load(*file->source, 64);  // small tiles: banded reads cross tile boundaries
+  ASSERT_TRUE(img);
+
+  if (Expectations().at(GetParam()) == Expect::kLoadsFloat) {
+    // Values: our float32 against libtiff's float64 samples, read independently.
+    TIFF* t = TIFFOpen(path.c_str(), "r");
+    ASSERT_TRUE(t);
+    std::vector<double> row(d.width);
+    auto again = OpenImageFile(path);
+    std::vector<float> ours(d.width * d.height);
+    ASSERT_TRUE(again->source->ReadRect(0, 0, d.width, d.height, reinterpret_cast<uint8_t*>(ours.data()), d.width * 4).ok());
+    for (uint32_t y = 0; y < d.height; ++y) {
+      ASSERT_EQ(TIFFReadScanline(t, row.data(), y, 0), 1);
+      for (int64_t x = 0; x < d.width; ++x) ASSERT_EQ(ours[y * d.width + x], static_cast<float>(row[x])) << x << "," << y;
+    }
+    TIFFClose(t);
+    EXPECT_FALSE(file->notes.empty());
+    return;
+  }
+
+  std::vector<double> ref;
+  uint32_t w = 0, h = 0;
+  ASSERT_TRUE(LibtiffRgba(path, &ref, &w, &h));
+  ASSERT_EQ(w, d.width);
+  ASSERT_EQ(h, d.height);
+  // Renders are limited in size; large files are checked in horizontal slices.
+  const Rgba bg{0.2f, 0.4f, 0.6f, 1};
+  const int64_t slice = std::max<int64_t>(1, (int64_t{4} << 20) / d.width);
+  double worst = 0;
+  for (int64_t y0 = 0; y0 < d.height; y0 += slice) {
+    const int64_t rows = std::min(slice, d.height - y0);
+    RenderRequest req{.width = static_cast<int>(d.width), .height = static_cast<int>(rows), .background = bg};
+    req.camera = {.center_x = d.width / 2.0, .center_y = y0 + rows / 2.0, .zoom = 1};
+    Layer layer{.image = img};
+    layer.contrast = d.type == PixelType::kUint16 ? Contrast{0, 65535} : Contrast{0, 255};
+    req.layers.push_back(layer);
+    const std::vector<uint8_t> ours = RenderRgba(req);
+    const double bgc[3] = {bg.r, bg.g, bg.b};
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t x = 0; x < d.width; ++x) {
+        const double* p = &ref[((y0 + r) * d.width + x) * 4];
+        for (int c = 0; c < 3; ++c) {
+          const double expect = (p[c] + bgc[c] * (1 - p[3])) * 255.0;
+          worst = std::max(worst, std::abs(ours[(r * d.width + x) * 4 + c] - expect));
+        }
+      }
+    }
+  }
+  EXPECT_LE(worst, 1.0) << GetParam() << " as " << d.ToString();
+}
+
+std::vector<std::string> Files() {
+  std::vector<std::string> v;
+  for (const auto& [name, e] : Expectations()) v.push_back(name);
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(Files, LibtiffImageTest, ::testing::ValuesIn(Files()), [](const auto& info) {
+  std::string n = info.param;
+  for (char& c : n) if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return n;
+});
+
+TEST(TiffPagesTest, PagesAndIfdLoops) {
+  // Page 1 of a two-page file loads; pages past the end, and pages reached through an IFD loop, are
+  // refused with a message, not a hang.
+  OpenOptions o;
+  o.page = 1;
+  EXPECT_TRUE(OpenImageFile(kDir + "/test_two_ifds.tif", o).ok());
+  for (const char* f : {"test_ifd_loop_to_self.tif", "test_ifd_loop_to_first.tif", "test_ifd_loop_subifd.tif"}) {
+    for (int page : {1, 2, 50}) {
+      o.page = page;
+      auto r = OpenImageFile(kDir + "/" + f, o);
+      // A loop back to an earlier IFD has no further distinct page: refused.
+      if (!r.ok()) {
+        EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << f << " page " << page;
+        EXPECT_NE(r.status().message().find("page"), std::string::npos);
+      }
+    }
+    o.page = 50;
+    EXPECT_EQ(OpenImageFile(kDir + "/" + f, o).status().code(), StatusCode::kInvalidArgument) << f;
+  }
+  o.page = 1;
+  EXPECT_EQ(OpenImageFile(kDir + "/rgb-3c-8b.tiff", o).status().code(), StatusCode::kInvalidArgument);
+}
+
+// ---- Generated files: every layout against the pixels written. ----
+
+struct GenCase {
+  const char* name;
+  TiffLayout layout;
+  PixelType expect_type;
+  int expect_channels;
+};
+
+void PrintTo(const GenCase& c, std::ostream* os) { *os << c.name; }
+
+template <typename T>
+std::vector<T> Pattern(uint32_t w, uint32_t h, int samples, double scale) {
+  std::vector<T> v(size_t(w) * h * samples);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<T>(std::fmod(i * 0.618034 * scale, scale));
+  return v;
+}
+
+class GeneratedTiffTest : public ::testing::TestWithParam<GenCase> {};
+
+TEST_P(GeneratedTiffTest, ReadsBackExactly) {
+  const GenCase& k = GetParam();
+  const uint32_t w = 203, h = 117;
+  const TiffLayout& l = k.layout;
+  const std::string path = ::testing::TempDir() + "gen_" + k.name + ".tif";
+  std::vector<uint8_t> bytes;
+  auto put = [&](const auto& v) {
+    bytes.assign(reinterpret_cast<const uint8_t*>(v.data()), reinterpret_cast<const uint8_t*>(v.data() + v.size()));
+  };
+  if (l.sample_format == SAMPLEFORMAT_IEEEFP && l.bits == 32) put(Pattern<float>(w, h, l.samples, 1000.0));
+  else if (l.sample_format == SAMPLEFORMAT_IEEEFP) put(Pattern<double>(w, h, l.samples, 1000.0));
+  else if (l.sample_format == SAMPLEFORMAT_INT) put(Pattern<int16_t>(w, h, l.samples, 30000.0));
+  else if (l.bits == 16) put(Pattern<uint16_t>(w, h, l.samples, 65535.0));
+  else put(Pattern<uint8_t>(w, h, l.samples, 255.0));
+  ASSERT_TRUE(WriteTiff(path, w, h, l, bytes.data()));
+
+  auto f = OpenImageFile(path);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  const ImageDesc& d = f->source->desc();
+  EXPECT_EQ(d.type, k.expect_type);
+  EXPECT_EQ(d.channels, k.expect_channels);
+  std::vector<uint8_t> got(d.byte_size());
+  ASSERT_TRUE(f->source->ReadRect(0, 0, w, h, got.data(), d.row_bytes()).ok());
+  // Expected output from the written samples.
+  const size_t n = size_t(w) * h * l.samples;
+  size_t wrong = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (d.type == PixelType::kFloat32) {
+      double v;
+      if (l.bits == 32) v = reinterpret_cast<const float*>(bytes.data())[i];
+      else if (l.sample_format == SAMPLEFORMAT_INT) v = reinterpret_cast<const int16_t*>(bytes.data())[i];
+      else v = reinterpret_cast<const double*>(bytes.data())[i];
+      wrong += reinterpret_cast<const float*>(got.data())[i] != static_cast<float>(v);
+    } else if (d.type == PixelType::kUint16) {
+      wrong += reinterpret_cast<const uint16_t*>(got.data())[i] != reinterpret_cast<const uint16_t*>(bytes.data())[i];
+    } else if (l.bits == 16) {
+      const unsigned v = reinterpret_cast<const uint16_t*>(bytes.data())[i];
+      wrong += got[i] != (v * 255 + 32767) / 65535;
+    } else {
+      wrong += got[i] != bytes[i];
+    }
+  }
+  EXPECT_EQ(wrong, 0u);
+  // A rectangle away from the origin, crossing chunks.
+  std::vector<uint8_t> part(size_t(50) * 40 * d.bytes_per_pixel());
+  ASSERT_TRUE(f->source->ReadRect(77, 33, 50, 40, part.data(), 50 * d.bytes_per_pixel()).ok());
+  for (int r = 0; r < 40; ++r) {
+    ASSERT_EQ(0, std::memcmp(&part[r * 50 * d.bytes_per_pixel()], &got[((33 + r) * w + 77) * d.bytes_per_pixel()], 50 * d.bytes_per_pixel()));
+  }
+  std::filesystem::remove(path);
+}
+
+TiffLayout L(std::initializer_list<std::function<void(TiffLayout&)>> edits) {
+  TiffLayout l;
+  for (auto& e : edits) e(l);
+  return l;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Layouts, GeneratedTiffTest,
+    ::testing::Values(
+        GenCase{"u8_strips", L({}), PixelType::kUint8, 1},
+        GenCase{"u8_one_strip_lzw", L({[](auto& l) { l.rows_per_strip = 117; l.compression = COMPRESSION_LZW; }}), PixelType::kUint8, 1},
+        GenCase{"u16_tiles_deflate_pred", L({[](auto& l) { l.bits = 16; l.tiled = true; l.tile_w = 32; l.tile_h = 48; l.compression = COMPRESSION_ADOBE_DEFLATE; l.predictor = 2; }}), PixelType::kUint16, 1},
+        GenCase{"u16_bigtiff_tiles", L({[](auto& l) { l.bits = 16; l.bigtiff = true; l.tiled = true; l.tile_w = 64; l.tile_h = 16; }}), PixelType::kUint16, 1},
+        GenCase{"f32_strips_pred3", L({[](auto& l) { l.bits = 32; l.sample_format = SAMPLEFORMAT_IEEEFP; l.compression = COMPRESSION_ADOBE_DEFLATE; l.predictor = 3; }}), PixelType::kFloat32, 1},
+        GenCase{"f64_tiles_to_f32", L({[](auto& l) { l.bits = 64; l.sample_format = SAMPLEFORMAT_IEEEFP; l.tiled = true; l.tile_w = 48; l.tile_h = 32; }}), PixelType::kFloat32, 1},
+        GenCase{"i16_to_f32", L({[](auto& l) { l.bits = 16; l.sample_format = SAMPLEFORMAT_INT; }}), PixelType::kFloat32, 1},
+        GenCase{"rgb8_contig_lzw", L({[](auto& l) { l.samples = 3; l.photometric = PHOTOMETRIC_RGB; l.compression = COMPRESSION_LZW; }}), PixelType::kUint8, 3},
+        GenCase{"rgb8_separate_tiles", L({[](auto& l) { l.samples = 3; l.photometric = PHOTOMETRIC_RGB; l.separate = true; l.tiled = true; l.tile_w = 32; l.tile_h = 32; }}), PixelType::kUint8, 3},
+        GenCase{"rgba8_separate_strips_bigtiff", L({[](auto& l) { l.samples = 4; l.photometric = PHOTOMETRIC_RGB; l.extra_alpha = EXTRASAMPLE_UNASSALPHA; l.separate = true; l.bigtiff = true; }}), PixelType::kUint8, 4},
+        GenCase{"rgb16_to_rgb8", L({[](auto& l) { l.samples = 3; l.bits = 16; l.photometric = PHOTOMETRIC_RGB; }}), PixelType::kUint8, 3}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(TiffMalformedTest, RefusedBeforeAllocating) {
+  const std::string dir = ::testing::TempDir();
+  // Absurd dimensions in an otherwise valid header: refused from the header alone.
+  {
+    const std::string path = dir + "absurd.tif";
+    TIFF* t = TIFFOpen(path.c_str(), "w8");
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 4000000000u);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, 4000000000u);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 16);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+    TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 1);
+    TIFFWriteCheck(t, 0, "absurd");
+    TIFFWriteDirectory(t);
+    TIFFClose(t);
+    auto r = OpenImageFile(path);
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
+  }
+  // A real file cut short: open may succeed, but reading the missing data fails cleanly.
+  for (const char* name : {"rgb-3c-8b.tiff", "quad-tile.jpg.tiff", "minisblack-1c-16b.tiff"}) {
+    std::ifstream in(kDir + "/" + name, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (size_t cut : {size_t{8}, size_t{200}, bytes.size() / 2}) {
+      const std::string path = dir + "cut.tif";
+      std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(std::min(cut, bytes.size())));
+      auto f = OpenImageFile(path);
+      if (!f.ok()) {
+        EXPECT_EQ(f.status().code(), StatusCode::kInvalidArgument) << name << " cut at " << cut;
+        continue;
+      }
+      // Loading reads every strip: a missing one is an error, and nothing stays behind.
+      Engine& e = TestEngine();
+      e.Flush();
+      const EngineStats before = e.stats();
+      auto img = e.LoadImage(*f->source);
+      if (!img.ok()) EXPECT_EQ(img.status().code(), StatusCode::kInvalidArgument) << img.status().ToString();
+      img = Result<ImageHandle>(Internal("dropped"));
+      e.Flush();
+      EXPECT_EQ(e.stats().gpu_bytes_used, before.gpu_bytes_used);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tilerender::testing
