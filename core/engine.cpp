@@ -249,7 +249,9 @@ Result<ImageHandle> Engine::LoadImage(ImageSource& source, const LoadOptions& op
   info.gpu_bytes = bytes;
   info.gpu_bytes_level0 = plan.LevelBytes(0);
 
+  const auto load_start = Clock::now();
   TR_RETURN_IF_ERROR(UploadLevel0(*thread, source, tiles, &info.range, options));
+  const double level0_ms = MsSince(load_start);
 
   // Pyramid levels on the GPU, one job per tile so renders interleave with a long build.
   const bool is_float = desc.type == PixelType::kFloat32;
@@ -271,6 +273,8 @@ Result<ImageHandle> Engine::LoadImage(ImageSource& source, const LoadOptions& op
     }
     TR_RETURN_IF_ERROR(first);
   }
+  spdlog::debug("loaded {}: level 0 in {:.1f} ms, {} pyramid levels in {:.1f} ms", desc.ToString(), level0_ms,
+                info.levels - 1, MsSince(load_start) - level0_ms);
   return ImageHandle(std::move(image));
 }
 
