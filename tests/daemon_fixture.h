@@ -10,6 +10,7 @@
 
 #include "client/client.h"
 #include "core/image/image_desc.h"
+#include "tests/npy_writer.h"
 
 namespace tilerender::testing {
 
@@ -37,10 +38,6 @@ class Daemon {
   pid_t pid_ = -1;
   std::unique_ptr<client::Client> client_;
 };
-
-/// Writes an NPY file (version 1). `descr` like "<u2"; `shape` row-major (H, W[, C]).
-void WriteNpy(const std::string& path, const std::string& descr, const std::vector<int64_t>& shape,
-              const void* data, size_t bytes, bool fortran = false);
 
 /// Runs a command, returns its exit code and stdout.
 int RunCommand(const std::string& command, std::string* out);

@@ -433,6 +433,40 @@ TEST_F(DaemonTest, CliUploadsLocalFile) {
   ASSERT_TRUE(c().Unload("local").ok());
 }
 
+TEST_F(DaemonTest, LoadsEverySharedTestFileThenServes) {
+  // Every PNG of PngSuite and every libtiff test image through LoadImage, then a truncated copy of
+  // each TIFF: loads succeed, broken files are INVALID_ARGUMENT, and the daemon keeps serving.
+  const auto before = Ids();
+  const std::string shared = TESTDATA_DIR;
+  int loaded = 0, refused = 0;
+  for (const char* sub : {"pngsuite", "libtiff"}) {
+    for (const auto& e : std::filesystem::directory_iterator(shared + "/" + sub)) {
+      const std::string ext = e.path().extension().string();
+      if (ext != ".png" && ext != ".tif" && ext != ".tiff") continue;
+      const std::string name = std::string(sub) + "_" + e.path().filename().string();
+      std::filesystem::copy_file(e.path(), daemon_->data_root() + "/" + name);
+      auto r = c().Load(name, "shared");
+      ASSERT_TRUE(r.ok()) << name << ": " << r.status().ToString();
+      ++loaded;
+      ASSERT_TRUE(c().Unload("shared").ok());
+      if (ext != ".png") {
+        const auto size = std::filesystem::file_size(e.path());
+        std::filesystem::resize_file(daemon_->data_root() + "/" + name, size / 3);
+        auto cut = c().Load(name, "cut");
+        if (!cut.ok()) {
+          EXPECT_EQ(cut.status().code(), StatusCode::kInvalidArgument) << name << ": " << cut.status().ToString();
+          ++refused;
+        } else {
+          ASSERT_TRUE(c().Unload("cut").ok());  // libtiff filled what it could not read
+        }
+      }
+    }
+  }
+  EXPECT_EQ(loaded, 60 + 31);
+  EXPECT_GT(refused, 10);
+  ExpectStillServing(before);
+}
+
 TEST(DaemonBudgetTest, ImageOverTheGpuBudgetIsResourceExhausted) {
   Daemon d({"--gpu-budget", "1M"});
   std::vector<uint16_t> big(2000 * 1000, 7);

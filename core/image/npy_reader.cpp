@@ -143,7 +143,10 @@ Result<OpenedImage> OpenNpy(const std::string& path, const OpenOptions& options)
     desc.type = PixelType::kUint16;
   } else {
     desc.type = PixelType::kFloat32;
-    if (!(h.kind == 'f' && h.item_size == 4)) out.notes.push_back(dtype + " converted to float32");
+    if (!(h.kind == 'f' && h.item_size == 4)) {
+      const char* kind = h.kind == 'f' ? "float" : h.kind == 'i' ? "int" : "uint";
+      out.notes.push_back(kind + std::to_string(h.item_size * 8) + " converted to float32");
+    }
   }
   if (desc.channels != 1 && desc.type != PixelType::kUint8) {
     return InvalidArgument(path + ": RGB(A) NPY arrays must be uint8, got " + dtype);
