@@ -288,17 +288,19 @@ Result<std::future<Result<Frame>>> Engine::SubmitRender(const RenderRequest& req
   EngineState* s = state_.get();
   const auto queued_at = Clock::now();
   auto job = [s, promise, queued_at, cancelled = std::move(cancelled),
-              resolved = std::make_shared<ResolvedRender>(std::move(resolved))] {
+              resolved = std::make_shared<ResolvedRender>(std::move(resolved))]() mutable {
     const double queue_ms = MsSince(queued_at);
-    if (cancelled && cancelled()) {
-      promise->set_value(Cancelled("render cancelled before it started"));
-      return;
+    Result<Frame> frame = Cancelled("render cancelled before it started");
+    if (!cancelled || !cancelled()) {
+      frame = s->renderer->Draw(*resolved);
+      if (frame.ok()) {
+        frame->timings.queue_ms = queue_ms;
+        s->renders.fetch_add(1);
+      }
     }
-    Result<Frame> frame = s->renderer->Draw(*resolved);
-    if (frame.ok()) {
-      frame->timings.queue_ms = queue_ms;
-      s->renders.fetch_add(1);
-    }
+    // Let go of the request's images before answering: once Render returns, the engine holds
+    // no reference to them (an unload right after frees at once).
+    resolved.reset();
     promise->set_value(std::move(frame));
   };
   TR_RETURN_IF_ERROR(thread->PostBounded(std::move(job), state_->limits.max_queue_depth));
