@@ -6,9 +6,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <unistd.h>
 
+#include "client/batch.h"
 #include "client/client.h"
 #include "client/commands.h"
+#include "client/compare.h"
 #include "core/image/image_file.h"
 
 namespace tilerender::client {
@@ -73,7 +76,26 @@ int Main(int argc, char** argv) {
   std::string out_path;
   render->add_option("-o,--output", out_path, "output file")->required();
   render->add_option("--timeout", timeout_s, "seconds before giving up");
-  AddLocalCommands(app);
+
+  auto* batch = app.add_subcommand("batch", "render the views of a JSON manifest, streamed, several in flight");
+  BatchOptions batch_options;
+  batch->add_option("MANIFEST", batch_options.manifest, "manifest JSON (see client/batch.h or README)")->required();
+  batch->add_option("--out-dir", batch_options.out_dir, "directory for the rendered files")->required();
+  batch->add_option("--jobs", batch_options.jobs, "render streams at once")->capture_default_str()->check(CLI::Range(1, 64));
+  batch->add_flag("--keep-images", batch_options.keep_images, "leave the manifest's images loaded on the daemon");
+
+  auto* compare = app.add_subcommand("compare", "compare PNGs (visual regression; no daemon needed)");
+  std::vector<std::string> pair;
+  std::string goldens, actual;
+  CompareOptions compare_options;
+  compare->add_option("A B", pair, "two PNG files")->expected(0, 2);
+  compare->add_option("--tolerance", compare_options.tolerance, "per-channel difference allowed")->check(CLI::Range(0, 255));
+  compare->add_option("--max-pixels", compare_options.max_pixels, "pixels allowed beyond the tolerance")->check(CLI::NonNegativeNumber);
+  compare->add_option("--diff", compare_options.diff_path, "write a diff image (changed pixels in red over a dimmed A)");
+  compare->add_option("--goldens", goldens, "directory of golden PNGs");
+  compare->add_option("--actual", actual, "directory of actual PNGs, compared file by file with --goldens");
+  compare->add_option("--diff-dir", compare_options.diff_dir, "with --goldens: write NAME.diff.png for failures here");
+  compare->add_flag("--update", compare_options.update, "with --goldens: replace differing or new goldens with the actual files");
 
   try {
     app.parse(argc, argv);
@@ -85,7 +107,20 @@ int Main(int argc, char** argv) {
     app.exit(e);
     return 2;
   }
-  if (int code = RunLocalCommands(app); code >= 0) return code;
+  if (*compare) {
+    if (!goldens.empty() || !actual.empty()) {
+      if (goldens.empty() || actual.empty() || !pair.empty()) {
+        std::cerr << "tilerender compare: give A B, or --goldens DIR --actual DIR\n";
+        return 2;
+      }
+      return CompareDirs(goldens, actual, compare_options);
+    }
+    if (pair.size() != 2) {
+      std::cerr << "tilerender compare: give two PNG files (or --goldens/--actual)\n";
+      return 2;
+    }
+    return ComparePair(pair[0], pair[1], compare_options);
+  }
 
   auto client = Client::Connect(server);
   if (*health) {
@@ -94,6 +129,10 @@ int Main(int argc, char** argv) {
     if (!s.ok()) return Fail(s);
     std::printf("SERVING\n");
     return 0;
+  }
+  if (*batch) {
+    batch_options.progress_bar = isatty(fileno(stderr));
+    return RunBatch(*client, batch_options);
   }
   if (*info) {
     auto r = client->Info();

@@ -77,7 +77,4 @@ Result<v1::RenderRequest> BuildRenderRequest(const RenderArgs& a) {
   return r;
 }
 
-void AddLocalCommands(CLI::App&) {}
-int RunLocalCommands(CLI::App&) { return -1; }
-
 }  // namespace tilerender::client

@@ -1,6 +1,5 @@
 #pragma once
-// Pieces of the CLI shared between commands: render options -> a RenderRequest, and the commands
-// that need no daemon (batch and compare live here once they exist).
+// Pieces of the CLI shared between commands: render options -> a RenderRequest, colors.
 
 #include <CLI/CLI.hpp>
 #include <optional>
@@ -30,10 +29,5 @@ void AddRenderOptions(CLI::App* command, RenderArgs* args);
 Result<v1::RenderRequest> BuildRenderRequest(const RenderArgs& args);
 /// "#RRGGBB" / "#RRGGBBAA" (the '#' optional).
 Result<v1::Color> ParseColor(const std::string& text);
-
-/// Registers the commands that run locally; RunLocalCommands returns their exit code, or -1 when
-/// none of them was chosen.
-void AddLocalCommands(CLI::App& app);
-int RunLocalCommands(CLI::App& app);
 
 }  // namespace tilerender::client
