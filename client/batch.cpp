@@ -419,7 +419,7 @@ int RunBatch(Client& client, const BatchOptions& o) {
   for (auto& t : workers) t.join();
 
   if (!o.keep_images) {
-    for (const std::string& id : loaded) client.Unload(id);
+    for (const std::string& id : loaded) (void)client.Unload(id).ok();
   }
   const size_t total = views.size();
   std::printf("%zu views: %zu rendered, %zu failed%s\n", total, total - std::min(total, failures.size()),

@@ -37,7 +37,8 @@ bool Encode(png_structp png, png_infop info, const png_bytep* rows, int width, i
                PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_set_compression_level(png, o.level);
   // One cheap filter: "up" suits smooth renders; level 0 stores, so filtering is wasted there.
-  png_set_filter(png, PNG_FILTER_TYPE_BASE, o.level == 0 ? PNG_FILTER_NONE : PNG_FILTER_UP);
+  const int filters = o.filters != 0 ? o.filters : o.level == 0 ? PNG_FILTER_NONE : PNG_FILTER_UP;
+  png_set_filter(png, PNG_FILTER_TYPE_BASE, filters);
   png_write_info(png, info);
   if (!o.write_alpha) png_set_filler(png, 0, PNG_FILLER_AFTER);  // input rows keep 4 bytes
   png_write_rows(png, const_cast<png_bytepp>(rows), height);

@@ -1,0 +1,562 @@
+// tilerender-bench: where the time and the memory go, side by side with a CPU peer (libvips).
+//
+//   tilerender-bench [--quick] [--size N] [--data-dir DIR] [--reps R] [--egl-device D]
+//
+// Every figure is the median of R repetitions (default 5; --quick: 3) after one warm-up. Full mode
+// prints markdown tables (BENCHMARKS.md is made from them); both modes end each measure with one
+// "SUMMARY" line. --quick uses a 4000 x 4000 image and a subset of cases and runs in well under a
+// minute on 2 cores.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vips/vips.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <thread>
+
+#include "bench/synthetic_files.h"
+#include "client/client.h"
+#include "core/encode/png_encoder.h"
+#include "core/engine.h"
+#include "core/image/image_file.h"
+#include "core/render/colormap.h"
+
+extern char** environ;
+
+namespace tilerender::bench {
+namespace {
+
+namespace fs = std::filesystem;
+namespace v1 = ::tilerender::v1;
+using Clock = std::chrono::steady_clock;
+
+double Ms(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+struct Config {
+  bool quick = false;
+  int64_t size = 16000;
+  std::string data_dir = "/tmp/tilerender-bench";
+  int reps = 5;
+  std::string egl_device = "auto";
+};
+
+// Median of `reps` timed runs of f (ms), after one untimed warm-up run.
+double TimeMs(int reps, const std::function<void()>& f) {
+  f();
+  std::vector<double> t;
+  for (int i = 0; i < reps; ++i) {
+    const auto a = Clock::now();
+    f();
+    t.push_back(Ms(a, Clock::now()));
+  }
+  return Median(t);
+}
+
+int64_t ProcStatusKib(pid_t pid, const char* key) {
+  std::ifstream f("/proc/" + (pid ? std::to_string(pid) : std::string("self")) + "/status");
+  std::string k;
+  while (f >> k) {
+    if (k == key) {
+      int64_t v;
+      f >> v;
+      return v;
+    }
+  }
+  return -1;
+}
+
+// Resets the peak-RSS mark (VmHWM) of this process.
+void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+void DropFromPageCache(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return;
+  ::fdatasync(fd);
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  ::close(fd);
+}
+
+double ReadFileMs(const std::string& path, std::vector<uint8_t>& buf) {
+  const auto a = Clock::now();
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  size_t off = 0;
+  buf.resize(fs::file_size(path));
+  while (off < buf.size()) {
+    const ssize_t n = ::read(fd, buf.data() + off, buf.size() - off);
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return Ms(a, Clock::now());
+}
+
+std::string Fmt(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+std::string Fmt(const char* fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  return buf;
+}
+
+void Summary(const std::string& measure, const std::string& text) {
+  std::printf("SUMMARY %-10s %s\n", measure.c_str(), text.c_str());
+  std::fflush(stdout);
+}
+
+// ---- the daemon, for the measures that go through gRPC ----
+
+class DaemonProcess {
+ public:
+  DaemonProcess(const std::string& data_root, const std::string& egl_device) {
+    int out[2];
+    if (pipe(out) != 0) return;
+    std::vector<std::string> args = {TILERENDERD_PATH, "--listen", "127.0.0.1:0", "--data-root", data_root,
+                                     "--egl-device", egl_device, "--log-level", "warn"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&fa, out[0]);
+    posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(out[1]);
+    FILE* f = fdopen(out[0], "r");
+    char line[256] = {};
+    if (f && std::fgets(line, sizeof line, f)) {
+      std::string l(line);
+      const std::string prefix = "tilerenderd listening on ";
+      if (l.rfind(prefix, 0) == 0) address_ = l.substr(prefix.size(), l.size() - prefix.size() - 1);
+    }
+    if (f) std::fclose(f);
+    client_ = client::Client::Connect(address_);
+    ok_ = !address_.empty() && client_->WaitForServing(std::chrono::seconds(60)).ok();
+  }
+  ~DaemonProcess() {
+    client_.reset();
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  bool ok() const { return ok_; }
+  const std::string& address() const { return address_; }
+  client::Client& client() { return *client_; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::string address_;
+  std::unique_ptr<client::Client> client_;
+  bool ok_ = false;
+};
+
+// ---- 1. load ----
+
+void BenchLoad(Engine& engine, const Config& c, const std::string& npy, const std::string& tif) {
+  const double mb = static_cast<double>(c.size * c.size * 2) / 1e6;
+  std::printf("\n## 1. Load: %lld x %lld uint16 (%.0f MB) to renderable\n\n", static_cast<long long>(c.size),
+              static_cast<long long>(c.size), mb);
+  std::vector<uint8_t> a(static_cast<size_t>(c.size * c.size * 2), 1), b(a.size());
+  const double memcpy_ms = TimeMs(c.reps, [&] { std::memcpy(b.data(), a.data(), a.size()); });
+  std::vector<uint8_t> buf;
+  std::vector<double> warm, cold;
+  for (int i = 0; i < c.reps + 1; ++i) {
+    const double w = ReadFileMs(npy, buf);
+    if (i) warm.push_back(w);
+    DropFromPageCache(npy);
+    const double cl = ReadFileMs(npy, buf);
+    if (i) cold.push_back(cl);
+  }
+  buf = {};
+  a = {};
+  b = {};
+  std::printf("| what | median ms | MB/s | peak RSS growth |\n| --- | ---: | ---: | ---: |\n");
+  std::printf("| memcpy of the same bytes | %.1f | %.0f | |\n", memcpy_ms, mb / memcpy_ms * 1e3);
+  std::printf("| read() of the NPY file, warm page cache | %.1f | %.0f | |\n", Median(warm), mb / Median(warm) * 1e3);
+  std::printf("| read() of the NPY file, cold (fadvise DONTNEED) | %.1f | %.0f | |\n", Median(cold), mb / Median(cold) * 1e3);
+  double npy_warm_ms = 0, tif_warm_ms = 0;
+  for (const auto& [label, path] : {std::pair{"NPY (memory-mapped)", npy}, std::pair{"TIFF (tiled 256, uncompressed)", tif}}) {
+    for (bool pyramid : {false, true}) {
+      for (bool is_cold : {false, true}) {
+        std::vector<double> t;
+        int64_t peak = 0;
+        for (int i = 0; i < c.reps + 1; ++i) {
+          if (is_cold) DropFromPageCache(path);
+          ResetPeakRss();
+          const int64_t base = ProcStatusKib(0, "VmRSS:");
+          const auto t0 = Clock::now();
+          auto file = OpenImageFile(path);
+          LoadOptions o;
+          o.build_pyramid = pyramid;
+          auto img = engine.LoadImage(*file->source, o);
+          const double ms = Ms(t0, Clock::now());
+          peak = std::max(peak, ProcStatusKib(0, "VmHWM:") - base);
+          if (!img.ok()) {
+            std::printf("| %s: %s |\n", label, img.status().ToString().c_str());
+            return;
+          }
+          if (i) t.push_back(ms);
+          img = Result<ImageHandle>(Internal("released"));
+          engine.Flush();
+        }
+        const double med = Median(t);
+        if (!is_cold && pyramid) (std::string(label).rfind("NPY", 0) == 0 ? npy_warm_ms : tif_warm_ms) = med;
+        std::printf("| LoadImage %s, %s, %s | %.1f | %.0f | %.0f MB |\n", label, pyramid ? "with pyramid" : "level 0 only",
+                    is_cold ? "cold" : "warm", med, mb / med * 1e3, peak / 1024.0);
+      }
+    }
+  }
+  Summary("load", Fmt("%.0f MB uint16: NPY %.0f ms (%.0f MB/s), TIFF %.0f ms (%.0f MB/s); memcpy %.0f MB/s, warm read %.0f MB/s",
+                      mb, npy_warm_ms, mb / npy_warm_ms * 1e3, tif_warm_ms, mb / tif_warm_ms * 1e3,
+                      mb / memcpy_ms * 1e3, mb / Median(warm) * 1e3));
+}
+
+// ---- 2. GPU memory ----
+
+void BenchMemory(Engine& engine, const Config& c) {
+  const int64_t w = c.quick ? 1000 : 4000, h = c.quick ? 750 : 3000;
+  std::printf("\n## 2. GPU bytes per raw byte (%lld x %lld, default tile size %d)\n\n", static_cast<long long>(w),
+              static_cast<long long>(h), engine.limits().tile_size);
+  std::printf("| type | raw bytes | level 0 bytes | level 0 / raw | all levels / raw |\n| --- | ---: | ---: | ---: | ---: |\n");
+  std::string summary;
+  for (auto [name, type, ch] : {std::tuple{"uint8", PixelType::kUint8, 1}, std::tuple{"uint16", PixelType::kUint16, 1},
+                               std::tuple{"float32", PixelType::kFloat32, 1}, std::tuple{"RGB uint8", PixelType::kUint8, 3},
+                               std::tuple{"RGBA uint8", PixelType::kUint8, 4}}) {
+    auto src = BufferSource::Allocate({w, h, type, ch});
+    std::memset((*src)->mutable_data(), 0, (*src)->desc().byte_size());
+    auto img = engine.LoadImage(**src);
+    const double raw = static_cast<double>((*src)->desc().byte_size());
+    const ImageInfo& info = (*img)->info();
+    std::printf("| %s | %.0f | %lld | %.4f | %.4f |\n", name, raw, static_cast<long long>(info.gpu_bytes_level0),
+                info.gpu_bytes_level0 / raw, info.gpu_bytes / raw);
+    summary += Fmt("%s %.3f ", name, info.gpu_bytes_level0 / raw);
+  }
+  Summary("memory", "level-0 GPU bytes per raw byte: " + summary + "(all levels add <= 1/3)");
+}
+
+// ---- 3. render latency ----
+
+struct Case {
+  int w, h;
+  std::string camera;  // "zoom2", "1:1", "fit", "rot30"
+  bool linear;
+  int layers;
+};
+
+RenderRequest CoreRequest(const Case& k, const ImageHandle& img, int64_t n) {
+  RenderRequest r{.width = k.w, .height = k.h};
+  const double cx = n / 2.0 + 0.3, cy = n / 2.0 - 0.2;
+  if (k.camera == "zoom2") r.camera = {.center_x = cx, .center_y = cy, .zoom = 2.0};
+  if (k.camera == "1:1") r.camera = {.center_x = cx, .center_y = cy, .zoom = 1.0};
+  if (k.camera == "rot30") r.camera = {.center_x = cx, .center_y = cy, .zoom = 1.0, .rotation_deg = 30};
+  const char* maps[3] = {"viridis", "magenta", "green"};
+  for (int i = 0; i < k.layers; ++i) {
+    Layer l{.image = img, .colormap = {.name = maps[i]}, .contrast = Contrast{5000, 40000}};
+    l.interpolation = k.linear ? Interpolation::kLinear : Interpolation::kNearest;
+    l.blending = k.layers > 1 ? Blending::kAdditive : Blending::kTranslucent;
+    r.layers.push_back(l);
+  }
+  return r;
+}
+
+v1::RenderRequest ProtoRequest(const Case& k, const std::string& id, int64_t n) {
+  v1::RenderRequest r;
+  r.set_width(k.w);
+  r.set_height(k.h);
+  const double cx = n / 2.0 + 0.3, cy = n / 2.0 - 0.2;
+  if (k.camera != "fit") {
+    r.mutable_camera()->set_center_x(cx);
+    r.mutable_camera()->set_center_y(cy);
+    r.mutable_camera()->set_zoom(k.camera == "zoom2" ? 2.0 : 1.0);
+    if (k.camera == "rot30") r.mutable_camera()->set_rotation_deg(30);
+  }
+  const char* maps[3] = {"viridis", "magenta", "green"};
+  for (int i = 0; i < k.layers; ++i) {
+    v1::Layer* l = r.add_layers();
+    l->set_image_id(id);
+    l->mutable_colormap()->set_name(maps[i]);
+    l->mutable_contrast()->set_lo(5000);
+    l->mutable_contrast()->set_hi(40000);
+    l->set_interpolation(k.linear ? v1::LINEAR : v1::NEAREST);
+    l->set_blending(k.layers > 1 ? v1::ADDITIVE : v1::TRANSLUCENT);
+  }
+  return r;
+}
+
+std::vector<Case> Cases(bool quick) {
+  std::vector<Case> out;
+  const std::vector<std::pair<int, int>> sizes = quick ? std::vector<std::pair<int, int>>{{512, 512}, {1920, 1080}}
+                                                       : std::vector<std::pair<int, int>>{{512, 512}, {1024, 1024}, {1920, 1080}};
+  const std::vector<std::string> cams = quick ? std::vector<std::string>{"1:1", "fit"}
+                                              : std::vector<std::string>{"zoom2", "1:1", "fit", "rot30"};
+  for (auto [w, h] : sizes) {
+    for (const auto& cam : cams) {
+      for (bool linear : quick ? std::vector<bool>{true} : std::vector<bool>{false, true}) {
+        for (int layers : quick ? std::vector<int>{1} : std::vector<int>{1, 3}) out.push_back({w, h, cam, linear, layers});
+      }
+    }
+  }
+  if (quick) out.push_back({1920, 1080, "rot30", true, 3});
+  return out;
+}
+
+struct CoreTiming {
+  double queue, draw, readback, encode, total;
+};
+
+CoreTiming TimeCore(Engine& engine, const RenderRequest& req, int reps) {
+  std::vector<double> q, d, r, e, t;
+  for (int i = 0; i < reps + 1; ++i) {
+    const auto a = Clock::now();
+    auto out = engine.Render(req);
+    const double total = Ms(a, Clock::now());
+    if (!out.ok() || i == 0) continue;
+    q.push_back(out->timings.queue_ms);
+    d.push_back(out->timings.draw_ms);
+    r.push_back(out->timings.readback_ms);
+    e.push_back(out->timings.encode_ms);
+    t.push_back(total);
+  }
+  return {Median(q), Median(d), Median(r), Median(e), Median(t)};
+}
+
+std::string CaseName(const Case& k) {
+  return Fmt("%dx%d %s %s %dL", k.w, k.h, k.camera.c_str(), k.linear ? "linear" : "nearest", k.layers);
+}
+
+// The same viewport made by libvips from the same pixels in memory: affine (rotation + zoom) with
+// the same interpolation, contrast, colormap LUT, PNG at the same zlib level and filter.
+double TimeVips(const Case& k, const uint16_t* pixels, int64_t n, VipsImage* lut, int reps) {
+  double zoom = k.camera == "zoom2" ? 2.0 : k.camera == "fit" ? std::min(k.w, k.h) / static_cast<double>(n) : 1.0;
+  const double th = k.camera == "rot30" ? 30 * M_PI / 180 : 0;
+  const double cx = n / 2.0 + 0.3, cy = n / 2.0 - 0.2;
+  const double a = zoom * std::cos(th), b = -zoom * std::sin(th), c = zoom * std::sin(th), d = zoom * std::cos(th);
+  const double odx = k.w / 2.0 - (a * cx + b * cy), ody = k.h / 2.0 - (c * cx + d * cy);
+  VipsInterpolate* interp = k.linear ? vips_interpolate_bilinear_static() : vips_interpolate_nearest_static();
+  return TimeMs(reps, [&] {
+    VipsImage* in = vips_image_new_from_memory(pixels, static_cast<size_t>(n * n * 2), static_cast<int>(n), static_cast<int>(n), 1, VIPS_FORMAT_USHORT);
+    VipsImage *warped = nullptr, *scaled = nullptr, *u8 = nullptr, *rgb = nullptr;
+    VipsArrayInt* area = vips_array_int_newv(4, 0, 0, k.w, k.h);
+    vips_affine(in, &warped, a, b, c, d, "odx", odx, "ody", ody, "oarea", area, "interpolate", interp, nullptr);
+    // Several layers: vips composites them with vips_add per extra layer (additive).
+    vips_linear1(warped, &scaled, 255.0 / 35000.0, -5000.0 * 255.0 / 35000.0, nullptr);
+    vips_cast_uchar(scaled, &u8, nullptr);
+    vips_maplut(u8, &rgb, lut, nullptr);
+    VipsImage* out = rgb;
+    std::vector<VipsImage*> extra;
+    for (int i = 1; i < k.layers; ++i) {
+      VipsImage* sum = nullptr;
+      vips_add(out, rgb, &sum, nullptr);
+      VipsImage* clipped = nullptr;
+      vips_cast_uchar(sum, &clipped, nullptr);
+      extra.push_back(sum);
+      extra.push_back(clipped);
+      out = clipped;
+    }
+    void* buf = nullptr;
+    size_t len = 0;
+    if (vips_pngsave_buffer(out, &buf, &len, "compression", 1, "filter", VIPS_FOREIGN_PNG_FILTER_UP, nullptr) != 0) {
+      std::fprintf(stderr, "vips: %s\n", vips_error_buffer());
+      vips_error_clear();
+    }
+    g_free(buf);
+    for (VipsImage* im : extra) g_object_unref(im);
+    vips_area_unref(VIPS_AREA(area));
+    for (VipsImage* im : {rgb, u8, scaled, warped, in}) if (im) g_object_unref(im);
+  });
+}
+
+void BenchRender(Engine& engine, DaemonProcess* daemon, const Config& c, const ImageHandle& img,
+                 const uint16_t* pixels) {
+  std::printf("\n## 3. Render latency, and 6. the same viewport with libvips (%lld x %lld uint16 image)\n\n",
+              static_cast<long long>(c.size), static_cast<long long>(c.size));
+  std::printf("Core: stages of `Engine::Render` (queue, draw incl. GPU finish, readback, PNG encode, level 1 + up filter).\n"
+              "Daemon: the client's wall time for one `Render` RPC (same request, PNG bytes back), median.\n"
+              "libvips: affine + linear + cast + maplut + pngsave (compression 1, filter up), image in memory.\n\n");
+  std::printf("| case | queue | draw | readback | encode | core total | daemon total | gRPC overhead | libvips | core / libvips |\n"
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+  // viridis as a 256 x 1 RGB uchar LUT for vips_maplut
+  auto viridis = ResolveColormap({.name = "viridis"});
+  std::vector<uint8_t> lut_px(256 * 3);
+  for (int i = 0; i < 256; ++i) {
+    const Rgba& e = viridis->entries[i];
+    lut_px[i * 3] = static_cast<uint8_t>(std::lround(e.r * 255));
+    lut_px[i * 3 + 1] = static_cast<uint8_t>(std::lround(e.g * 255));
+    lut_px[i * 3 + 2] = static_cast<uint8_t>(std::lround(e.b * 255));
+  }
+  VipsImage* lut = vips_image_new_from_memory(lut_px.data(), lut_px.size(), 256, 1, 3, VIPS_FORMAT_UCHAR);
+  std::vector<double> ratios, overheads;
+  std::string worst_case;
+  double worst_encode_share = 0;
+  for (const Case& k : Cases(c.quick)) {
+    const CoreTiming t = TimeCore(engine, CoreRequest(k, img, c.size), c.reps);
+    double daemon_ms = 0;
+    if (daemon && daemon->ok()) {
+      const v1::RenderRequest pr = ProtoRequest(k, "img", c.size);
+      daemon_ms = TimeMs(c.reps, [&] { (void)daemon->client().Render(pr).ok(); });
+    }
+    const double vips_ms = TimeVips(k, pixels, c.size, lut, c.reps);
+    ratios.push_back(t.total / vips_ms);
+    overheads.push_back(daemon_ms - t.total);
+    const double share = t.encode / t.total;
+    if (share > worst_encode_share) worst_encode_share = share, worst_case = CaseName(k);
+    std::printf("| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", CaseName(k).c_str(), t.queue, t.draw,
+                t.readback, t.encode, t.total, daemon_ms, daemon_ms - t.total, vips_ms, t.total / vips_ms);
+  }
+  g_object_unref(lut);
+  Summary("render", Fmt("%zu cases: median core/libvips %.2f (min %.2f, max %.2f), median gRPC overhead %.2f ms; encode is %.0f%% of %s",
+                        ratios.size(), Median(ratios), *std::min_element(ratios.begin(), ratios.end()),
+                        *std::max_element(ratios.begin(), ratios.end()), Median(overheads), worst_encode_share * 100,
+                        worst_case.c_str()));
+}
+
+// ---- 4. throughput ----
+
+void BenchThroughput(DaemonProcess& daemon, const Config& c) {
+  std::printf("\n## 4. Throughput: renders per second against one daemon (1024 x 768, fit, linear, PNG)\n\n");
+  std::printf("| clients | renders/s | errors |\n| ---: | ---: | ---: |\n");
+  const v1::RenderRequest req = ProtoRequest({1024, 768, "fit", true, 1}, "img", c.size);
+  const double seconds = c.quick ? 1.0 : 3.0;
+  std::string summary;
+  for (int clients : {1, 2, 4, 8}) {
+    std::atomic<int64_t> done{0}, errors{0};
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> workers;
+    for (int i = 0; i < clients; ++i) {
+      workers.emplace_back([&] {
+        auto cl = client::Client::Connect(daemon.address());
+        (void)cl->Render(req).ok();  // warm the channel
+        while (!stop) {
+          if (cl->Render(req).ok()) ++done; else ++errors;
+        }
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const int64_t start = done;
+    const auto a = Clock::now();
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    const int64_t n = done - start;
+    const double s = Ms(a, Clock::now()) / 1e3;
+    stop = true;
+    for (auto& w : workers) w.join();
+    std::printf("| %d | %.1f | %lld |\n", clients, n / s, static_cast<long long>(errors.load()));
+    summary += Fmt("%d:%.1f ", clients, n / s);
+  }
+  Summary("throughput", "renders/s by clients " + summary);
+}
+
+// ---- 5. PNG encode ----
+
+void BenchPng(Engine& engine, const Config& c, const ImageHandle& img) {
+  std::printf("\n## 5. PNG encode of real 1920 x 1080 renders (RGB, one core)\n\n");
+  std::printf("| frame | settings | ms | MB/s (raw RGB) | size KB |\n| --- | --- | ---: | ---: | ---: |\n");
+  std::string summary;
+  for (const auto& [fname, cam, cmap] : {std::tuple{"fit, viridis", "fit", "viridis"}, std::tuple{"1:1 rotated, magma", "rot30", "magma"}}) {
+    RenderRequest req = CoreRequest({1920, 1080, cam, true, 1}, img, c.size);
+    req.layers[0].colormap.name = cmap;
+    req.format = OutputFormat::kRawRgba8;
+    auto raw = engine.Render(req);
+    const double mb = 1920.0 * 1080 * 3 / 1e6;
+    struct Setting {
+      const char* name;
+      int level, filters;
+    };
+    for (const Setting& s : {Setting{"level 1, up (shipped default)", 1, 0x20}, Setting{"level 1, none", 1, 0x08},
+                             Setting{"level 1, sub", 1, 0x10}, Setting{"level 1, paeth", 1, 0x80},
+                             Setting{"level 6, up", 6, 0x20}, Setting{"level 6, all (libpng default)", 6, 0xf8},
+                             Setting{"level 0 (stored)", 0, 0x08}}) {
+      size_t size = 0;
+      const double ms = TimeMs(c.reps, [&] {
+        auto png = EncodePng(raw->data.data(), 1920, 1080, 1920 * 4,
+                             {.level = s.level, .write_alpha = false, .filters = s.filters});
+        size = png->size();
+      });
+      std::printf("| %s | %s | %.1f | %.0f | %.0f |\n", fname, s.name, ms, mb / ms * 1e3, size / 1024.0);
+      if (std::string(fname) == "fit, viridis" && (s.level == 1 && s.filters == 0x20)) summary += Fmt("shipped %.1f ms %.0f KB; ", ms, size / 1024.0);
+      if (std::string(fname) == "fit, viridis" && (s.level == 6 && s.filters == 0xf8)) summary += Fmt("libpng default %.1f ms %.0f KB", ms, size / 1024.0);
+    }
+  }
+  Summary("png", "1080p viridis frame: " + summary);
+}
+
+}  // namespace
+}  // namespace tilerender::bench
+
+int main(int argc, char** argv) {
+  using namespace tilerender;
+  using namespace tilerender::bench;
+  Config c;
+  CLI::App app{"tilerender-bench: load, GPU memory, render latency, throughput, PNG encode, libvips peer"};
+  app.add_flag("--quick", c.quick, "small sizes, few cases: under a minute");
+  app.add_option("--size", c.size, "side of the square uint16 test image (default 16000; --quick 4000)");
+  app.add_option("--data-dir", c.data_dir, "where the test files are written")->capture_default_str();
+  app.add_option("--reps", c.reps, "timed repetitions per figure (median reported)");
+  app.add_option("--egl-device", c.egl_device, "auto, surfaceless or a GPU index")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  if (c.quick) {
+    if (app.count("--size") == 0) c.size = 4000;
+    if (app.count("--reps") == 0) c.reps = 3;
+  }
+  if (VIPS_INIT(argv[0])) {
+    std::fprintf(stderr, "libvips failed to start\n");
+    return 1;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  fs::create_directories(c.data_dir);
+  const std::string npy = c.data_dir + "/img.npy", tif = c.data_dir + "/img.tif";
+  if (!WriteSyntheticFiles(c.size, tif, npy)) {
+    std::fprintf(stderr, "cannot write test files in %s\n", c.data_dir.c_str());
+    return 1;
+  }
+  EngineOptions eo;
+  eo.egl.device = c.egl_device;
+  auto engine = Engine::Create(eo);
+  if (!engine.ok()) {
+    std::fprintf(stderr, "engine: %s\n", engine.status().ToString().c_str());
+    return 1;
+  }
+  const GpuInfo& g = (*engine)->gpu_info();
+  std::printf("# tilerender-bench%s\n\nGL: %s | %s | EGL %s (%s) | %u CPU threads | image %lld x %lld uint16 | median of %d after a warm-up\n",
+              c.quick ? " --quick" : "", g.gl_renderer.c_str(), g.gl_version.c_str(), g.egl_platform.c_str(),
+              g.egl_device.c_str(), std::thread::hardware_concurrency(), static_cast<long long>(c.size),
+              static_cast<long long>(c.size), c.reps);
+
+  BenchLoad(**engine, c, npy, tif);
+  BenchMemory(**engine, c);
+  auto file = OpenImageFile(npy);
+  auto img = (*engine)->LoadImage(*file->source);
+  const auto* pixels = reinterpret_cast<const uint16_t*>(file->source->contiguous());
+  DaemonProcess daemon(c.data_dir, c.egl_device);
+  if (!daemon.ok() || !daemon.client().Load("img.npy", "img").ok()) std::fprintf(stderr, "daemon did not start; daemon columns are 0\n");
+  BenchRender(**engine, &daemon, c, *img, pixels);
+  if (daemon.ok()) BenchThroughput(daemon, c);
+  BenchPng(**engine, c, *img);
+  std::printf("\nbench wall time %.1f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  vips_shutdown();
+  return 0;
+}
