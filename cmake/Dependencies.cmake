@@ -1,6 +1,7 @@
 # Package discovery for the whole project lives here, in one place.
 find_package(Threads REQUIRED)
 find_package(PNG REQUIRED)
+find_package(ZLIB REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(TIFF REQUIRED)
 

@@ -11,6 +11,7 @@
 #include "core/engine_state.h"
 #include "core/gl/gl_objects.h"
 #include "core/render/resolve.h"
+#include "core/tiles/cpu_pyramid.h"
 #include "core/tiles/gpu_tiles.h"
 
 namespace tilerender {
@@ -147,7 +148,7 @@ namespace {
 // holds its rows; two band buffers, so reading one overlaps uploading the other. The value range
 // is taken on the loading thread while the render thread uploads.
 Status UploadLevel0(RenderThread& thread, ImageSource& source, GpuTiles* tiles, ValueRange* range,
-                    const LoadOptions& options) {
+                    const LoadOptions& options, CpuPyramid* pyramid) {
   const auto& progress = options.progress;
   const ImageDesc desc = source.desc();
   const LevelPlan& l0 = tiles->plan().levels[0];
@@ -181,6 +182,11 @@ Status UploadLevel0(RenderThread& thread, ImageSource& source, GpuTiles* tiles, 
         done += t.core.width() * t.core.height();
         if (progress) progress(done, total);
       }
+      // Rows of this tile row go down the CPU pyramid while the render thread uploads.
+      if (pyramid) {
+        const PixelRect core = l0.Tile(0, row).core;
+        pyramid->Push(whole + static_cast<size_t>(core.y0) * desc.row_bytes(), desc.row_bytes(), core.height());
+      }
     }
     return pending.get();
   }
@@ -200,6 +206,7 @@ Status UploadLevel0(RenderThread& thread, ImageSource& source, GpuTiles* tiles, 
     buf.resize(static_cast<size_t>(n) * desc.row_bytes());
     TR_RETURN_IF_ERROR(source.ReadRect(0, y, desc.width, n, buf.data(), desc.row_bytes()));
     range->Merge(ComputeRange(buf.data(), desc.row_bytes(), desc, desc.width, n));
+    if (pyramid) pyramid->Push(buf.data(), desc.row_bytes(), n);
     if (pending.valid()) TR_RETURN_IF_ERROR(pending.get());
     pending = thread.Async([tiles, y, n, p = buf.data(), w = desc.width] {
       return tiles->UploadRows(0, y, n, p, w);
@@ -250,13 +257,53 @@ Result<ImageHandle> Engine::LoadImage(ImageSource& source, const LoadOptions& op
   info.gpu_bytes_level0 = plan.LevelBytes(0);
 
   const auto load_start = Clock::now();
-  TR_RETURN_IF_ERROR(UploadLevel0(*thread, source, tiles, &info.range, options));
+  // On a software renderer the pyramid is computed on the CPU from the level-0 rows as they stream
+  // by (~5x faster than rasterising it through llvmpipe); on a GPU the GPU builds it afterwards.
+  const bool cpu_pyramid = info.levels > 1 && (options.pyramid_mode == PyramidMode::kCpu ||
+                                                (options.pyramid_mode == PyramidMode::kAuto && state_->info.software));
+  std::unique_ptr<CpuPyramid> pyramid;
+  std::vector<std::future<Status>> level_uploads;
+  if (cpu_pyramid) {
+    TR_RETURN_IF_ERROR(thread->Call([tiles, &plan]() -> Status {
+      for (int level = 1; level < static_cast<int>(plan.levels.size()); ++level) {
+        for (int64_t row = 0; row < plan.levels[level].rows(); ++row) {
+          for (int64_t col = 0; col < plan.levels[level].columns(); ++col) {
+            TR_RETURN_IF_ERROR(tiles->Allocate(level, col, row));
+          }
+        }
+      }
+      return Status::Ok();
+    }));
+    const int64_t band_rows = std::max<int64_t>(16, int64_t{4 << 20} / std::max<int64_t>(1, desc.row_bytes() / 2));
+    pyramid = std::make_unique<CpuPyramid>(
+        desc, info.levels, band_rows,
+        [&level_uploads, &thread, tiles, &plan](int level, int64_t y0, int64_t rows, std::vector<uint8_t> data) {
+          level_uploads.push_back(thread->Async([tiles, level, y0, rows, data = std::move(data),
+                                                 w = plan.levels[level].width] {
+            return tiles->UploadRows(level, y0, rows, data.data(), w);
+          }));
+        });
+  }
+  // Pending pyramid uploads hold pointers into `tiles`, owned by `image`: wait for them on every path.
+  struct WaitAll {
+    std::vector<std::future<Status>>& f;
+    ~WaitAll() {
+      for (auto& x : f) {
+        if (x.valid()) x.wait();
+      }
+    }
+  } wait_uploads{level_uploads};
+  TR_RETURN_IF_ERROR(UploadLevel0(*thread, source, tiles, &info.range, options, pyramid.get()));
+  if (pyramid) {
+    pyramid->Finish();
+    for (auto& f : level_uploads) TR_RETURN_IF_ERROR(f.get());
+  }
   const double level0_ms = MsSince(load_start);
 
   // Pyramid levels on the GPU, one job per tile so renders interleave with a long build.
   const bool is_float = desc.type == PixelType::kFloat32;
   EngineState* s = state_.get();
-  for (int level = 1; level < info.levels; ++level) {
+  for (int level = 1; level < info.levels && !cpu_pyramid; ++level) {
     const LevelPlan& lp = plan.levels[level];
     std::vector<std::future<Status>> jobs;
     for (int64_t row = 0; row < lp.rows(); ++row) {
@@ -273,8 +320,9 @@ Result<ImageHandle> Engine::LoadImage(ImageSource& source, const LoadOptions& op
     }
     TR_RETURN_IF_ERROR(first);
   }
-  spdlog::debug("loaded {}: level 0 in {:.1f} ms, {} pyramid levels in {:.1f} ms", desc.ToString(), level0_ms,
-                info.levels - 1, MsSince(load_start) - level0_ms);
+  spdlog::debug("loaded {}: level 0{} in {:.1f} ms, {} pyramid levels ({}) in {:.1f} ms", desc.ToString(),
+                cpu_pyramid ? " and pyramid" : "", level0_ms, info.levels - 1, cpu_pyramid ? "CPU" : "GPU",
+                MsSince(load_start) - level0_ms);
   return ImageHandle(std::move(image));
 }
 

@@ -40,9 +40,14 @@ struct EngineLimits {
   ImageLimits image;
 };
 
+/// Where pyramid levels are computed: kAuto is the CPU on a software renderer (where the "GPU" is
+/// the CPU and plain loops are faster), the GPU otherwise. Both give the same levels.
+enum class PyramidMode : uint8_t { kAuto, kCpu, kGpu };
+
 struct LoadOptions {
   int max_tile_size = 0;      ///< 0: the engine's; else min(this, engine's)
   bool build_pyramid = true;  ///< levels of detail for alias-free zoomed-out views
+  PyramidMode pyramid_mode = PyramidMode::kAuto;
   /// Sources without contiguous rows are read in full-width bands of about this many bytes.
   size_t band_bytes = size_t{16} << 20;
   /// Called on the loading thread as level 0 fills: (pixels done, pixels total).

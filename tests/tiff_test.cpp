@@ -314,7 +314,9 @@ TEST(TiffMalformedTest, RefusedBeforeAllocating) {
       e.Flush();
       const EngineStats before = e.stats();
       auto img = e.LoadImage(*f->source);
-      if (!img.ok()) EXPECT_EQ(img.status().code(), StatusCode::kInvalidArgument) << img.status().ToString();
+      if (!img.ok()) {
+        EXPECT_EQ(img.status().code(), StatusCode::kInvalidArgument) << img.status().ToString();
+      }
       img = Result<ImageHandle>(Internal("dropped"));
       e.Flush();
       EXPECT_EQ(e.stats().gpu_bytes_used, before.gpu_bytes_used);
