@@ -12,7 +12,9 @@
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#ifdef TILERENDER_HAVE_VIPS
 #include <vips/vips.h>
+#endif
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -59,6 +61,7 @@ struct Config {
   std::string data_dir = "/tmp/tilerender-bench";
   int reps = 5;
   std::string egl_device = "auto";
+  std::string daemon = TILERENDERD_PATH;
 };
 
 // Median of `reps` timed runs of f (ms), after one untimed warm-up run.
@@ -130,10 +133,10 @@ void Summary(const std::string& measure, const std::string& text) {
 
 class DaemonProcess {
  public:
-  DaemonProcess(const std::string& data_root, const std::string& egl_device) {
+  DaemonProcess(const std::string& binary, const std::string& data_root, const std::string& egl_device) {
     int out[2];
     if (pipe(out) != 0) return;
-    std::vector<std::string> args = {TILERENDERD_PATH, "--listen", "127.0.0.1:0", "--data-root", data_root,
+    std::vector<std::string> args = {binary, "--listen", "127.0.0.1:0", "--data-root", data_root,
                                      "--egl-device", egl_device, "--log-level", "warn"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -349,6 +352,7 @@ std::string CaseName(const Case& k) {
   return Fmt("%dx%d %s %s %dL", k.w, k.h, k.camera.c_str(), k.linear ? "linear" : "nearest", k.layers);
 }
 
+#ifdef TILERENDER_HAVE_VIPS
 // The same viewport made by libvips from the same pixels in memory: affine (rotation + zoom) with
 // the same interpolation, contrast, colormap LUT, PNG at the same zlib level and filter.
 double TimeVips(const Case& k, const uint16_t* pixels, int64_t n, VipsImage* const* luts, int reps) {
@@ -394,6 +398,8 @@ double TimeVips(const Case& k, const uint16_t* pixels, int64_t n, VipsImage* con
   });
 }
 
+#endif
+
 void BenchRender(Engine& engine, DaemonProcess* daemon, const Config& c, const ImageHandle& img,
                  const uint16_t* pixels) {
   std::printf("\n## 3. Render latency, and 6. the same viewport with libvips (%lld x %lld uint16 image)\n\n",
@@ -403,6 +409,7 @@ void BenchRender(Engine& engine, DaemonProcess* daemon, const Config& c, const I
               "libvips: affine + linear + cast + maplut + pngsave (compression 1, filter up), image in memory.\n\n");
   std::printf("| case | queue | draw | readback | encode | core total | daemon total | gRPC overhead | libvips | core / libvips |\n"
               "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+#ifdef TILERENDER_HAVE_VIPS
   // The layers' colormaps as 256 x 1 RGB uchar LUTs for vips_maplut.
   std::vector<uint8_t> lut_px[3];
   VipsImage* luts[3];
@@ -423,6 +430,7 @@ void BenchRender(Engine& engine, DaemonProcess* daemon, const Config& c, const I
     }
     luts[l] = vips_image_new_from_memory(lut_px[l].data(), lut_px[l].size(), 256, 1, 3, VIPS_FORMAT_UCHAR);
   }
+#endif
   std::vector<double> ratios, overheads;
   std::string worst_case;
   double worst_encode_share = 0;
@@ -433,7 +441,12 @@ void BenchRender(Engine& engine, DaemonProcess* daemon, const Config& c, const I
       const v1::RenderRequest pr = ProtoRequest(k, "img", c.size);
       daemon_ms = TimeMs(c.reps, [&] { (void)daemon->client().Render(pr).ok(); });
     }
+#ifdef TILERENDER_HAVE_VIPS
     const double vips_ms = TimeVips(k, pixels, c.size, luts, c.reps);
+#else
+    const double vips_ms = NAN;  // built without libvips
+    (void)pixels;
+#endif
     ratios.push_back(t.total / vips_ms);
     overheads.push_back(daemon_ms - t.total);
     const double share = t.encode / t.total;
@@ -441,7 +454,9 @@ void BenchRender(Engine& engine, DaemonProcess* daemon, const Config& c, const I
     std::printf("| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", CaseName(k).c_str(), t.queue, t.draw,
                 t.readback, t.encode, t.total, daemon_ms, daemon_ms - t.total, vips_ms, t.total / vips_ms);
   }
+#ifdef TILERENDER_HAVE_VIPS
   for (VipsImage* l : luts) g_object_unref(l);
+#endif
   Summary("render", Fmt("%zu cases: median core/libvips %.2f (min %.2f, max %.2f), median gRPC overhead %.2f ms; encode is %.0f%% of %s",
                         ratios.size(), Median(ratios), *std::min_element(ratios.begin(), ratios.end()),
                         *std::max_element(ratios.begin(), ratios.end()), Median(overheads), worst_encode_share * 100,
@@ -536,15 +551,18 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", c.data_dir, "where the test files are written")->capture_default_str();
   app.add_option("--reps", c.reps, "timed repetitions per figure (median reported)");
   app.add_option("--egl-device", c.egl_device, "auto, surfaceless or a GPU index")->capture_default_str();
+  app.add_option("--daemon", c.daemon, "tilerenderd binary for the gRPC measures")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (c.quick) {
     if (app.count("--size") == 0) c.size = 4000;
     if (app.count("--reps") == 0) c.reps = 3;
   }
+#ifdef TILERENDER_HAVE_VIPS
   if (VIPS_INIT(argv[0])) {
     std::fprintf(stderr, "libvips failed to start\n");
     return 1;
   }
+#endif
   const auto start = std::chrono::steady_clock::now();
   fs::create_directories(c.data_dir);
   const std::string stem = c.data_dir + "/img" + std::to_string(c.size);
@@ -571,12 +589,14 @@ int main(int argc, char** argv) {
   auto file = OpenImageFile(npy);
   auto img = (*engine)->LoadImage(*file->source);
   const auto* pixels = reinterpret_cast<const uint16_t*>(file->source->contiguous());
-  DaemonProcess daemon(c.data_dir, c.egl_device);
+  DaemonProcess daemon(c.daemon, c.data_dir, c.egl_device);
   if (!daemon.ok() || !daemon.client().Load(fs::path(npy).filename().string(), "img").ok()) std::fprintf(stderr, "daemon did not start; daemon columns are 0\n");
   BenchRender(**engine, &daemon, c, *img, pixels);
   if (daemon.ok()) BenchThroughput(daemon, c);
   BenchPng(**engine, c, *img);
   std::printf("\nbench wall time %.1f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+#ifdef TILERENDER_HAVE_VIPS
   vips_shutdown();
+#endif
   return 0;
 }
