@@ -51,6 +51,26 @@ bool Encode(png_structp png, png_infop info, const png_bytep* rows, int width, i
   return true;
 }
 
+// A libpng writer into memory around `write` (which does the setjmp); frees it on every path.
+template <typename F>
+Result<std::vector<uint8_t>> WithLibpng(size_t reserve, F write) {
+  std::vector<uint8_t> out;
+  out.reserve(reserve);
+  WriteState state{&out, {}};
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &state, OnError, OnWarning);
+  if (png == nullptr) return Internal("png_create_write_struct failed");
+  png_infop info = png_create_info_struct(png);
+  if (info == nullptr) {
+    png_destroy_write_struct(&png, nullptr);
+    return Internal("png_create_info_struct failed");
+  }
+  png_set_write_fn(png, &state, WriteData, Flush);
+  const bool ok = write(png, info);
+  png_destroy_write_struct(&png, &info);
+  if (!ok) return Internal("libpng: " + state.error);
+  return out;
+}
+
 // Banded encoder: libpng writes IHDR and frames our IDAT; everything between setjmp and the
 // longjmp target is plain C data, as above.
 bool WriteFramed(png_structp png, png_infop info, int width, int height, bool alpha, const uint8_t* idat,
@@ -146,21 +166,9 @@ Result<std::vector<uint8_t>> EncodeBanded(const uint8_t* rgba, int width, int he
   }
   for (int shift : {24, 16, 8, 0}) idat.push_back(static_cast<uint8_t>(adler >> shift));
 
-  std::vector<uint8_t> out;
-  out.reserve(idat.size() + 128);
-  WriteState state{&out, {}};
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &state, OnError, OnWarning);
-  if (png == nullptr) return Internal("png_create_write_struct failed");
-  png_infop info = png_create_info_struct(png);
-  if (info == nullptr) {
-    png_destroy_write_struct(&png, nullptr);
-    return Internal("png_create_info_struct failed");
-  }
-  png_set_write_fn(png, &state, WriteData, Flush);
-  const bool ok = WriteFramed(png, info, width, height, o.write_alpha, idat.data(), idat.size());
-  png_destroy_write_struct(&png, &info);
-  if (!ok) return Internal("libpng: " + state.error);
-  return out;
+  return WithLibpng(idat.size() + 128, [&](png_structp png, png_infop info) {
+    return WriteFramed(png, info, width, height, o.write_alpha, idat.data(), idat.size());
+  });
 }
 
 }  // namespace
@@ -172,26 +180,14 @@ Result<std::vector<uint8_t>> EncodePng(const uint8_t* rgba, int width, int heigh
     return InvalidArgument("PNG compression level must be 0..9, got " + std::to_string(options.level));
   }
   if (options.filters == 0) return EncodeBanded(rgba, width, height, stride, options);
-  std::vector<uint8_t> out;
-  out.reserve(static_cast<size_t>(width) * height / 2 + 1024);
-  WriteState state{&out, {}};
   std::vector<png_bytep> rows(height);
   for (int y = 0; y < height; ++y) {
     const int src = options.bottom_up ? height - 1 - y : y;
     rows[y] = const_cast<png_bytep>(rgba + static_cast<size_t>(src) * stride);
   }
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &state, OnError, OnWarning);
-  if (png == nullptr) return Internal("png_create_write_struct failed");
-  png_infop info = png_create_info_struct(png);
-  if (info == nullptr) {
-    png_destroy_write_struct(&png, nullptr);
-    return Internal("png_create_info_struct failed");
-  }
-  png_set_write_fn(png, &state, WriteData, Flush);
-  const bool ok = Encode(png, info, rows.data(), width, height, options);
-  png_destroy_write_struct(&png, &info);
-  if (!ok) return Internal("libpng: " + state.error);
-  return out;
+  return WithLibpng(static_cast<size_t>(width) * height / 2 + 1024, [&](png_structp png, png_infop info) {
+    return Encode(png, info, rows.data(), width, height, options);
+  });
 }
 
 }  // namespace tilerender
