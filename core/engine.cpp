@@ -165,6 +165,20 @@ Status UploadLevel0(RenderThread& thread, ImageSource& source, GpuTiles* tiles, 
   } wait_pending{pending};
 
   if (const uint8_t* whole = source.contiguous()) {
+    // The whole image is addressable: the CPU pyramid walks it on its own thread, alongside the
+    // tile uploads (render thread) and the value range (this thread).
+    std::future<void> cascade;
+    if (pyramid) {
+      cascade = std::async(std::launch::async, [pyramid, whole, &desc] {
+        pyramid->Push(whole, desc.row_bytes(), desc.height);
+      });
+    }
+    struct WaitCascade {
+      std::future<void>& f;
+      ~WaitCascade() {
+        if (f.valid()) f.wait();
+      }
+    } wait_cascade{cascade};
     int64_t done = 0;
     for (int64_t row = 0; row < l0.rows(); ++row) {
       for (int64_t col = 0; col < l0.columns(); ++col) {
@@ -182,12 +196,8 @@ Status UploadLevel0(RenderThread& thread, ImageSource& source, GpuTiles* tiles, 
         done += t.core.width() * t.core.height();
         if (progress) progress(done, total);
       }
-      // Rows of this tile row go down the CPU pyramid while the render thread uploads.
-      if (pyramid) {
-        const PixelRect core = l0.Tile(0, row).core;
-        pyramid->Push(whole + static_cast<size_t>(core.y0) * desc.row_bytes(), desc.row_bytes(), core.height());
-      }
     }
+    if (cascade.valid()) cascade.get();
     return pending.get();
   }
 

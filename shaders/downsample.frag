@@ -1,6 +1,9 @@
-// Builds one texel of pyramid level L+1 from a 2x2 block of level L: the mean (NaN-aware for float
-// data). Drawn once per level-L tile, scissored to the texels whose block starts in that tile's core.
-// The block's second row/column may lie in the tile's gutter, which holds the neighbour's pixels.
+// Builds one texel of pyramid level L+1 from level L with the separable binomial kernel
+// [1 3 3 1] / 8 over the 4 x 4 pixels around its 2 x 2 block (2x - 1 .. 2x + 2), clamped at the
+// level's edges; NaN-aware for float data. A plain 2 x 2 mean (box filter) lets enough of the
+// frequencies above the new level's Nyquist through to leave ghost patterns on fine periodic
+// detail; the binomial kernel does not. Drawn once per level-L tile, scissored to the texels whose
+// block starts in that tile's core; the other taps lie in the core or its two-texel gutter.
 //
 // CHANNELS: as in tile.frag.
 
@@ -24,22 +27,26 @@ void main() {
 #endif
   ivec2 s0 = (u_dst_origin + texel) * 2;
   if (any(lessThan(s0, u_src_core.xy)) || any(greaterThanEqual(s0, u_src_core.zw))) discard;
-  ivec2 s1 = min(s0 + 1, u_src_size - 1);
-  ivec2 t0 = s0 - u_src_origin, t1 = s1 - u_src_origin;
+  const float w[4] = float[4](1.0, 3.0, 3.0, 1.0);
+  vec4 sum = vec4(0.0);
+  float weight = 0.0;
+  for (int j = 0; j < 4; ++j) {
+    int y = clamp(s0.y - 1 + j, 0, u_src_size.y - 1) - u_src_origin.y;
+    for (int i = 0; i < 4; ++i) {
+      int x = clamp(s0.x - 1 + i, 0, u_src_size.x - 1) - u_src_origin.x;
 #if CHANNELS == 3
-  t0.x = t0.x * 3 + channel;
-  t1.x = t1.x * 3 + channel;
+      x = x * 3 + channel;
 #endif
-  vec4 a = texelFetch(u_src, t0, 0), b = texelFetch(u_src, ivec2(t1.x, t0.y), 0),
-       c = texelFetch(u_src, ivec2(t0.x, t1.y), 0), d = texelFetch(u_src, t1, 0);
+      vec4 v = texelFetch(u_src, ivec2(x, y), 0);
+      float wij = w[i] * w[j];
+      if (u_float && IsNan(v.r)) continue;
+      sum += v * wij;
+      weight += wij;
+    }
+  }
   if (u_float) {
-    float sum = 0.0, n = 0.0;
-    if (!IsNan(a.r)) { sum += a.r; n += 1.0; }
-    if (!IsNan(b.r)) { sum += b.r; n += 1.0; }
-    if (!IsNan(c.r)) { sum += c.r; n += 1.0; }
-    if (!IsNan(d.r)) { sum += d.r; n += 1.0; }
-    o_color = vec4(n > 0.0 ? sum / n : uintBitsToFloat(0x7fc00000u));
+    o_color = vec4(weight > 0.0 ? sum.r / weight : uintBitsToFloat(0x7fc00000u));
   } else {
-    o_color = (a + b + c + d) * 0.25;
+    o_color = sum / 64.0;
   }
 }

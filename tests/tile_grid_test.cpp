@@ -18,10 +18,10 @@ TEST(TileGridTest, SplitIsBalancedWithoutSlivers) {
       }
       EXPECT_LE(hi - lo, 1) << extent << " / " << t;  // equal-ish, never a sliver
       if (cuts.size() > 2) {
-        EXPECT_LE(hi + 2, t) << "core plus two gutters fits T";
+        EXPECT_LE(hi + 2 * kGutter, t) << "core plus two gutters fits T";
         // The fewest tiles that fit: one fewer would not.
         const int64_t n = static_cast<int64_t>(cuts.size()) - 1;
-        EXPECT_GT((extent + n - 2) / (n - 1) + 2, t);
+        EXPECT_GT((extent + n - 2) / (n - 1) + 2 * kGutter, t);
       } else {
         EXPECT_LE(extent, t);
       }
@@ -29,17 +29,18 @@ TEST(TileGridTest, SplitIsBalancedWithoutSlivers) {
   }
   // 10146 with T = 4096 used to mean two full tiles and a 146-pixel sliver: now three near-equal.
   EXPECT_EQ(SplitAxis(10146, 4096), (std::vector<int64_t>{0, 3382, 6764, 10146}));
+  EXPECT_EQ(kGutter, 2) << "the pyramid's 4 x 4 kernel needs two texels of overlap";
 }
 
-TEST(TileGridTest, TexturesCarryOneGutterWhereANeighbourExists) {
+TEST(TileGridTest, TexturesCarryAGutterWhereANeighbourExists) {
   auto plan = PlanGrid({300, 200, PixelType::kUint8, 1}, 64, false);
   ASSERT_TRUE(plan.ok());
   const LevelPlan& l = plan->levels[0];
   for (int64_t r = 0; r < l.rows(); ++r) {
     for (int64_t c = 0; c < l.columns(); ++c) {
       const TilePlan t = l.Tile(c, r);
-      EXPECT_EQ(t.texture.x0, c == 0 ? 0 : t.core.x0 - 1);
-      EXPECT_EQ(t.texture.x1, c == l.columns() - 1 ? 300 : t.core.x1 + 1);
+      EXPECT_EQ(t.texture.x0, c == 0 ? 0 : t.core.x0 - kGutter);
+      EXPECT_EQ(t.texture.x1, c == l.columns() - 1 ? 300 : t.core.x1 + kGutter);
       EXPECT_LE(t.texture.width(), 64);
       EXPECT_LE(t.texture.height(), 64);
     }
@@ -53,7 +54,7 @@ TEST(TileGridTest, RgbTilesAreThreeTexelsPerPixelWide) {
   const LevelPlan& l = plan->levels[0];
   for (int64_t c = 0; c < l.columns(); ++c) EXPECT_LE(l.Tile(c, 0).texture.width() * 3, 300);
   // Exact bytes: 3 per pixel, plus the gutter columns.
-  const int64_t gutter_columns = 2 * (l.columns() - 1);
+  const int64_t gutter_columns = 2 * kGutter * (l.columns() - 1);
   EXPECT_EQ(plan->LevelBytes(0), (1000 + gutter_columns) * 10 * 3);
 }
 

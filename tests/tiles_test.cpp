@@ -177,11 +177,13 @@ TEST(TilesTest, GpuBytesCloseToRawBytes) {
   EXPECT_NEAR(tiled->info().gpu_bytes_level0, 24'000'000, 240'000) << tiled->info().gpu_bytes_level0;
   EXPECT_GT(tiled->info().gpu_bytes_level0, 24'000'000);
 
-  // RGB is stored planar-free as R8 texels, 3 bytes per pixel, not padded to 4.
+  // RGB is stored as R8 texels, 3 bytes per pixel, not padded to 4 (default T: RGB tiles are T / 3
+  // pixels wide, so the 2000 columns take two tiles and one seam of gutters).
   const ImageDesc rgb{2000, 1500, PixelType::kUint8, 3};
   auto rgb_src = BufferSource::Allocate(rgb);
   std::fill_n((*rgb_src)->mutable_data(), rgb.byte_size(), uint8_t{9});
-  ImageHandle rgb_img = Load(**rgb_src, 1024);
+  ImageHandle rgb_img = Load(**rgb_src);
+  ASSERT_GT(rgb_img->info().tiles, 1);
   EXPECT_NEAR(rgb_img->info().gpu_bytes_level0, 9'000'000, 90'000) << rgb_img->info().gpu_bytes_level0;
   // The engine's accounting follows the images.
   TestEngine().Flush();
@@ -227,6 +229,42 @@ TEST(TilesTest, ZoomedOutViewIsAliasFree) {
   EXPECT_GE(lo, 125);
   EXPECT_LE(hi, 130);
   SavePng("checker_zoomed_out", px, 120, 120);
+}
+
+TEST(TilesTest, ZonePlateZoomedOutHasNoGhostRings) {
+  // Rings whose frequency grows with the radius, up to 0.5 cycles/pixel at the corners. At zoom 1/8
+  // everything beyond 1/16 cycles/pixel of the source is above the output's Nyquist and must
+  // average out to flat gray; a 2x2 box pyramid leaves ghost rings there (the box filter's
+  // sidelobes), the binomial kernel does not.
+  const int64_t n = 2048;
+  const double l = std::hypot(n / 2.0, n / 2.0) / 0.5;
+  const ImageDesc desc{n, n, PixelType::kUint8, 1};
+  auto src = MakeImage<uint8_t>(desc, [&](int64_t x, int64_t y, int) {
+    const double dx = x + 0.5 - n / 2.0, dy = y + 0.5 - n / 2.0;
+    return std::lround(127.5 + 127.0 * std::cos(M_PI * (dx * dx + dy * dy) / l));
+  });
+  for (PyramidMode mode : {PyramidMode::kCpu, PyramidMode::kGpu}) {
+    LoadOptions o;
+    o.max_tile_size = 512;
+    o.pyramid_mode = mode;
+    auto img = TestEngine().LoadImage(*src, o);
+    ASSERT_TRUE(img.ok());
+    RenderRequest req{.width = 256, .height = 256};
+    req.camera.zoom = 1.0 / 8;
+    req.layers.push_back({.image = *img, .interpolation = Interpolation::kLinear});
+    const std::vector<uint8_t> px = RenderRgba(req);
+    int worst = 0;
+    for (int v = 0; v < 256; ++v) {
+      for (int u = 0; u < 256; ++u) {
+        // Local source frequency r / l cycles/pixel; above 1.5 / 16 it is well past Nyquist here.
+        const double r = std::hypot((u + 0.5 - 128) * 8, (v + 0.5 - 128) * 8);
+        if (r / l > 1.5 / 16) worst = std::max(worst, std::abs(px[(v * 256 + u) * 4] - 127));
+      }
+    }
+    // Measured: the binomial pyramid leaves at most 9 (of 127) there, a 2x2 box pyramid 45.
+    EXPECT_LE(worst, 12) << (mode == PyramidMode::kCpu ? "CPU" : "GPU") << " pyramid: ghost rings of " << worst;
+    if (mode == PyramidMode::kCpu) SavePng("zone_plate_zoom_eighth", px, 256, 256);
+  }
 }
 
 TEST(TilesTest, OnlyVisibleTilesAreDrawn) {

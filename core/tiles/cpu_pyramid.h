@@ -1,9 +1,10 @@
 #pragma once
 /// Pyramid levels computed on the CPU from level-0 rows as they stream in (top to bottom), for
-/// software renderers: there the "GPU" is the CPU, and plain loops beat rasterising the 2x2 means
-/// through llvmpipe by ~5x. Same arithmetic as shaders/downsample.frag: each level-(L+1) pixel is the
-/// mean of the 2x2 block at (2x, 2y) of level L, the second row/column clamped to the level's edge,
-/// NaN-aware for float data. Memory: one pending row and one output band per level.
+/// software renderers: there the "GPU" is the CPU, and plain loops beat rasterising the levels
+/// through llvmpipe. Same arithmetic as shaders/downsample.frag: the level-(L+1) pixel (x, y) is the
+/// binomial [1 3 3 1] / 8 weighting of level-L pixels 2x-1 .. 2x+2 by 2y-1 .. 2y+2, clamped at the
+/// edges, NaN-aware for float data; computed separably (rows filtered across as they arrive, then
+/// four filtered rows down). Memory per level: four filtered rows and one output band.
 
 #include <cstdint>
 #include <functional>
@@ -29,15 +30,20 @@ class CpuPyramid {
  private:
   struct Level {
     int64_t width = 0, height = 0;  // of this level
-    std::vector<uint8_t> pending;   // the even row of the level below, waiting for its pair
-    bool has_pending = false;
-    int64_t next_row = 0;           // next output row of this level
-    std::vector<uint8_t> band;      // output rows not yet sent
+    // The last four input rows (of the level below) filtered across: weighted sums per output
+    // column and channel, and for float data the weights of the non-NaN samples. Slot = row % 4.
+    // Floats are exact here: integer sums stay below 2^24 (64 x 65535).
+    std::vector<float> across[4];
+    std::vector<float> weight[4];  // float data only
+    int64_t rows_in = 0;   // input rows received
+    int64_t next_row = 0;  // next output row of this level
+    std::vector<uint8_t> band;  // output rows not yet sent
     int64_t band_y0 = 0;
   };
   // Feeds one row of level `level - 1` to level `level`.
   void Feed(int level, const uint8_t* row);
-  void Emit(int level, const uint8_t* a, const uint8_t* b);
+  // Makes output row `y` of `level` from its four filtered input rows.
+  void Emit(int level, int64_t y);
   void Flush(int level);
 
   ImageDesc desc_;

@@ -1,7 +1,7 @@
 #pragma once
-/// Builds pyramid levels on the GPU from the level below (2x2 mean), each level with its own
-/// tiles and gutters. Tile-size invariant: every texel is the mean of the same four source pixels
-/// whatever the tiling. Render thread only.
+/// Builds pyramid levels on the GPU from the level below (binomial [1 3 3 1] / 8 filter and
+/// halving, see shaders/downsample.frag), each level with its own tiles and gutters. Tile-size
+/// invariant: every texel weighs the same source pixels whatever the tiling. Render thread only.
 
 #include <array>
 #include <memory>

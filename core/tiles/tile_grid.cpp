@@ -30,8 +30,8 @@ int BytesPerTexel(TexelLayout layout) {
 
 std::vector<int64_t> SplitAxis(int64_t extent, int64_t max_texels) {
   if (extent <= max_texels) return {0, extent};
-  // Interior tiles carry two gutter texels; balanced cuts keep every core <= max - 2, so no sliver.
-  const int64_t core_max = max_texels - 2;
+  // Interior tiles carry two gutters; balanced cuts keep every core within the rest, so no sliver.
+  const int64_t core_max = max_texels - 2 * kGutter;
   const int64_t n = (extent + core_max - 1) / core_max;
   std::vector<int64_t> cuts(n + 1);
   for (int64_t i = 0; i <= n; ++i) cuts[i] = i * extent / n;
@@ -41,8 +41,8 @@ std::vector<int64_t> SplitAxis(int64_t extent, int64_t max_texels) {
 TilePlan LevelPlan::Tile(int64_t column, int64_t row) const {
   TilePlan t;
   t.core = {xs[column], ys[row], xs[column + 1], ys[row + 1]};
-  t.texture = {std::max<int64_t>(t.core.x0 - 1, 0), std::max<int64_t>(t.core.y0 - 1, 0),
-               std::min(t.core.x1 + 1, width), std::min(t.core.y1 + 1, height)};
+  t.texture = {std::max<int64_t>(t.core.x0 - kGutter, 0), std::max<int64_t>(t.core.y0 - kGutter, 0),
+               std::min(t.core.x1 + kGutter, width), std::min(t.core.y1 + kGutter, height)};
   return t;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 /// The tile plan of an image: levels of detail (level 0 = full resolution, each next level half the
 /// size, rounded up), each cut into balanced tiles whose textures overlap their neighbours by a
-/// one-texel gutter, so sampling never depends on where the cuts fall. Pure arithmetic, no GL.
+/// gutter, so sampling never depends on where the cuts fall. Pure arithmetic, no GL.
 
 #include <cstdint>
 #include <vector>
@@ -19,9 +19,13 @@ struct PixelRect {
   bool operator==(const PixelRect&) const = default;
 };
 
+/// Texels each tile texture overlaps its neighbours by: bilinear sampling needs 1; the pyramid's
+/// 4 x 4 downsampling kernel needs 2.
+inline constexpr int64_t kGutter = 2;
+
 struct TilePlan {
   PixelRect core;     ///< pixels this tile owns (the tiles of a level partition it)
-  PixelRect texture;  ///< core plus a one-pixel gutter on every side that has a neighbour
+  PixelRect texture;  ///< core plus a kGutter-pixel gutter on every side that has a neighbour
 };
 
 /// How pixels of a given image type are stored in one texture.
