@@ -209,6 +209,15 @@ Status UploadLevel0(RenderThread& thread, ImageSource& source, GpuTiles* tiles, 
   }));
   int64_t rows = std::max<int64_t>(1, static_cast<int64_t>(options.band_bytes / desc.row_bytes()));
   if (const int64_t p = source.preferred_band_rows(); p > 0) rows = std::max<int64_t>(1, rows / p) * p;
+  // Band i goes down the CPU pyramid on a worker while band i+1 is read; its buffer is reused for
+  // band i+2 only after both its upload and its pyramid rows are done.
+  std::future<void> cascade;
+  struct WaitCascade {
+    std::future<void>& f;
+    ~WaitCascade() {
+      if (f.valid()) f.wait();
+    }
+  } wait_cascade{cascade};
   int turn = 0;
   for (int64_t y = 0; y < desc.height; y += rows, turn ^= 1) {
     const int64_t n = std::min(rows, desc.height - y);
@@ -216,13 +225,19 @@ Status UploadLevel0(RenderThread& thread, ImageSource& source, GpuTiles* tiles, 
     buf.resize(static_cast<size_t>(n) * desc.row_bytes());
     TR_RETURN_IF_ERROR(source.ReadRect(0, y, desc.width, n, buf.data(), desc.row_bytes()));
     range->Merge(ComputeRange(buf.data(), desc.row_bytes(), desc, desc.width, n));
-    if (pyramid) pyramid->Push(buf.data(), desc.row_bytes(), n);
+    if (pyramid) {
+      if (cascade.valid()) cascade.get();
+      cascade = std::async(std::launch::async, [pyramid, p = buf.data(), stride = desc.row_bytes(), n] {
+        pyramid->Push(p, stride, n);
+      });
+    }
     if (pending.valid()) TR_RETURN_IF_ERROR(pending.get());
     pending = thread.Async([tiles, y, n, p = buf.data(), w = desc.width] {
       return tiles->UploadRows(0, y, n, p, w);
     });
     if (progress) progress((y + n) * desc.width, total);
   }
+  if (cascade.valid()) cascade.get();
   return pending.get();
 }
 
