@@ -42,10 +42,20 @@ void Across(const uint8_t* in, int64_t in_w, int64_t out_w, int ch, float* sum, 
   }
   if constexpr (!kFloat) {
     const T* p = reinterpret_cast<const T*>(in);
-    for (int64_t x = lo; x < std::min(hi, out_w); ++x) {
-      const T* q = p + (2 * x - 1) * ch;
-      for (int c = 0; c < ch; ++c) {
-        sum[x * ch + c] = float(q[c]) + 3.f * float(q[ch + c]) + 3.f * float(q[2 * ch + c]) + float(q[3 * ch + c]);
+    // Integer sums (exact), one conversion per output.
+    if (ch == 1) {
+      for (int64_t x = lo; x < std::min(hi, out_w); ++x) {
+        const T* q = p + 2 * x - 1;
+        const uint32_t mid = uint32_t{q[1]} + q[2];
+        sum[x] = static_cast<float>(uint32_t{q[0]} + q[3] + mid + 2 * mid);
+      }
+    } else {
+      for (int64_t x = lo; x < std::min(hi, out_w); ++x) {
+        const T* q = p + (2 * x - 1) * ch;
+        for (int c = 0; c < ch; ++c) {
+          const uint32_t mid = uint32_t{q[ch + c]} + q[2 * ch + c];
+          sum[x * ch + c] = static_cast<float>(uint32_t{q[c]} + q[3 * ch + c] + mid + 2 * mid);
+        }
       }
     }
   } else {
