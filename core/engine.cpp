@@ -1,6 +1,7 @@
 #include "core/engine.h"
 
 #include <spdlog/spdlog.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -302,7 +303,12 @@ Result<ImageHandle> Engine::LoadImage(ImageSource& source, const LoadOptions& op
     const int64_t band_rows = std::max<int64_t>(16, int64_t{4 << 20} / std::max<int64_t>(1, desc.row_bytes() / 2));
     pyramid = std::make_unique<CpuPyramid>(
         desc, info.levels, band_rows,
-        [&level_uploads, &thread, tiles, &plan](int level, int64_t y0, int64_t rows, std::vector<uint8_t> data) {
+        [&level_uploads, &thread, tiles, &plan, oldest = size_t{0}](int level, int64_t y0, int64_t rows,
+                                                                   std::vector<uint8_t> data) mutable {
+          // Backpressure: the render thread is busy with level 0 too; without a bound, bands would
+          // pile up in its queue (200 MB of level 1 for a 20000^2 uint16 image).
+          constexpr size_t kInFlight = 8;
+          if (level_uploads.size() - oldest >= kInFlight) level_uploads[oldest++].wait();
           level_uploads.push_back(thread->Async([tiles, level, y0, rows, data = std::move(data),
                                                  w = plan.levels[level].width] {
             return tiles->UploadRows(level, y0, rows, data.data(), w);
@@ -345,6 +351,8 @@ Result<ImageHandle> Engine::LoadImage(ImageSource& source, const LoadOptions& op
     }
     TR_RETURN_IF_ERROR(first);
   }
+  // Band buffers were large and short-lived: give the freed heap back to the system.
+  malloc_trim(0);
   spdlog::debug("loaded {}: level 0{} in {:.1f} ms, {} pyramid levels ({}) in {:.1f} ms", desc.ToString(),
                 cpu_pyramid ? " and pyramid" : "", level0_ms, info.levels - 1, cpu_pyramid ? "CPU" : "GPU",
                 MsSince(load_start) - level0_ms);
