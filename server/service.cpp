@@ -246,7 +246,19 @@ Result<RenderOutput> TileRenderService::DoRender(grpc::ServerContext* ctx,
                                                  const v1::RenderRequest& request) {
   const auto start = Clock::now();
   TR_ASSIGN_OR_RETURN(RenderRequest req, FromProto(request, registry_));
+  // The reply must fit one gRPC message: say so plainly instead of failing inside gRPC.
+  const int64_t limit = options_.max_message_bytes - (int64_t{64} << 10);
+  const auto too_large = [&](int64_t bytes) {
+    return ResourceExhausted("the output (" + std::to_string(bytes) + " bytes) exceeds the " +
+                             std::to_string(options_.max_message_bytes) +
+                             "-byte message limit; render smaller or in PNG, or raise --max-message-bytes");
+  };
+  if (req.format == OutputFormat::kRawRgba8 && int64_t{req.width} * req.height * 4 > limit) {
+    metrics_.RecordError();
+    return too_large(int64_t{req.width} * req.height * 4);
+  }
   Result<RenderOutput> out = engine_.Render(req, CancelledBy(ctx));
+  if (out.ok() && static_cast<int64_t>(out->data.size()) > limit) out = too_large(out->data.size());
   if (out.ok()) {
     metrics_.Record(MsSince(start));
   } else {

@@ -467,6 +467,27 @@ TEST_F(DaemonTest, LoadsEverySharedTestFileThenServes) {
   ExpectStillServing(before);
 }
 
+TEST(DaemonLimitsTest, RepliesBeyondTheMessageLimitAreResourceExhausted) {
+  Daemon d({"--max-message-bytes", "1048576"});
+  // Noise compresses badly: a 1024 x 1024 stored PNG is ~4 MB, as is the raw output.
+  std::vector<uint8_t> noise(1024 * 1024);
+  for (size_t i = 0; i < noise.size(); ++i) noise[i] = static_cast<uint8_t>((i * 2654435761u) >> 24);
+  WriteNpy(d.data_root() + "/noise.npy", "|u1", {1024, 1024}, noise.data(), noise.size());
+  ASSERT_TRUE(d.client().Load("noise.npy", "noise").ok());
+  v1::RenderRequest r = SimpleRender("noise", 1024, 1024);
+  r.mutable_camera()->set_zoom(1);
+  r.set_format(v1::RAW_RGBA8);
+  auto raw = d.client().Render(r);
+  EXPECT_EQ(raw.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(raw.status().message().find("message limit"), std::string::npos) << raw.status().message();
+  r.set_format(v1::PNG);
+  r.set_png_level(0);
+  auto png = d.client().Render(r);
+  EXPECT_EQ(png.status().code(), StatusCode::kResourceExhausted) << png.status().ToString();
+  // Within the limit all is well.
+  EXPECT_TRUE(d.client().Render(SimpleRender("noise", 256, 256)).ok());
+}
+
 TEST(DaemonBudgetTest, ImageOverTheGpuBudgetIsResourceExhausted) {
   Daemon d({"--gpu-budget", "1M"});
   std::vector<uint16_t> big(2000 * 1000, 7);
