@@ -289,10 +289,15 @@ Result<json> ReadManifest(const std::string& path) {
 std::vector<ManifestView> ParseViews(const json& manifest) {
   const json defaults = manifest.value("defaults", json::object());
   std::set<std::string> names;
+  std::set<std::string> outputs;  // two views writing one file would race
   std::vector<ManifestView> out;
   for (size_t i = 0; i < manifest["views"].size(); ++i) {
     ManifestView mv;
     auto job = ParseView(defaults, manifest["views"][i], i, &names);
+    if (job.ok() && !outputs.insert(job->output).second) {
+      job = InvalidArgument("view " + std::to_string(i + 1) + " ('" + job->name + "'): field 'output' names the file '" +
+                            job->output + "' of an earlier view");
+    }
     if (job.ok()) {
       mv.name = job->name;
       mv.output = job->output;
@@ -339,9 +344,13 @@ int RunBatch(Client& client, const BatchOptions& o) {
       ++i;
       Status s;
       std::string id;
+      const char* source_key = img.is_object() && img.contains("path") ? "path" : "upload";
       if (!img.is_object() || !img.contains("id") || !img["id"].is_string() ||
-          (img.contains("path") == img.contains("upload"))) {
-        s = InvalidArgument("image " + std::to_string(i) + ": needs \"id\" and one of \"path\" or \"upload\"");
+          (img.contains("path") == img.contains("upload")) || !img[source_key].is_string() ||
+          (img.contains("page") && !img["page"].is_number_unsigned())) {
+        s = InvalidArgument("image " + std::to_string(i) +
+                            ": needs a string \"id\", one string \"path\" or \"upload\", and an"
+                            " optional non-negative integer \"page\"");
       } else {
         id = img["id"].get<std::string>();
         const int page = img.value("page", 0);
@@ -367,6 +376,7 @@ int RunBatch(Client& client, const BatchOptions& o) {
   std::vector<size_t> valid;  // indices into views
   Progress progress(views.size(), o.progress_bar);
   std::vector<std::string> failures;
+  size_t rendered = 0;
   std::mutex mu;
   for (size_t i = 0; i < views.size(); ++i) {
     if (views[i].request.ok()) {
@@ -404,9 +414,9 @@ int RunBatch(Client& client, const BatchOptions& o) {
         } else {
           line += r.status().ToString();
         }
-        if (!ok) {
+        {
           std::lock_guard lock(mu);
-          failures.push_back(line);
+          if (ok) ++rendered; else failures.push_back(line);
         }
         progress.Done(line, ok);
       });
@@ -422,10 +432,9 @@ int RunBatch(Client& client, const BatchOptions& o) {
     for (const std::string& id : loaded) (void)client.Unload(id).ok();
   }
   const size_t total = views.size();
-  std::printf("%zu views: %zu rendered, %zu failed%s\n", total, total - std::min(total, failures.size()),
-              failures.size(), image_failures ? (", " + std::to_string(image_failures) + " image(s) failed to load").c_str() : "");
+  std::printf("%zu views: %zu rendered, %zu failed%s\n", total, rendered, total - rendered, image_failures ? (", " + std::to_string(image_failures) + " image(s) failed to load").c_str() : "");
   for (const std::string& f : failures) std::printf("  failed: %s\n", f.c_str());
-  return failures.empty() && image_failures == 0 ? 0 : 1;
+  return rendered == total && image_failures == 0 ? 0 : 1;
 }
 
 }  // namespace tilerender::client

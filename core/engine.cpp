@@ -52,6 +52,15 @@ Status EngineState::Reserve(int64_t bytes, const std::string& what) {
 
 GpuImage::~GpuImage() {
   std::shared_ptr<EngineState> state = engine_.lock();
+  if (state && state->render_thread_id.load() == std::this_thread::get_id()) {
+    // Released by a job on the render thread itself (a render held the last handle): free here.
+    // Taking a reference to the thread instead could make this thread its last owner, and a
+    // thread cannot join itself.
+    tiles_.reset();
+    state->Unreserve(reserved_bytes_);
+    state->images.fetch_sub(1);
+    return;
+  }
   std::shared_ptr<RenderThread> thread = state ? state->thread() : nullptr;
   if (!thread) {
     // The engine and its context are gone, and the textures with them: nothing to delete.
@@ -79,6 +88,7 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
   auto state = std::make_shared<EngineState>();
   EngineState* s = state.get();
   auto init = [s, options]() -> Status {
+    s->render_thread_id = std::this_thread::get_id();
     TR_ASSIGN_OR_RETURN(s->context, EglContext::Create(options.egl));
     TR_ASSIGN_OR_RETURN(s->renderer, Renderer::Create());
     TR_ASSIGN_OR_RETURN(s->pyramid, PyramidBuilder::Create());

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "core/engine.h"
 #include "core/render/renderer.h"
@@ -16,6 +17,7 @@ namespace tilerender {
 struct EngineState {
   GpuInfo info;
   EngineLimits limits;
+  std::atomic<std::thread::id> render_thread_id{};
 
   std::atomic<int64_t> gpu_bytes_used{0};
   std::atomic<int64_t> images{0};

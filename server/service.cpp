@@ -300,7 +300,13 @@ grpc::Status TileRenderService::RenderStream(
         if (pending.empty()) return;
         next = std::move(pending.front());
       }
-      v1::RenderStreamResponse resp = next.get();
+      v1::RenderStreamResponse resp;
+      try {
+        resp = next.get();
+      } catch (const std::exception& e) {  // e.g. bad_alloc while encoding: this item fails alone
+        resp.set_code(static_cast<int>(StatusCode::kInternal));
+        resp.set_message(std::string("render failed: ") + e.what());
+      }
       {
         std::lock_guard lock(mu);
         pending.pop_front();
@@ -317,7 +323,10 @@ grpc::Status TileRenderService::RenderStream(
       std::unique_lock lock(mu);
       cv.wait(lock, [&] { return static_cast<int>(pending.size()) < options_.max_stream_in_flight; });
     }
-    auto task = std::async(std::launch::async, [this, ctx, item = std::move(item)] {
+    const uint64_t tag = item.tag();
+    std::future<v1::RenderStreamResponse> task;
+    try {
+      task = std::async(std::launch::async, [this, ctx, item = std::move(item)] {
       const auto start = Clock::now();
       v1::RenderStreamResponse resp;
       resp.set_tag(item.tag());
@@ -332,7 +341,16 @@ grpc::Status TileRenderService::RenderStream(
       Finish("RenderStream.item", LayerIds(item.request()),
              SizeOf(item.request()) + " tag=" + std::to_string(item.tag()), r.status(), start);
       return resp;
-    });
+      });
+    } catch (const std::system_error& e) {  // no thread for it: answer this item with the error
+      std::promise<v1::RenderStreamResponse> failed;
+      v1::RenderStreamResponse resp;
+      resp.set_tag(tag);
+      resp.set_code(static_cast<int>(StatusCode::kResourceExhausted));
+      resp.set_message(std::string("cannot start a render worker: ") + e.what());
+      failed.set_value(std::move(resp));
+      task = failed.get_future();
+    }
     {
       std::lock_guard lock(mu);
       pending.push_back(std::move(task));

@@ -90,12 +90,14 @@ void main() {
           (IsNan(d.r) && wd > 0.0)) {
         discard;
       }
-      if (IsNan(a.r)) a = vec4(0.0);
-      if (IsNan(b.r)) b = vec4(0.0);
-      if (IsNan(c.r)) c = vec4(0.0);
-      if (IsNan(d.r)) d = vec4(0.0);
     }
-    v = a * wa + b * wb + c * wc + d * wd;
+    // Texels without weight are skipped, not multiplied by 0: inf * 0 would be NaN.
+    v = vec4(0.0);
+    if (wa > 0.0) v += a * wa;
+    if (wb > 0.0) v += b * wb;
+    if (wc > 0.0) v += c * wc;
+    if (wd > 0.0) v += d * wd;
+    if (u_float && IsNan(v.r)) discard;  // +inf and -inf both with weight
   }
 
   vec4 color;

@@ -86,6 +86,23 @@ TEST(BatchTest, ManifestErrorsAreUsageErrors) {
   EXPECT_EQ(RunCommand(Cli(d) + " batch " + work + "/missing.json --out-dir " + work + "/o 2>&1", &out), 2);
 }
 
+TEST(BatchTest, BadlyTypedImagesAndDuplicateOutputsAreReportedNotCrashes) {
+  Daemon d;
+  const std::string work = d.data_root() + "/..";
+  std::ofstream(work + "/typed.json") << R"({
+    "images": [{"id": "a", "path": 5}, {"id": "b", "upload": "x.png", "page": "1"},
+               {"id": "c", "upload": ")" << SOURCE_DIR << R"(/tests/data/gray8.png"}],
+    "views": [{"name": "one", "image": "c", "output": "same.png"},
+              {"name": "two", "image": "c", "zoom": 2, "output": "same.png"}]})";
+  std::string out;
+  EXPECT_EQ(RunCommand(Cli(d) + " batch " + work + "/typed.json --out-dir " + work + "/o 2>&1", &out), 1) << out;
+  EXPECT_NE(out.find("image 1: needs a string"), std::string::npos) << out;
+  EXPECT_NE(out.find("image 2: needs a string"), std::string::npos) << out;
+  EXPECT_NE(out.find("names the file 'same.png' of an earlier view"), std::string::npos) << out;
+  EXPECT_NE(out.find("2 views: 1 rendered, 1 failed"), std::string::npos) << out;
+  EXPECT_TRUE(fs::exists(work + "/o/same.png"));
+}
+
 TEST(DeterminismTest, SameRequestsGiveIdenticalPngsAcrossRunsAndRestarts) {
   std::map<std::string, std::string> first;
   for (int run = 0; run < 2; ++run) {

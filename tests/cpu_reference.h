@@ -73,14 +73,12 @@ inline bool RefShade(const RefLayer& L, double px, double py, std::array<double,
       for (int i = 0; i < 2; ++i) {
         for (int c = 0; c < nc; ++c) {
           const double s = L.image.Sample(xs[i], ys[j], c);
-          if (std::isnan(s)) {
-            if (w[j][i] > 0) return false;  // a NaN with weight makes the sample NaN
-            continue;
-          }
-          v[c] += w[j][i] * s;
+          if (std::isnan(s) && w[j][i] > 0) return false;  // a NaN with weight makes the sample NaN
+          if (w[j][i] > 0) v[c] += w[j][i] * s;          // skipped, not times 0 (inf * 0 is NaN)
         }
       }
     }
+    if (std::isnan(v[0])) return false;  // +inf and -inf both with weight
   }
   const double scale = d.type == PixelType::kUint8 ? 255.0 : 1.0;
   if (nc == 1) {

@@ -45,8 +45,9 @@ TEST(PngEncoderTest, RoundTripsRgbaAndRgbBottomUp) {
 }
 
 TEST(PngEncoderTest, BandedEncodeRoundTripsForAnyBandCount) {
-  // Sizes that do not divide evenly; 1..7 bands; RGB and RGBA; GL row order; stored and deflated.
-  const int w = 333, h = 251;
+  // Sizes that do not divide evenly; 1..7 bands (the encoder makes a band per 64K pixels at most,
+  // so this image allows up to 10); RGB and RGBA; GL row order; stored and deflated.
+  const int w = 1033, h = 651;
   std::vector<uint8_t> px(static_cast<size_t>(w) * h * 4);
   for (size_t i = 0; i < px.size(); ++i) px[i] = static_cast<uint8_t>((i * 2654435761u) >> 13);
   for (int threads : {1, 2, 3, 7}) {

@@ -188,28 +188,41 @@ TEST(BudgetTest, ImageOverBudgetIsRefusedAndLeavesNothing) {
 }
 
 TEST(SourceErrorTest, FailingSourceLeavesNothingBehind) {
+  // The data ends at row 300 of 400: with 20-row bands the failure comes mid-load, while an upload
+  // and (with a pyramid) the pyramid worker are in flight. Nothing may stay behind.
   class Failing : public ImageSource {
    public:
     const ImageDesc& desc() const override { return d; }
     Status ReadRect(int64_t x, int64_t y, int64_t w, int64_t h, uint8_t* dst, size_t stride) override {
-      if (y + h > 300) return InvalidArgument("truncated file");  // data ends at row 300
+      if (y + h > 300) return InvalidArgument("truncated file");
+      ++reads;
       for (int64_t r = 0; r < h; ++r) std::fill_n(dst + r * stride, w, uint8_t(x + y));
       return Status::Ok();
     }
     ImageDesc d{400, 400, PixelType::kUint8, 1};
-  } failing;
+    int reads = 0;
+  };
   Engine& e = TestEngine();
-  e.Flush();
-  const EngineStats before = e.stats();
-  LoadOptions o;
-  o.max_tile_size = 64;
-  auto r = e.LoadImage(failing, o);
-  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-  e.Flush();
-  const EngineStats after = e.stats();
-  EXPECT_EQ(after.live_textures, before.live_textures);
-  EXPECT_EQ(after.gpu_bytes_used, before.gpu_bytes_used);
-  EXPECT_EQ(after.images, before.images);
+  for (PyramidMode mode : {PyramidMode::kCpu, PyramidMode::kGpu}) {
+    for (bool pyramid : {false, true}) {
+      e.Flush();
+      const EngineStats before = e.stats();
+      Failing failing;
+      LoadOptions o;
+      o.max_tile_size = 64;
+      o.band_bytes = 400 * 20;
+      o.build_pyramid = pyramid;
+      o.pyramid_mode = mode;
+      auto r = e.LoadImage(failing, o);
+      EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+      EXPECT_EQ(failing.reads, 15) << "bands before the failure were read and uploaded";
+      e.Flush();
+      const EngineStats after = e.stats();
+      EXPECT_EQ(after.live_textures, before.live_textures);
+      EXPECT_EQ(after.gpu_bytes_used, before.gpu_bytes_used);
+      EXPECT_EQ(after.images, before.images);
+    }
+  }
 }
 
 }  // namespace

@@ -53,4 +53,8 @@ VertexArray CreateVertexArray() {
 
 int64_t LiveTextureCount() { return g_live_textures.load(std::memory_order_relaxed); }
 
+void AbandonTexture(Texture& texture) {
+  if (texture.release() != 0) g_live_textures.fetch_sub(1, std::memory_order_relaxed);
+}
+
 }  // namespace tilerender::gl

@@ -63,5 +63,7 @@ VertexArray CreateVertexArray();
 
 /// Textures alive in this process: a leak check for tests (load/unload must return it to zero).
 int64_t LiveTextureCount();
+/// Lets go of a texture whose context is already gone (no GL call), keeping the count right.
+void AbandonTexture(Texture& texture);
 
 }  // namespace tilerender::gl

@@ -47,6 +47,7 @@ Result<NpyHeader> ParseHeader(const uint8_t* p, size_t size, const std::string& 
   if (!std::regex_search(dict, m, descr_re)) return bad("no simple 'descr' (structured dtypes are not images)");
   h.byte_order = m[1].str()[0];
   h.kind = m[2].str()[0];
+  if (m[3].str().size() > 2) return bad("item size " + m[3].str() + " is not a supported dtype");
   h.item_size = std::stoi(m[3].str());
   if (h.byte_order == '=') h.byte_order = '<';  // numpy writes '=' only for native; we run little-endian
   if (!std::regex_search(dict, m, fortran_re)) return bad("no 'fortran_order'");

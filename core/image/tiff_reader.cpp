@@ -180,9 +180,12 @@ Status TiffSource::Open(const std::string& path, const OpenOptions& options, Ope
     chunk_h_ = std::clamp<int64_t>(rps, 1, desc_.height);
   }
   if (chunk_w_ <= 0 || chunk_h_ <= 0) return Fail("bad tile or strip size");
-  // Decoded chunks are bounded before anything is allocated for them.
-  const int64_t chunk_bytes = chunk_w_ * chunk_h_ * std::max<int64_t>(4, spp_ * ((bps_ + 7) / 8));
-  if (chunk_bytes > kMaxChunkBytes) {
+  // Decoded chunks are bounded before anything is allocated for them; the sizes come from the file,
+  // so the product is checked for overflow too.
+  int64_t chunk_bytes = 0;
+  const bool overflow = __builtin_mul_overflow(chunk_w_, chunk_h_, &chunk_bytes) ||
+                        __builtin_mul_overflow(chunk_bytes, std::max<int64_t>(4, spp_ * ((bps_ + 7) / 8)), &chunk_bytes);
+  if (overflow || chunk_bytes > kMaxChunkBytes) {
     return Fail("a " + std::string(tiled_ ? "tile" : "strip") + " of " + std::to_string(chunk_w_) + "x" +
                 std::to_string(chunk_h_) + " pixels is too large to decode");
   }

@@ -32,9 +32,10 @@ Result<View> ResolveView(const Camera& camera, int width, int height, double wor
   v.cx = camera.center_x.value_or(world_w / 2.0);
   v.cy = camera.center_y.value_or(world_h / 2.0);
   v.zoom = camera.zoom.value_or(std::min(width / world_w, height / world_h));
-  if (!(v.zoom > 0) || !std::isfinite(v.zoom) || std::abs(v.cx) > 1e12 || std::abs(v.cy) > 1e12 ||
+  // The shader splits the center into an int and a fraction: keep it well inside int range.
+  if (!(v.zoom > 0) || !std::isfinite(v.zoom) || std::abs(v.cx) > 1e9 || std::abs(v.cy) > 1e9 ||
       v.zoom > 1e9 || v.zoom < 1e-9) {
-    return InvalidArgument("camera out of range (|center| <= 1e12, zoom in [1e-9, 1e9])");
+    return InvalidArgument("camera out of range (|center| <= 1e9, zoom in [1e-9, 1e9])");
   }
   // Quarter turns get exact sines so a 90-degree view is an exact transpose/flip of the image.
   double deg = std::fmod(camera.rotation_deg, 360.0);

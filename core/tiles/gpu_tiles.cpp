@@ -28,7 +28,7 @@ GpuTiles::GpuTiles(GridPlan plan) : plan_(std::move(plan)) {
 
 void GpuTiles::Abandon() {
   for (auto& level : textures_) {
-    for (gl::Texture& t : level) t.release();
+    for (gl::Texture& t : level) gl::AbandonTexture(t);
   }
 }
 
