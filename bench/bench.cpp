@@ -62,6 +62,7 @@ struct Config {
   int reps = 5;
   std::string egl_device = "auto";
   std::string daemon = TILERENDERD_PATH;
+  std::string pbo = "auto";  // readback through a pixel-pack buffer: auto, on, off
 };
 
 // Median of `reps` timed runs of f (ms), after one untimed warm-up run.
@@ -552,6 +553,8 @@ int main(int argc, char** argv) {
   app.add_option("--reps", c.reps, "timed repetitions per figure (median reported)");
   app.add_option("--egl-device", c.egl_device, "auto, surfaceless or a GPU index")->capture_default_str();
   app.add_option("--daemon", c.daemon, "tilerenderd binary for the gRPC measures")->capture_default_str();
+  app.add_option("--pbo", c.pbo, "in-process readback through a pixel-pack buffer: auto, on, off")
+      ->check(CLI::IsMember({"auto", "on", "off"}))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (c.quick) {
     if (app.count("--size") == 0) c.size = 4000;
@@ -573,6 +576,7 @@ int main(int argc, char** argv) {
   }
   EngineOptions eo;
   eo.egl.device = c.egl_device;
+  if (c.pbo != "auto") eo.pbo_readback = c.pbo == "on";
   auto engine = Engine::Create(eo);
   if (!engine.ok()) {
     std::fprintf(stderr, "engine: %s\n", engine.status().ToString().c_str());

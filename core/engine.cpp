@@ -90,7 +90,8 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
   auto init = [s, options]() -> Status {
     s->render_thread_id = std::this_thread::get_id();
     TR_ASSIGN_OR_RETURN(s->context, EglContext::Create(options.egl));
-    TR_ASSIGN_OR_RETURN(s->renderer, Renderer::Create());
+    TR_ASSIGN_OR_RETURN(s->renderer,
+                        Renderer::Create(options.pbo_readback.value_or(!s->context->info().software)));
     TR_ASSIGN_OR_RETURN(s->pyramid, PyramidBuilder::Create());
     s->info = s->context->info();
     return Status::Ok();

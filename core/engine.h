@@ -6,6 +6,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/egl/egl_context.h"
@@ -28,6 +29,10 @@ struct EngineOptions {
   int64_t max_output_pixels = int64_t{64} << 20;
   int max_queue_depth = 64;                  ///< renders waiting; beyond: RESOURCE_EXHAUSTED
   ImageLimits image_limits;
+  /// Read frames back through a pixel-pack buffer and a mapping instead of straight into host
+  /// memory. Unset: on for hardware renderers (a DMA into driver memory), off for llvmpipe (where
+  /// it only adds a copy).
+  std::optional<bool> pbo_readback;
 };
 
 /// The limits in force after the driver's maxima were applied (reported by GetServerInfo).

@@ -249,6 +249,31 @@ TEST(RenderTest, TransparentBackgroundGivesRgbaPngOpaqueGivesRgb) {
   EXPECT_EQ(px[(5 * 20 + 10) * 4 + 3], 255); // inside: opaque
 }
 
+TEST(RenderTest, PboReadbackGivesTheSamePixels) {
+  // The pixel-pack-buffer readback (the default on GPUs) against the direct one, both ways round.
+  const ImageDesc desc{300, 200, PixelType::kUint16, 1};
+  auto src = MakeImage<uint16_t>(desc, [](int64_t x, int64_t y, int) { return x * 211 + y * 97; });
+  std::vector<uint8_t> out[2];
+  for (bool pbo : {false, true}) {
+    EngineOptions o;
+    o.pbo_readback = pbo;
+    auto engine = Engine::Create(o);
+    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+    auto img = (*engine)->LoadImage(*src);
+    ASSERT_TRUE(img.ok());
+    for (int size : {64, 257}) {  // a second, larger size regrows the buffer
+      RenderRequest req{.width = size, .height = size * 3 / 4, .format = OutputFormat::kRawRgba8};
+      req.camera.rotation_deg = 17;
+      req.layers.push_back({.image = *img, .colormap = {.name = "magma"}, .interpolation = Interpolation::kLinear});
+      auto r = (*engine)->Render(req);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      out[pbo].insert(out[pbo].end(), r->data.begin(), r->data.end());
+    }
+  }
+  EXPECT_EQ(out[0], out[1]);
+  EXPECT_GT(out[0].size(), 100000u);
+}
+
 TEST(RenderTest, DefaultCameraFitsTheImage) {
   const ImageDesc desc{200, 100, PixelType::kUint8, 1};
   auto src = MakeImage<uint8_t>(desc, [](int64_t, int64_t, int) { return 255; });

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 
 #include "core/gl/program.h"
 #include "core/tiles/gpu_tiles.h"
@@ -60,8 +61,9 @@ void SetBlendState(Blending b) {
 
 }  // namespace
 
-Result<std::unique_ptr<Renderer>> Renderer::Create() {
+Result<std::unique_ptr<Renderer>> Renderer::Create(bool pbo_readback) {
   std::unique_ptr<Renderer> r(new Renderer());
+  r->pbo_readback_ = pbo_readback;
   const int channels[3] = {1, 3, 4};
   for (int i = 0; i < 3; ++i) {
     TR_ASSIGN_OR_RETURN(r->programs_[i].program,
@@ -228,11 +230,30 @@ Result<Frame> Renderer::Draw(const ResolvedRender& render) {
   glFinish();  // splits draw from readback time; readback would wait for the draw anyway
   const auto t1 = Clock::now();
 
-  frame.rgba.resize(static_cast<size_t>(view.width) * view.height * 4);
+  const size_t bytes = static_cast<size_t>(view.width) * view.height * 4;
+  frame.rgba.resize(bytes);
   glPixelStorei(GL_PACK_ALIGNMENT, 4);
   glPixelStorei(GL_PACK_ROW_LENGTH, 0);
-  glBindBuffer(GL_PIXEL_PACK_BUFFER, 0);
-  glReadPixels(0, 0, view.width, view.height, GL_RGBA, GL_UNSIGNED_BYTE, frame.rgba.data());
+  if (pbo_readback_) {
+    // Into a driver-owned buffer (a DMA on a GPU), then one copy out of its mapping.
+    if (!pack_buffer_) pack_buffer_ = gl::CreateBuffer();
+    glBindBuffer(GL_PIXEL_PACK_BUFFER, pack_buffer_.get());
+    if (pack_buffer_size_ < bytes) {
+      glBufferData(GL_PIXEL_PACK_BUFFER, static_cast<GLsizeiptr>(bytes), nullptr, GL_STREAM_READ);
+      pack_buffer_size_ = bytes;
+    }
+    glReadPixels(0, 0, view.width, view.height, GL_RGBA, GL_UNSIGNED_BYTE, nullptr);
+    const void* mapped = glMapBufferRange(GL_PIXEL_PACK_BUFFER, 0, static_cast<GLsizeiptr>(bytes), GL_MAP_READ_BIT);
+    if (mapped != nullptr) {
+      std::memcpy(frame.rgba.data(), mapped, bytes);
+      glUnmapBuffer(GL_PIXEL_PACK_BUFFER);
+    }
+    glBindBuffer(GL_PIXEL_PACK_BUFFER, 0);
+    if (mapped == nullptr) return Internal("glMapBufferRange of the readback buffer failed: " + gl::TakeGlError());
+  } else {
+    glBindBuffer(GL_PIXEL_PACK_BUFFER, 0);
+    glReadPixels(0, 0, view.width, view.height, GL_RGBA, GL_UNSIGNED_BYTE, frame.rgba.data());
+  }
   const std::string err = gl::TakeGlError();
   if (!err.empty()) {
     if (err == "GL_OUT_OF_MEMORY") return ResourceExhausted("GPU out of memory while rendering");

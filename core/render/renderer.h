@@ -13,7 +13,8 @@ namespace tilerender {
 
 class Renderer {
  public:
-  static Result<std::unique_ptr<Renderer>> Create();
+  /// `pbo_readback`: read frames through a pixel-pack buffer (see EngineOptions).
+  static Result<std::unique_ptr<Renderer>> Create(bool pbo_readback);
 
   /// Draws the visible tiles of every layer, waits for the GPU and reads the pixels back.
   Result<Frame> Draw(const ResolvedRender& render);
@@ -42,6 +43,9 @@ class Renderer {
   gl::Texture custom_lut_;
   std::array<Target, 2> targets_;  // most recent sizes, so repeated sizes reuse their framebuffer
   int next_target_ = 0;
+  bool pbo_readback_ = false;
+  gl::Buffer pack_buffer_;
+  size_t pack_buffer_size_ = 0;
 };
 
 }  // namespace tilerender
