@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <climits>
 #include <csignal>
+#include <malloc.h>
 #include <cstdlib>
 #include <iostream>
 
@@ -41,6 +42,10 @@ int64_t ParseBytes(const std::string& s) {
 
 int main(int argc, char** argv) {
   namespace tr = tilerender;
+  // Each thread that allocates would otherwise get its own malloc arena (up to 8 per core), and
+  // freed frame, PNG and band buffers stay cached in all of them: RSS climbs with concurrency.
+  // Four arenas keep it flat at no measurable cost (buffers here are few and large).
+  mallopt(M_ARENA_MAX, 4);
   CLI::App app{"tilerenderd: headless GPU tile-rendering daemon (gRPC)"};
   std::string listen = "127.0.0.1:50051";
   std::string data_root = ".";
