@@ -36,6 +36,29 @@ std::string Mib(int64_t bytes) {
   return buf;
 }
 
+// Waits on exit for the futures it watches: a job on the render thread or a worker may still be
+// reading a buffer (or the caller's source) that an early return would free.
+template <typename T>
+class WaitOnExit {
+ public:
+  explicit WaitOnExit(std::future<T>& f) : one_(&f) {}
+  explicit WaitOnExit(std::vector<std::future<T>>& all) : all_(&all) {}
+  ~WaitOnExit() {
+    if (one_ && one_->valid()) one_->wait();
+    if (all_) {
+      for (auto& f : *all_) {
+        if (f.valid()) f.wait();
+      }
+    }
+  }
+  WaitOnExit(const WaitOnExit&) = delete;
+  WaitOnExit& operator=(const WaitOnExit&) = delete;
+
+ private:
+  std::future<T>* one_ = nullptr;
+  std::vector<std::future<T>>* all_ = nullptr;
+};
+
 }  // namespace
 
 Status EngineState::Reserve(int64_t bytes, const std::string& what) {
@@ -168,13 +191,7 @@ Status UploadLevel0(RenderThread& thread, ImageSource& source, GpuTiles* tiles, 
   const int64_t total = desc.width * desc.height;
   std::future<Status> pending;
   std::vector<uint8_t> band[2];
-  // An early return must not free a buffer (or let the caller free the source) mid-upload.
-  struct WaitPending {
-    std::future<Status>& f;
-    ~WaitPending() {
-      if (f.valid()) f.wait();
-    }
-  } wait_pending{pending};
+  WaitOnExit wait_pending(pending);
 
   if (const uint8_t* whole = source.contiguous()) {
     // The whole image is addressable: the CPU pyramid walks it on its own thread, alongside the
@@ -185,12 +202,7 @@ Status UploadLevel0(RenderThread& thread, ImageSource& source, GpuTiles* tiles, 
         pyramid->Push(whole, desc.row_bytes(), desc.height);
       });
     }
-    struct WaitCascade {
-      std::future<void>& f;
-      ~WaitCascade() {
-        if (f.valid()) f.wait();
-      }
-    } wait_cascade{cascade};
+    WaitOnExit wait_cascade(cascade);
     int64_t done = 0;
     for (int64_t row = 0; row < l0.rows(); ++row) {
       for (int64_t col = 0; col < l0.columns(); ++col) {
@@ -224,12 +236,7 @@ Status UploadLevel0(RenderThread& thread, ImageSource& source, GpuTiles* tiles, 
   // Band i goes down the CPU pyramid on a worker while band i+1 is read; its buffer is reused for
   // band i+2 only after both its upload and its pyramid rows are done.
   std::future<void> cascade;
-  struct WaitCascade {
-    std::future<void>& f;
-    ~WaitCascade() {
-      if (f.valid()) f.wait();
-    }
-  } wait_cascade{cascade};
+  WaitOnExit wait_cascade(cascade);
   int turn = 0;
   for (int64_t y = 0; y < desc.height; y += rows, turn ^= 1) {
     const int64_t n = std::min(rows, desc.height - y);
@@ -327,14 +334,7 @@ Result<ImageHandle> Engine::LoadImage(ImageSource& source, const LoadOptions& op
         });
   }
   // Pending pyramid uploads hold pointers into `tiles`, owned by `image`: wait for them on every path.
-  struct WaitAll {
-    std::vector<std::future<Status>>& f;
-    ~WaitAll() {
-      for (auto& x : f) {
-        if (x.valid()) x.wait();
-      }
-    }
-  } wait_uploads{level_uploads};
+  WaitOnExit wait_uploads(level_uploads);
   TR_RETURN_IF_ERROR(UploadLevel0(*thread, source, tiles, &info.range, options, pyramid.get()));
   if (pyramid) {
     pyramid->Finish();
