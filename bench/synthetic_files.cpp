@@ -1,5 +1,7 @@
 #include "bench/synthetic_files.h"
 
+#include "core/image/image_file.h"
+
 #include <tiffio.h>
 
 #include <cmath>
@@ -43,14 +45,8 @@ bool WriteTiff(uint32_t w, uint32_t h, uint32_t tile, const std::string& path) {
 bool WriteNpy(uint32_t w, uint32_t h, const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) return false;
-  std::string dict = "{'descr': '<u2', 'fortran_order': False, 'shape': (" + std::to_string(h) + ", " +
-                     std::to_string(w) + "), }";
-  dict.append((64 - (10 + dict.size() + 1) % 64) % 64, ' ');
-  dict += '\n';
-  const uint16_t len = static_cast<uint16_t>(dict.size());
-  std::fwrite("\x93NUMPY\x01\x00", 1, 8, f);
-  std::fwrite(&len, 2, 1, f);
-  std::fwrite(dict.data(), 1, dict.size(), f);
+  const std::string header = NpyHeaderBytes("<u2", {h, w});
+  std::fwrite(header.data(), 1, header.size(), f);
   std::vector<uint16_t> row(w);
   for (uint32_t y = 0; y < h; ++y) {
     for (uint32_t x = 0; x < w; ++x) row[x] = Value(x, y);

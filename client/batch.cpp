@@ -133,14 +133,9 @@ bool ValidName(const std::string& n) {
   return n.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == std::string::npos;
 }
 
-struct ViewJob {
-  size_t index = 0;
-  std::string name;
-  std::string output;
-  v1::RenderRequest request;
-};
-
-Result<ViewJob> ParseView(const json& defaults, const json& view, size_t index, std::set<std::string>* names) {
+// The request of one view; its name and output file go into `mv` as soon as they are known.
+Result<v1::RenderRequest> ParseView(const json& defaults, const json& view, size_t index,
+                                    std::set<std::string>* names, ManifestView* mv) {
   std::string label = "view " + std::to_string(index + 1);
   if (!view.is_object()) return InvalidArgument(label + ": must be an object");
   if (view.contains("name") && view["name"].is_string()) label += " ('" + view["name"].get<std::string>() + "')";
@@ -150,14 +145,12 @@ Result<ViewJob> ParseView(const json& defaults, const json& view, size_t index, 
   for (const auto& [key, value] : v.items()) {
     if (!kViewFields.count(key) && !kLayerFields.count(key)) return w.Error(key, "is not a view field");
   }
-  ViewJob job;
-  job.index = index;
   if (!v.contains("name") || !v["name"].is_string() || !ValidName(v["name"].get<std::string>())) {
     return w.Error("name", "is required: letters, digits, '.', '_', '-'");
   }
-  job.name = v["name"].get<std::string>();
-  if (!names->insert(job.name).second) return w.Error("name", "is used by an earlier view");
-  v1::RenderRequest& r = job.request;
+  mv->name = v["name"].get<std::string>();
+  if (!names->insert(mv->name).second) return w.Error("name", "is used by an earlier view");
+  v1::RenderRequest r;
   if (v.contains("size")) {
     const json& s = v["size"];
     if (!s.is_array() || s.size() != 2 || !s[0].is_number_unsigned() || !s[1].is_number_unsigned() ||
@@ -200,12 +193,12 @@ Result<ViewJob> ParseView(const json& defaults, const json& view, size_t index, 
     if (!v["png_level"].is_number_integer()) return w.Error("png_level", "must be an integer 0..9");
     r.set_png_level(v["png_level"].get<int>());
   }
-  job.output = job.name + ext;
+  mv->output = mv->name + ext;
   if (v.contains("output")) {
     if (!v["output"].is_string() || !ValidName(v["output"].get<std::string>())) {
       return w.Error("output", "must be a plain file name (no directories)");
     }
-    job.output = v["output"].get<std::string>();
+    mv->output = v["output"].get<std::string>();
   }
   json layer_defaults = json::object();
   for (const auto& [key, value] : v.items()) {
@@ -233,7 +226,7 @@ Result<ViewJob> ParseView(const json& defaults, const json& view, size_t index, 
       TR_RETURN_IF_ERROR(ApplyLayerFields(l, layer, lw));
     }
   }
-  return job;
+  return r;
 }
 
 class Progress {
@@ -293,19 +286,13 @@ std::vector<ManifestView> ParseViews(const json& manifest) {
   std::vector<ManifestView> out;
   for (size_t i = 0; i < manifest["views"].size(); ++i) {
     ManifestView mv;
-    auto job = ParseView(defaults, manifest["views"][i], i, &names);
-    if (job.ok() && !outputs.insert(job->output).second) {
-      job = InvalidArgument("view " + std::to_string(i + 1) + " ('" + job->name + "'): field 'output' names the file '" +
-                            job->output + "' of an earlier view");
-    }
-    if (job.ok()) {
-      mv.name = job->name;
-      mv.output = job->output;
-      mv.request = std::move(job->request);
-    } else {
-      const json& view = manifest["views"][i];
-      if (view.is_object() && view.contains("name") && view["name"].is_string()) mv.name = view["name"];
-      mv.request = job.status();
+    const json& view = manifest["views"][i];
+    // The name is shown for a failing view too, when it has one.
+    if (view.is_object() && view.contains("name") && view["name"].is_string()) mv.name = view["name"];
+    mv.request = ParseView(defaults, view, i, &names, &mv);
+    if (mv.request.ok() && !outputs.insert(mv.output).second) {
+      mv.request = InvalidArgument("view " + std::to_string(i + 1) + " ('" + mv.name + "'): field 'output' names the file '" +
+                                   mv.output + "' of an earlier view");
     }
     out.push_back(std::move(mv));
   }

@@ -30,6 +30,10 @@ Result<OpenedImage> OpenImageFile(const std::string& path, const OpenOptions& op
 Result<OpenedImage> OpenNpy(const std::string& path, const OpenOptions& options);
 Result<OpenedImage> OpenPng(const std::string& path, const OpenOptions& options);
 
+/// The bytes of an NPY (format 1.0) header for `descr` (e.g. "<u2") and `shape` (H, W[, C]), padded
+/// as numpy pads it; the pixel bytes follow. For the tests and benchmarks that write NPY files.
+std::string NpyHeaderBytes(const std::string& descr, const std::vector<int64_t>& shape, bool fortran = false);
+
 /// A read-only memory map of a whole file.
 class MappedFile {
  public:

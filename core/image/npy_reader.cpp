@@ -109,6 +109,19 @@ double Element(const uint8_t* p, const NpyHeader& h) {
 
 }  // namespace
 
+std::string NpyHeaderBytes(const std::string& descr, const std::vector<int64_t>& shape, bool fortran) {
+  std::string dims;
+  for (int64_t d : shape) dims += std::to_string(d) + ", ";
+  if (shape.size() > 1) dims.resize(dims.size() - 2);  // a 1-tuple keeps its comma
+  std::string dict = "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") +
+                     ", 'shape': (" + dims + "), }";
+  // numpy pads the header with spaces so the data starts at a multiple of 64, ending in '\n'.
+  dict.append((64 - (10 + dict.size() + 1) % 64) % 64, ' ');
+  dict += '\n';
+  const uint16_t len = static_cast<uint16_t>(dict.size());
+  return std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(len & 255) + static_cast<char>(len >> 8) + dict;
+}
+
 Result<OpenedImage> OpenNpy(const std::string& path, const OpenOptions& options) {
   if (options.page != 0) return InvalidArgument(path + ": NPY files have no pages");
   TR_ASSIGN_OR_RETURN(std::shared_ptr<MappedFile> file, MappedFile::Open(path));
