@@ -30,11 +30,20 @@ std::string Mib(int64_t bytes) {
 
 void PrintImage(const v1::ImageInfo& i) {
   const char* types[] = {"?", "uint8", "uint16", "float32"};
-  std::printf("%-24s %7ldx%-7ld %-7s x%d  tiles %-4ld levels %-2d gpu %s  range [%g, %g]  %s\n",
+  int from_file = 0;
+  for (const v1::LevelInfo& l : i.level_info()) from_file += l.from_file();
+  std::printf("%-24s %7ldx%-7ld %-7s x%d  tiles %-6ld levels %-2d (%d from file)  all tiles %s  range%s [%g, %g]  %s\n",
               i.image_id().c_str(), static_cast<long>(i.width()), static_cast<long>(i.height()),
-              types[i.pixel_type() & 3], i.channels(), static_cast<long>(i.tiles()), i.levels(),
-              Mib(i.gpu_bytes()).c_str(), i.value_min(), i.value_max(), i.source().c_str());
+              types[i.pixel_type() & 3], i.channels(), static_cast<long>(i.tiles()), i.levels(), from_file,
+              Mib(i.gpu_bytes()).c_str(), i.value_range_estimated() ? " (estimated)" : "", i.value_min(), i.value_max(),
+              i.source().c_str());
   for (const std::string& n : i.notes()) std::printf("%24s note: %s\n", "", n.c_str());
+}
+
+void PrintCache(const char* name, const v1::CacheStats& c) {
+  std::printf("%s %s of %s, %ld entries, %ld hits, %ld misses, %ld evictions, %s in\n", name, Mib(c.bytes()).c_str(),
+              Mib(c.budget_bytes()).c_str(), static_cast<long>(c.entries()), static_cast<long>(c.hits()),
+              static_cast<long>(c.misses()), static_cast<long>(c.evictions()), Mib(c.bytes_in()).c_str());
 }
 
 }  // namespace
@@ -198,7 +207,8 @@ int Main(int argc, char** argv) {
     auto r = client->Stats();
     if (!r.ok()) return Fail(r.status());
     const v1::Stats& s = *r;
-    std::printf("gpu memory:  %s of %s\n", Mib(s.gpu_bytes_used()).c_str(), Mib(s.gpu_budget_bytes()).c_str());
+    PrintCache("gpu cache:  ", s.gpu_cache());
+    PrintCache("host cache: ", s.host_cache());
     std::printf("images:      %d\n", s.images());
     std::printf("renders:     %ld served, %ld failed\n", static_cast<long>(s.renders_served()), static_cast<long>(s.render_errors()));
     std::printf("latency:     p50 %.1f ms, p90 %.1f ms, p99 %.1f ms\n", s.latency_p50_ms(), s.latency_p90_ms(), s.latency_p99_ms());
@@ -218,9 +228,10 @@ int Main(int argc, char** argv) {
     f.write(r->data().data(), static_cast<std::streamsize>(r->data().size()));
     if (!f) return Fail(Internal("cannot write " + out_path));
     const v1::Timings& t = r->timings();
-    std::printf("%s %ux%u %zu bytes (queue %.1f, draw %.1f, readback %.1f, encode %.1f, total %.1f ms)\n",
-                out_path.c_str(), r->width(), r->height(), r->data().size(), t.queue_ms(), t.draw_ms(),
-                t.readback_ms(), t.encode_ms(), t.total_ms());
+    std::printf("%s %ux%u %zu bytes (fetch %.1f, queue %.1f, draw %.1f, readback %.1f, encode %.1f, total %.1f ms; "
+                "%d tiles drawn, %d paged in)\n",
+                out_path.c_str(), r->width(), r->height(), r->data().size(), t.fetch_ms(), t.queue_ms(), t.draw_ms(),
+                t.readback_ms(), t.encode_ms(), t.total_ms(), t.tiles_drawn(), t.tiles_paged_in());
     return 0;
   }
   return 2;

@@ -117,9 +117,17 @@ Result<v1::ImageInfo> Client::Upload(const std::string& id, ImageSource& source,
   if (writer->Write(msg)) {
     const size_t row = d.row_bytes();
     const size_t chunk = std::max<size_t>(options.chunk_bytes, 1);
-    const uint8_t* whole = source.contiguous();
-    // Without contiguous rows, read bands of whole rows of about one chunk each.
-    const int64_t band_rows = std::max<int64_t>(1, static_cast<int64_t>(chunk / std::max<size_t>(row, 1)));
+    const uint8_t* whole = source.contiguous(0);
+    // Without contiguous rows, read bands of whole rows of about one chunk each, a multiple of the
+    // rows the source decodes together (whole TIFF strips or tile rows: none decoded twice).
+    int64_t band_rows = std::max<int64_t>(1, static_cast<int64_t>(chunk / std::max<size_t>(row, 1)));
+    if (const int64_t p = source.preferred_band_rows(); p > 0 && p < d.height) {
+      if (p <= band_rows) {
+        band_rows = band_rows / p * p;
+      } else if (static_cast<size_t>(p) * row <= (size_t{64} << 20)) {
+        band_rows = p;
+      }
+    }
     std::vector<uint8_t> band;
     size_t sent = 0;
     for (int64_t y = 0; y < d.height && !cancelled;) {

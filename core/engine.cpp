@@ -1,19 +1,17 @@
 #include "core/engine.h"
 
 #include <spdlog/spdlog.h>
-#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 
-#include "core/encode/png_encoder.h"
 #include "core/engine_state.h"
 #include "core/gl/gl_objects.h"
+#include "core/image/value_range.h"
+#include "core/render/paged_draw.h"
 #include "core/render/resolve.h"
-#include "core/tiles/cpu_pyramid.h"
-#include "core/tiles/gpu_tiles.h"
 
 namespace tilerender {
 namespace {
@@ -36,112 +34,138 @@ std::string Mib(int64_t bytes) {
   return buf;
 }
 
-// Waits on exit for the futures it watches: a job on the render thread or a worker may still be
-// reading a buffer (or the caller's source) that an early return would free.
-template <typename T>
-class WaitOnExit {
- public:
-  explicit WaitOnExit(std::future<T>& f) : one_(&f) {}
-  explicit WaitOnExit(std::vector<std::future<T>>& all) : all_(&all) {}
-  ~WaitOnExit() {
-    if (one_ && one_->valid()) one_->wait();
-    if (all_) {
-      for (auto& f : *all_) {
-        if (f.valid()) f.wait();
-      }
+// The value range is exact when it can be had cheaply: a level 0 in memory up to this many pixels,
+// or a coarsest file level that is level 0 itself. Otherwise it is estimated from this many
+// pixels of the coarsest level the source has (or a sample of it).
+constexpr int64_t kExactRangePixels = int64_t{64} << 20;
+constexpr int64_t kSampledRangePixels = int64_t{4} << 20;
+
+struct MeasuredRange {
+  ValueRange range;
+  bool estimated = false;
+};
+
+Result<MeasuredRange> MeasureRange(const TiledImage& image, TileFetcher& fetcher) {
+  const ImageDesc& desc = image.info().desc;
+  const ImagePlan& plan = image.plan();
+  MeasuredRange out;
+  if (const uint8_t* whole = image.source().contiguous(0)) {
+    const int64_t pixels = desc.width * desc.height;
+    if (pixels <= kExactRangePixels) {
+      out.range = ComputeRange(whole, desc.row_bytes(), desc, desc.width, desc.height);
+      return out;
+    }
+    // Every k-th row: a large memory map is not read whole at load.
+    const int64_t step = std::max<int64_t>(1, pixels / kSampledRangePixels);
+    for (int64_t y = 0; y < desc.height; y += step) {
+      out.range.Merge(ComputeRange(whole + static_cast<size_t>(y) * desc.row_bytes(), desc.row_bytes(), desc, desc.width, 1));
+    }
+    out.estimated = true;
+    return out;
+  }
+  int coarsest = 0;
+  for (size_t i = 0; i < plan.levels.size(); ++i) {
+    if (plan.levels[i].from_source()) coarsest = static_cast<int>(i);
+  }
+  const LevelPlan& l = plan.levels[coarsest];
+  ImageDesc level_desc = desc;
+  level_desc.width = l.width;
+  level_desc.height = l.height;
+  std::vector<uint8_t> scratch;
+  out.estimated = coarsest > 0;
+  if (l.width * l.height <= kSampledRangePixels) {
+    TR_ASSIGN_OR_RETURN(RectView v, fetcher.ReadRect(image, coarsest, {0, 0, l.width, l.height}, &scratch));
+    out.range = ComputeRange(v.pixels, v.stride, level_desc, l.width, l.height);
+    return out;
+  }
+  // A large level without a coarser one: 16 chunks spread over it.
+  const int64_t cols = (l.width + l.chunk_width - 1) / l.chunk_width;
+  const int64_t rows = (l.height + l.chunk_height - 1) / l.chunk_height;
+  for (int j = 0; j < 4; ++j) {
+    for (int i = 0; i < 4; ++i) {
+      const PixelRect c = l.Chunk((2 * i + 1) * cols / 8, (2 * j + 1) * rows / 8);
+      TR_ASSIGN_OR_RETURN(RectView v, fetcher.ReadRect(image, coarsest, c, &scratch));
+      out.range.Merge(ComputeRange(v.pixels, v.stride, level_desc, c.width(), c.height()));
     }
   }
-  WaitOnExit(const WaitOnExit&) = delete;
-  WaitOnExit& operator=(const WaitOnExit&) = delete;
+  out.estimated = true;
+  return out;
+}
 
- private:
-  std::future<T>* one_ = nullptr;
-  std::vector<std::future<T>>* all_ = nullptr;
-};
+ImageInfo InfoFor(const ImageDesc& desc, const ImagePlan& plan) {
+  ImageInfo info;
+  info.desc = desc;
+  info.tile_size = plan.tile_size;
+  info.levels = static_cast<int>(plan.levels.size());
+  info.tiles = plan.tile_count();
+  info.gpu_bytes = plan.TotalBytes();
+  info.gpu_bytes_level0 = plan.LevelBytes(0);
+  for (size_t i = 0; i < plan.levels.size(); ++i) {
+    const LevelPlan& l = plan.levels[i];
+    info.level_info.push_back({l.width, l.height, l.from_source(), l.tile_width, l.tile_height, l.tile_count(),
+                               plan.LevelBytes(static_cast<int>(i))});
+  }
+  return info;
+}
 
 }  // namespace
 
-Status EngineState::Reserve(int64_t bytes, const std::string& what) {
-  int64_t used = gpu_bytes_used.load();
-  for (;;) {
-    if (used + bytes > limits.gpu_budget_bytes) {
-      return ResourceExhausted(what + " needs " + Mib(bytes) + " of GPU memory; " +
-                               Mib(limits.gpu_budget_bytes - used) + " of the " +
-                               Mib(limits.gpu_budget_bytes) + " budget is free");
-    }
-    if (gpu_bytes_used.compare_exchange_weak(used, used + bytes)) return Status::Ok();
-  }
-}
-
-GpuImage::~GpuImage() {
-  std::shared_ptr<EngineState> state = engine_.lock();
-  if (state && state->render_thread_id.load() == std::this_thread::get_id()) {
-    // Released by a job on the render thread itself (a render held the last handle): free here.
-    // Taking a reference to the thread instead could make this thread its last owner, and a
-    // thread cannot join itself.
-    tiles_.reset();
-    state->Unreserve(reserved_bytes_);
-    state->images.fetch_sub(1);
-    return;
-  }
-  std::shared_ptr<RenderThread> thread = state ? state->thread() : nullptr;
-  if (!thread) {
-    // The engine and its context are gone, and the textures with them: nothing to delete.
-    if (tiles_) tiles_->Abandon();
-    return;
-  }
-  // GL objects die on the render thread; the budget is returned once they have.
-  thread->Post([tiles = std::shared_ptr<GpuTiles>(std::move(tiles_)), state,
-                bytes = reserved_bytes_]() mutable {
-    tiles.reset();
-    state->Unreserve(bytes);
-    state->images.fetch_sub(1);
-  });
-}
-
 Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
   if (options.max_tile_size < 16) {
-    return InvalidArgument("max tile size must be at least 16, got " +
-                           std::to_string(options.max_tile_size));
+    return InvalidArgument("max tile size must be at least 16, got " + std::to_string(options.max_tile_size));
   }
   if (options.max_output_side <= 0 || options.max_output_pixels <= 0) {
     return InvalidArgument("output limits must be positive");
   }
-  if (options.gpu_budget_bytes < 0) return InvalidArgument("GPU budget must not be negative");
+  if (options.gpu_budget_bytes < 0 || options.host_cache_bytes < 0) {
+    return InvalidArgument("cache budgets must not be negative");
+  }
   auto state = std::make_shared<EngineState>();
   EngineState* s = state.get();
+  EngineLimits& l = state->limits;
+  l.host_cache_bytes = options.host_cache_bytes > 0 ? options.host_cache_bytes
+                                                    : std::min(int64_t{1} << 30, PhysicalMemoryBytes() / 8);
+  s->host = std::make_unique<HostCache>(l.host_cache_bytes);
+  s->fetcher = std::make_unique<TileFetcher>(*s->host);
+  s->pool = std::make_unique<WorkerPool>(options.decode_threads);
+
   auto init = [s, options]() -> Status {
     s->render_thread_id = std::this_thread::get_id();
     TR_ASSIGN_OR_RETURN(s->context, EglContext::Create(options.egl));
-    TR_ASSIGN_OR_RETURN(s->renderer,
-                        Renderer::Create(options.pbo_readback.value_or(!s->context->info().software)));
-    TR_ASSIGN_OR_RETURN(s->pyramid, PyramidBuilder::Create());
+    TR_ASSIGN_OR_RETURN(s->renderer, Renderer::Create(options.pbo_readback.value_or(!s->context->info().software)));
     s->info = s->context->info();
+    const GpuInfo& info = s->info;
+    EngineLimits& l = s->limits;
+    l.max_texture_size = info.max_texture_size;
+    l.tile_size = std::min(options.max_tile_size, info.max_texture_size);
+    l.max_output_side = std::min({options.max_output_side, info.max_renderbuffer_size, info.max_viewport_width,
+                                  info.max_viewport_height});
+    l.max_output_pixels = options.max_output_pixels;
+    l.max_queue_depth = options.max_queue_depth;
+    l.image = options.image_limits;
+    if (options.gpu_budget_bytes > 0) {
+      l.gpu_budget_bytes = options.gpu_budget_bytes;
+    } else if (info.available_memory_bytes > 0) {
+      l.gpu_budget_bytes = info.available_memory_bytes / 10 * 9;
+    } else {
+      l.gpu_budget_bytes = PhysicalMemoryBytes() / 2;
+    }
+    if (l.gpu_budget_bytes < MinimumGpuBudget(l.tile_size)) {
+      return InvalidArgument("a GPU budget of " + Mib(l.gpu_budget_bytes) + " cannot hold the four " +
+                             std::to_string(l.tile_size) + "-pixel tiles one draw may need at once (" +
+                             Mib(MinimumGpuBudget(l.tile_size)) + "); raise it or lower the tile size");
+    }
+    s->gpu = std::make_unique<GpuTileCache>(l.gpu_budget_bytes);
     return Status::Ok();
   };
   auto shutdown = [s] {
+    // GL objects die while the context lives.
     s->renderer.reset();
-    s->pyramid.reset();
+    if (s->gpu) s->gpu->Clear();
     s->context.reset();
   };
   TR_ASSIGN_OR_RETURN(std::shared_ptr<RenderThread> thread, RenderThread::Start(init, shutdown));
   state->set_thread(std::move(thread));
-
-  const GpuInfo& info = state->info;
-  EngineLimits& l = state->limits;
-  l.tile_size = std::min(options.max_tile_size, info.max_texture_size);
-  l.max_output_side = std::min({options.max_output_side, info.max_renderbuffer_size,
-                                info.max_viewport_width, info.max_viewport_height});
-  l.max_output_pixels = options.max_output_pixels;
-  l.max_queue_depth = options.max_queue_depth;
-  l.image = options.image_limits;
-  if (options.gpu_budget_bytes > 0) {
-    l.gpu_budget_bytes = options.gpu_budget_bytes;
-  } else if (info.available_memory_bytes > 0) {
-    l.gpu_budget_bytes = info.available_memory_bytes / 10 * 9;
-  } else {
-    l.gpu_budget_bytes = PhysicalMemoryBytes() / 2;
-  }
 
   std::unique_ptr<Engine> engine(new Engine());
   engine->state_ = std::move(state);
@@ -149,7 +173,7 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
   auto src = BufferSource::Allocate({2, 2, PixelType::kUint8, 1});
   if (!src.ok()) return src.status();
   std::fill_n((*src)->mutable_data(), 4, uint8_t{128});
-  TR_ASSIGN_OR_RETURN(ImageHandle warm, engine->LoadImage(**src, {.build_pyramid = false}));
+  TR_ASSIGN_OR_RETURN(ImageHandle warm, engine->LoadImage(std::move(src).value(), {.build_pyramid = false}));
   RenderRequest req;
   req.width = req.height = 4;
   req.layers.push_back({.image = warm, .interpolation = Interpolation::kLinear});
@@ -159,243 +183,109 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
 }
 
 Engine::~Engine() {
-  // Joins the render thread after it has run every pending job (frees included).
+  // Joins the render thread after it has run every pending job (tile drops included).
   if (state_) state_->set_thread(nullptr);
 }
 
 const GpuInfo& Engine::gpu_info() const { return state_->info; }
 const EngineLimits& Engine::limits() const { return state_->limits; }
 
-namespace {
-Result<GridPlan> Plan(const ImageDesc& desc, const EngineLimits& limits, const LoadOptions& options) {
-  TR_RETURN_IF_ERROR(ValidateDesc(desc, limits.image));
-  int tile = limits.tile_size;
+Status Engine::CheckLoad(const ImageDesc& desc) const { return ValidateDesc(desc, state_->limits.image); }
+
+Result<ImageHandle> Engine::LoadImage(std::shared_ptr<ImageSource> source, const LoadOptions& options) {
+  if (!source) return InvalidArgument("no image source");
+  const auto start = Clock::now();
+  const ImageDesc desc = source->desc();
+  TR_RETURN_IF_ERROR(ValidateDesc(desc, state_->limits.image));
+  int tile = state_->limits.tile_size;
   if (options.max_tile_size > 0) tile = std::min(tile, options.max_tile_size);
-  return PlanGrid(desc, tile, options.build_pyramid);
-}
-}  // namespace
-
-namespace {
-
-// Level 0. A contiguous source (host buffer, memory map) is uploaded tile by tile straight from its
-// rows. Any other source is read once, top to bottom, in full-width bands of a few MiB (a multiple
-// of its preferred rows: whole TIFF strips or tile rows), each band uploaded into every texture that
-// holds its rows; two band buffers, so reading one overlaps uploading the other. The value range
-// is taken on the loading thread while the render thread uploads.
-Status UploadLevel0(RenderThread& thread, ImageSource& source, GpuTiles* tiles, ValueRange* range,
-                    const LoadOptions& options, CpuPyramid* pyramid) {
-  const auto& progress = options.progress;
-  const ImageDesc desc = source.desc();
-  const LevelPlan& l0 = tiles->plan().levels[0];
-  const size_t bpp = desc.bytes_per_pixel();
-  const int64_t total = desc.width * desc.height;
-  std::future<Status> pending;
-  std::vector<uint8_t> band[2];
-  WaitOnExit wait_pending(pending);
-
-  if (const uint8_t* whole = source.contiguous()) {
-    // The whole image is addressable: the CPU pyramid walks it on its own thread, alongside the
-    // tile uploads (render thread) and the value range (this thread).
-    std::future<void> cascade;
-    if (pyramid) {
-      cascade = std::async(std::launch::async, [pyramid, whole, &desc] {
-        pyramid->Push(whole, desc.row_bytes(), desc.height);
-      });
+  TR_ASSIGN_OR_RETURN(ImagePlan plan, PlanImage(desc, source->levels(), tile, state_->limits.max_texture_size,
+                                                options.build_pyramid));
+  ImageInfo info = InfoFor(desc, plan);
+  const uint64_t id = state_->next_image_id.fetch_add(1);
+  // When the image dies, its tiles leave both caches (GPU textures on the render thread).
+  auto on_release = [weak = std::weak_ptr<EngineState>(state_)](uint64_t image) {
+    std::shared_ptr<EngineState> s = weak.lock();
+    if (!s) return;
+    s->images.fetch_sub(1);
+    s->host->EraseImage(image);
+    s->gpu->DropImage(image);  // its bytes are free now; the textures go on the render thread
+    if (s->render_thread_id.load() == std::this_thread::get_id()) {
+      s->gpu->Collect();  // a render held the last handle: this is the render thread
+    } else if (std::shared_ptr<RenderThread> t = s->thread()) {
+      GpuTileCache* gpu = s->gpu.get();
+      t->Post([gpu] { gpu->Collect(); });
     }
-    WaitOnExit wait_cascade(cascade);
-    int64_t done = 0;
-    for (int64_t row = 0; row < l0.rows(); ++row) {
-      for (int64_t col = 0; col < l0.columns(); ++col) {
-        const TilePlan t = l0.Tile(col, row);
-        const uint8_t* pixels = whole + static_cast<size_t>(t.texture.y0) * desc.row_bytes() +
-                                static_cast<size_t>(t.texture.x0) * bpp;
-        if (pending.valid()) TR_RETURN_IF_ERROR(pending.get());
-        pending = thread.Async([tiles, col, row, pixels, w = desc.width] {
-          return tiles->Upload(0, col, row, pixels, w);
-        });
-        // Range the core (gutters belong to neighbours).
-        const uint8_t* core = whole + static_cast<size_t>(t.core.y0) * desc.row_bytes() +
-                              static_cast<size_t>(t.core.x0) * bpp;
-        range->Merge(ComputeRange(core, desc.row_bytes(), desc, t.core.width(), t.core.height()));
-        done += t.core.width() * t.core.height();
-        if (progress) progress(done, total);
-      }
-    }
-    if (cascade.valid()) cascade.get();
-    return pending.get();
-  }
-
-  TR_RETURN_IF_ERROR(thread.Call([tiles, &l0]() -> Status {
-    for (int64_t row = 0; row < l0.rows(); ++row) {
-      for (int64_t col = 0; col < l0.columns(); ++col) TR_RETURN_IF_ERROR(tiles->Allocate(0, col, row));
-    }
-    return Status::Ok();
-  }));
-  int64_t rows = std::max<int64_t>(1, static_cast<int64_t>(options.band_bytes / desc.row_bytes()));
-  if (const int64_t p = source.preferred_band_rows(); p > 0) rows = std::max<int64_t>(1, rows / p) * p;
-  // Band i goes down the CPU pyramid on a worker while band i+1 is read; its buffer is reused for
-  // band i+2 only after both its upload and its pyramid rows are done.
-  std::future<void> cascade;
-  WaitOnExit wait_cascade(cascade);
-  int turn = 0;
-  for (int64_t y = 0; y < desc.height; y += rows, turn ^= 1) {
-    const int64_t n = std::min(rows, desc.height - y);
-    std::vector<uint8_t>& buf = band[turn];
-    buf.resize(static_cast<size_t>(n) * desc.row_bytes());
-    TR_RETURN_IF_ERROR(source.ReadRect(0, y, desc.width, n, buf.data(), desc.row_bytes()));
-    range->Merge(ComputeRange(buf.data(), desc.row_bytes(), desc, desc.width, n));
-    if (pyramid) {
-      if (cascade.valid()) cascade.get();
-      cascade = std::async(std::launch::async, [pyramid, p = buf.data(), stride = desc.row_bytes(), n] {
-        pyramid->Push(p, stride, n);
-      });
-    }
-    if (pending.valid()) TR_RETURN_IF_ERROR(pending.get());
-    pending = thread.Async([tiles, y, n, p = buf.data(), w = desc.width] {
-      return tiles->UploadRows(0, y, n, p, w);
-    });
-    if (progress) progress((y + n) * desc.width, total);
-  }
-  if (cascade.valid()) cascade.get();
-  return pending.get();
-}
-
-}  // namespace
-
-Status Engine::CheckLoad(const ImageDesc& desc, const LoadOptions& options) const {
-  TR_ASSIGN_OR_RETURN(GridPlan plan, Plan(desc, state_->limits, options));
-  const int64_t bytes = plan.TotalBytes();
-  const int64_t free = state_->limits.gpu_budget_bytes - state_->gpu_bytes_used.load();
-  if (bytes > free) {
-    return ResourceExhausted("image " + desc.ToString() + " needs " + Mib(bytes) +
-                             " of GPU memory; " + Mib(free) + " of the " +
-                             Mib(state_->limits.gpu_budget_bytes) + " budget is free");
-  }
-  return Status::Ok();
-}
-
-Result<ImageHandle> Engine::LoadImage(ImageSource& source, const LoadOptions& options) {
-  const ImageDesc desc = source.desc();
-  TR_ASSIGN_OR_RETURN(GridPlan plan, Plan(desc, state_->limits, options));
-  const int tile = plan.max_texture_size;
-  std::shared_ptr<RenderThread> thread = state_->thread();
-  if (!thread) return Unavailable("engine is shut down");
-
-  const int64_t bytes = plan.TotalBytes();
-  TR_RETURN_IF_ERROR(state_->Reserve(bytes, "image " + desc.ToString()));
-  // From here on the handle owns the reservation and the textures: dropping it on any error frees
-  // both, so a failed load leaves nothing behind.
-  std::shared_ptr<GpuImage> image(new GpuImage());
-  image->engine_ = state_;
-  image->reserved_bytes_ = bytes;
-  image->tiles_ = std::make_unique<GpuTiles>(plan);
+  };
+  auto image = std::make_shared<TiledImage>(id, std::move(source), std::move(plan), std::move(info), on_release);
   state_->images.fetch_add(1);
-  GpuTiles* tiles = image->tiles_.get();
-
-  ImageInfo& info = image->info_;
-  info.desc = desc;
-  info.tile_size = tile;
-  info.levels = static_cast<int>(plan.levels.size());
-  info.tiles = plan.tile_count();
-  info.gpu_bytes = bytes;
-  info.gpu_bytes_level0 = plan.LevelBytes(0);
-
-  const auto load_start = Clock::now();
-  // On a software renderer the pyramid is computed on the CPU from the level-0 rows as they stream
-  // by (~5x faster than rasterising it through llvmpipe); on a GPU the GPU builds it afterwards.
-  const bool cpu_pyramid = info.levels > 1 && (options.pyramid_mode == PyramidMode::kCpu ||
-                                                (options.pyramid_mode == PyramidMode::kAuto && state_->info.software));
-  std::unique_ptr<CpuPyramid> pyramid;
-  std::vector<std::future<Status>> level_uploads;
-  if (cpu_pyramid) {
-    TR_RETURN_IF_ERROR(thread->Call([tiles, &plan]() -> Status {
-      for (int level = 1; level < static_cast<int>(plan.levels.size()); ++level) {
-        for (int64_t row = 0; row < plan.levels[level].rows(); ++row) {
-          for (int64_t col = 0; col < plan.levels[level].columns(); ++col) {
-            TR_RETURN_IF_ERROR(tiles->Allocate(level, col, row));
-          }
-        }
-      }
-      return Status::Ok();
-    }));
-    const int64_t band_rows = std::max<int64_t>(16, int64_t{4 << 20} / std::max<int64_t>(1, desc.row_bytes() / 2));
-    pyramid = std::make_unique<CpuPyramid>(
-        desc, info.levels, band_rows,
-        [&level_uploads, &thread, tiles, &plan, oldest = size_t{0}](int level, int64_t y0, int64_t rows,
-                                                                   std::vector<uint8_t> data) mutable {
-          // Backpressure: the render thread is busy with level 0 too; without a bound, bands would
-          // pile up in its queue (200 MB of level 1 for a 20000^2 uint16 image).
-          constexpr size_t kInFlight = 8;
-          if (level_uploads.size() - oldest >= kInFlight) level_uploads[oldest++].wait();
-          level_uploads.push_back(thread->Async([tiles, level, y0, rows, data = std::move(data),
-                                                 w = plan.levels[level].width] {
-            return tiles->UploadRows(level, y0, rows, data.data(), w);
-          }));
-        });
+  Result<MeasuredRange> range = MeasureRange(*image, *state_->fetcher);
+  if (!range.ok()) {
+    // The load reads the file's data here for the first time: a file that cannot be decoded is a
+    // bad argument to LoadImage (DATA_LOSS is for a file that breaks later, while rendering).
+    const Status& st = range.status();
+    return st.code() == StatusCode::kDataLoss ? InvalidArgument(st.message()) : st;
   }
-  // Pending pyramid uploads hold pointers into `tiles`, owned by `image`: wait for them on every path.
-  WaitOnExit wait_uploads(level_uploads);
-  TR_RETURN_IF_ERROR(UploadLevel0(*thread, source, tiles, &info.range, options, pyramid.get()));
-  if (pyramid) {
-    pyramid->Finish();
-    for (auto& f : level_uploads) TR_RETURN_IF_ERROR(f.get());
-  }
-  const double level0_ms = MsSince(load_start);
-
-  // Pyramid levels on the GPU, one job per tile so renders interleave with a long build.
-  const bool is_float = desc.type == PixelType::kFloat32;
-  EngineState* s = state_.get();
-  for (int level = 1; level < info.levels && !cpu_pyramid; ++level) {
-    const LevelPlan& lp = plan.levels[level];
-    std::vector<std::future<Status>> jobs;
-    for (int64_t row = 0; row < lp.rows(); ++row) {
-      for (int64_t col = 0; col < lp.columns(); ++col) {
-        jobs.push_back(thread->Async([s, tiles, is_float, level, col, row] {
-          return s->pyramid->BuildTile(*tiles, is_float, level, col, row);
-        }));
-      }
-    }
-    Status first;
-    for (auto& j : jobs) {
-      Status st = j.get();  // every job waited for: none may outlive a failed load unnoticed
-      if (first.ok() && !st.ok()) first = std::move(st);
-    }
-    TR_RETURN_IF_ERROR(first);
-  }
-  // Band buffers were large and short-lived: give the freed heap back to the system.
-  malloc_trim(0);
-  spdlog::debug("loaded {}: level 0{} in {:.1f} ms, {} pyramid levels ({}) in {:.1f} ms", desc.ToString(),
-                cpu_pyramid ? " and pyramid" : "", level0_ms, info.levels - 1, cpu_pyramid ? "CPU" : "GPU",
-                MsSince(load_start) - level0_ms);
+  image->set_range(range->range, range->estimated);
+  spdlog::debug("loaded {} as {} levels ({} from the source), {} tiles, in {:.1f} ms", desc.ToString(),
+                image->info().levels,
+                std::count_if(image->plan().levels.begin(), image->plan().levels.end(),
+                              [](const LevelPlan& l) { return l.from_source(); }),
+                image->info().tiles, MsSince(start));
   return ImageHandle(std::move(image));
 }
 
-Result<std::future<Result<Frame>>> Engine::SubmitRender(const RenderRequest& request,
-                                                        CancelFn cancelled) {
+Result<std::future<Result<Frame>>> Engine::SubmitRender(const RenderRequest& request, CancelFn cancelled) {
   TR_ASSIGN_OR_RETURN(ResolvedRender resolved, ResolveRender(request, state_->limits));
   std::shared_ptr<RenderThread> thread = state_->thread();
   if (!thread) return Unavailable("engine is shut down");
+  EngineState* s = state_.get();
+  const int limit = s->limits.max_queue_depth;
+  if (limit > 0 && thread->queued_renders() >= limit) {
+    // Refused before any tile is read for it.
+    return ResourceExhausted("render queue is full (" + std::to_string(limit) + " waiting); retry later");
+  }
+  // Tiles not on the GPU are read and decoded now, in parallel on the workers, so the render
+  // thread only uploads and draws.
+  const auto fetch_start = Clock::now();
+  auto prepared = std::make_shared<std::vector<PreparedLayer>>();
+  for (const ResolvedLayer& layer : resolved.layers) {
+    TR_ASSIGN_OR_RETURN(PreparedLayer p, PrepareLayer(resolved.view, layer, *s->gpu, *s->fetcher, *s->pool));
+    prepared->push_back(std::move(p));
+  }
+  const double fetch_ms = MsSince(fetch_start);
+
   auto promise = std::make_shared<std::promise<Result<Frame>>>();
   std::future<Result<Frame>> future = promise->get_future();
-  EngineState* s = state_.get();
   const auto queued_at = Clock::now();
-  auto job = [s, promise, queued_at, cancelled = std::move(cancelled),
+  auto job = [s, promise, queued_at, fetch_ms, prepared, cancelled = std::move(cancelled),
               resolved = std::make_shared<ResolvedRender>(std::move(resolved))]() mutable {
     const double queue_ms = MsSince(queued_at);
     Result<Frame> frame = Cancelled("render cancelled before it started");
     if (!cancelled || !cancelled()) {
-      frame = s->renderer->Draw(*resolved);
+      RenderTimings timings;
+      Status st = s->renderer->Begin(resolved->view, resolved->background);
+      for (size_t i = 0; i < resolved->layers.size() && st.ok(); ++i) {
+        st = DrawLayerPaged(*s->renderer, *s->gpu, *s->fetcher, resolved->view, resolved->layers[i], (*prepared)[i],
+                            &timings);
+      }
+      s->gpu->UnpinAll();
+      frame = st.ok() ? s->renderer->Finish(resolved->view, resolved->background.a < 1.f) : Result<Frame>(st);
       if (frame.ok()) {
+        frame->timings.fetch_ms = fetch_ms;
         frame->timings.queue_ms = queue_ms;
+        frame->timings.tiles_drawn = timings.tiles_drawn;
+        frame->timings.tiles_paged_in = timings.tiles_paged_in;
         s->renders.fetch_add(1);
       }
     }
-    // Let go of the request's images before answering: once Render returns, the engine holds
-    // no reference to them (an unload right after frees at once).
+    // Let go of the request's images and tile pixels before answering: once Render returns, the
+    // engine holds no reference to them (an unload right after frees at once).
     resolved.reset();
+    prepared.reset();
     promise->set_value(std::move(frame));
   };
-  TR_RETURN_IF_ERROR(thread->PostBounded(std::move(job), state_->limits.max_queue_depth));
+  TR_RETURN_IF_ERROR(thread->PostBounded(std::move(job), limit));
   return future;
 }
 
@@ -405,45 +295,11 @@ Result<RenderOutput> Engine::Render(const RenderRequest& request, const CancelFn
   return EncodeFrame(std::move(frame), request.format, request.png_level);
 }
 
-Result<RenderOutput> EncodeFrame(Frame frame, OutputFormat format, int png_level) {
-  const auto t0 = Clock::now();
-  RenderOutput out;
-  out.format = format;
-  out.width = frame.width;
-  out.height = frame.height;
-  out.has_alpha = frame.has_alpha;
-  out.timings = frame.timings;
-  uint8_t* px = frame.rgba.data();
-  const size_t n = static_cast<size_t>(frame.width) * frame.height;
-  if (frame.has_alpha) {
-    // The framebuffer holds premultiplied color; PNG and raw output carry straight alpha.
-    for (size_t i = 0; i < n; ++i) {
-      uint8_t* p = px + 4 * i;
-      const unsigned a = p[3];
-      if (a == 0 || a == 255) continue;
-      for (int c = 0; c < 3; ++c) p[c] = static_cast<uint8_t>(std::min(255u, (p[c] * 255u + a / 2) / a));
-    }
-  }
-  const size_t stride = static_cast<size_t>(frame.width) * 4;
-  if (format == OutputFormat::kPng) {
-    TR_ASSIGN_OR_RETURN(out.data, EncodePng(px, frame.width, frame.height, stride,
-                                            {.level = png_level,
-                                             .write_alpha = frame.has_alpha,
-                                             .bottom_up = true}));
-  } else {
-    out.data.resize(frame.rgba.size());
-    for (int y = 0; y < frame.height; ++y) {
-      std::copy_n(px + static_cast<size_t>(frame.height - 1 - y) * stride, stride,
-                  out.data.data() + static_cast<size_t>(y) * stride);
-    }
-  }
-  out.timings.encode_ms = MsSince(t0);
-  return out;
-}
-
 EngineStats Engine::stats() const {
   EngineStats s;
-  s.gpu_bytes_used = state_->gpu_bytes_used.load();
+  s.gpu = state_->gpu->stats();
+  s.host = state_->host->stats();
+  s.gpu_bytes_used = s.gpu.bytes;
   s.gpu_budget_bytes = state_->limits.gpu_budget_bytes;
   s.images = state_->images.load();
   s.live_textures = gl::LiveTextureCount();
@@ -451,6 +307,8 @@ EngineStats Engine::stats() const {
   if (auto t = state_->thread()) s.queue_depth = t->queued_renders();
   return s;
 }
+
+int64_t Engine::ResidentGpuBytes(const TiledImage& image) const { return state_->gpu->ImageBytes(image.id()); }
 
 void Engine::Flush() {
   if (auto t = state_->thread()) t->Call([] {});

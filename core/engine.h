@@ -1,30 +1,43 @@
 #pragma once
-/// The core engine: a headless GL context on its own render thread, images resident on the GPU as
-/// tiles, and viewport snapshots. Thread-safe: call it from any number of threads. No gRPC here.
+/// The core engine: a headless GL context on its own render thread, images paged onto the GPU as
+/// tiles from their sources, and viewport snapshots. Thread-safe: call it from any number of
+/// threads. No gRPC here.
+///
+/// Dependencies run one way: engine -> render (requests, views, the paged draw, the renderer) ->
+/// tiles (plans, the GPU and host caches, fetching, derived levels) -> image (sources, readers) and
+/// gl. Types live in the lowest layer that needs them: ImageInfo and the image handle in tiles/,
+/// limits in limits.h.
 
 #include <cstdint>
-#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
-#include <string>
 
 #include "core/egl/egl_context.h"
+#include "core/encode/frame_encoder.h"
 #include "core/image/image_desc.h"
 #include "core/image/image_source.h"
-#include "core/image/value_range.h"
+#include "core/limits.h"
 #include "core/render/render_request.h"
 #include "core/status.h"
+#include "core/tiles/gpu_cache.h"
+#include "core/tiles/host_cache.h"
+#include "core/tiles/tiled_image.h"
 
 namespace tilerender {
 
 struct EngineOptions {
   EglOptions egl;
-  /// T: the side of a tile texture, gutters included; clamped to GL_MAX_TEXTURE_SIZE.
-  int max_tile_size = 4096;
-  /// GPU memory for images. 0: 90% of free video memory where the driver tells (NVIDIA, AMD), else
-  /// half the machine's RAM (llvmpipe keeps textures in RAM).
+  /// GPU tile side in pixels (a tile's texture holds exactly its pixels); clamped to
+  /// GL_MAX_TEXTURE_SIZE. Tiles of a tiled file are whole multiples of the file's tiles.
+  int max_tile_size = 512;
+  /// GPU tile cache. 0: 90% of free video memory where the driver tells (NVIDIA, AMD), else half
+  /// the machine's RAM (llvmpipe keeps textures in RAM). At least four tiles.
   int64_t gpu_budget_bytes = 0;
+  /// Host cache of decoded tiles. 0: 1 GiB or an eighth of the RAM, whichever is less.
+  int64_t host_cache_bytes = 0;
+  /// Threads that read and decode tiles. 0: one per core (at most 16).
+  int decode_threads = 0;
   int max_output_side = 16384;               ///< clamped to the GL viewport/renderbuffer limits
   int64_t max_output_pixels = int64_t{64} << 20;
   int max_queue_depth = 64;                  ///< renders waiting; beyond: RESOURCE_EXHAUSTED
@@ -35,68 +48,23 @@ struct EngineOptions {
   std::optional<bool> pbo_readback;
 };
 
-/// The limits in force after the driver's maxima were applied (reported by GetServerInfo).
-struct EngineLimits {
-  int tile_size = 0;
-  int64_t gpu_budget_bytes = 0;
-  int max_output_side = 0;
-  int64_t max_output_pixels = 0;
-  int max_queue_depth = 0;
-  ImageLimits image;
-};
-
-/// Where pyramid levels are computed: kAuto is the CPU on a software renderer (where the "GPU" is
-/// the CPU and plain loops are faster), the GPU otherwise. Both give the same levels.
-enum class PyramidMode : uint8_t { kAuto, kCpu, kGpu };
-
 struct LoadOptions {
   int max_tile_size = 0;      ///< 0: the engine's; else min(this, engine's)
-  bool build_pyramid = true;  ///< levels of detail for alias-free zoomed-out views
-  PyramidMode pyramid_mode = PyramidMode::kAuto;
-  /// Sources without contiguous rows are read in full-width bands of about this many bytes.
-  size_t band_bytes = size_t{16} << 20;
-  /// Called on the loading thread as level 0 fills: (pixels done, pixels total).
-  std::function<void(int64_t, int64_t)> progress;
-};
-
-struct ImageInfo {
-  ImageDesc desc;
-  int tile_size = 0;  ///< T used
-  int levels = 0;     ///< 1 + pyramid levels
-  int64_t tiles = 0;  ///< over all levels
-  int64_t gpu_bytes = 0;         ///< exact bytes of every texture, all levels
-  int64_t gpu_bytes_level0 = 0;  ///< full resolution only (raw bytes + gutters)
-  ValueRange range;              ///< of the color channels, NaN/inf excluded
-};
-
-class GpuTiles;    // core/tiles/gpu_tiles.h
-struct EngineState;
-
-class GpuImage {
- public:
-  ~GpuImage();
-  GpuImage(const GpuImage&) = delete;
-  GpuImage& operator=(const GpuImage&) = delete;
-  const ImageInfo& info() const { return info_; }
-  const GpuTiles& tiles() const { return *tiles_; }  ///< render thread only
-
- private:
-  friend class Engine;
-  GpuImage() = default;
-  ImageInfo info_;
-  std::unique_ptr<GpuTiles> tiles_;
-  std::weak_ptr<EngineState> engine_;
-  int64_t reserved_bytes_ = 0;
+  bool build_pyramid = true;  ///< levels of detail (the source's, and derived ones) for zoomed-out views
 };
 
 struct EngineStats {
-  int64_t gpu_bytes_used = 0;  ///< reserved by loaded (and loading) images
+  int64_t gpu_bytes_used = 0;  ///< tiles resident in the GPU cache
   int64_t gpu_budget_bytes = 0;
-  int64_t images = 0;          ///< alive GpuImage objects
-  int64_t live_textures = 0;   ///< GL textures of this process, image tiles and renderer's own
+  int64_t images = 0;          ///< alive images
+  int64_t live_textures = 0;   ///< GL textures of this process, tiles and renderer's own
   int64_t renders = 0;         ///< completed
   int queue_depth = 0;         ///< renders waiting
+  GpuCacheStats gpu;
+  HostCacheStats host;
 };
+
+struct EngineState;
 
 class Engine {
  public:
@@ -108,33 +76,32 @@ class Engine {
   const GpuInfo& gpu_info() const;
   const EngineLimits& limits() const;
 
-  /// Reads the source tile by tile and uploads each tile in its native format. Fails, leaving
-  /// nothing behind, with INVALID_ARGUMENT (bad size), RESOURCE_EXHAUSTED (budget, GPU memory) or the
-  /// source's error.
-  Result<ImageHandle> LoadImage(ImageSource& source, const LoadOptions& options = {});
+  /// Registers an image: plans its levels and tiles and measures its value range (from memory, or
+  /// from the source's coarsest level, or a sample of chunks: see ImageInfo::range_estimated).
+  /// Reads no more than that: tiles are paged in when renders need them. INVALID_ARGUMENT for a
+  /// bad size or a source whose data cannot be read.
+  Result<ImageHandle> LoadImage(std::shared_ptr<ImageSource> source, const LoadOptions& options = {});
 
-  /// Whether an image of `desc` would be accepted now (limits, GPU budget), before any pixel is read:
-  /// INVALID_ARGUMENT or RESOURCE_EXHAUSTED with what it needs and what is free.
-  Status CheckLoad(const ImageDesc& desc, const LoadOptions& options = {}) const;
+  /// Whether an image of `desc` would be accepted (limits), before any pixel is read.
+  Status CheckLoad(const ImageDesc& desc) const;
 
-  /// Validates, queues, draws, reads back and encodes (on the calling thread).
+  /// Validates, fetches the tiles not resident, queues, draws, reads back and encodes (on the
+  /// calling thread).
   Result<RenderOutput> Render(const RenderRequest& request, const CancelFn& cancelled = {});
 
-  /// The first half of Render: validation errors come back at once; the future yields the frame.
-  /// Several may be in flight (pipelining).
-  Result<std::future<Result<Frame>>> SubmitRender(const RenderRequest& request,
-                                                  CancelFn cancelled = {});
+  /// The first half of Render: validation errors and tiles that cannot be decoded come back at
+  /// once; the future yields the frame. Several may be in flight (pipelining).
+  Result<std::future<Result<Frame>>> SubmitRender(const RenderRequest& request, CancelFn cancelled = {});
 
   EngineStats stats() const;
-  /// Returns once every job posted before it (uploads, frees) has run.
+  /// Bytes of an image's tiles on the GPU now.
+  int64_t ResidentGpuBytes(const TiledImage& image) const;
+  /// Returns once every job posted before it (frees, evictions) has run.
   void Flush();
 
  private:
   Engine() = default;
   std::shared_ptr<EngineState> state_;
 };
-
-/// The second half of Render: PNG or raw RGBA from a frame. Runs on any thread.
-Result<RenderOutput> EncodeFrame(Frame frame, OutputFormat format, int png_level);
 
 }  // namespace tilerender

@@ -1,6 +1,6 @@
 #pragma once
-// Shared state of an Engine: what outlives a call (the render thread, counters) and what lives on
-// the render thread (context, renderer). Internal to core.
+// Shared state of an Engine: what outlives a call (the render thread, the caches, counters) and
+// what lives on the render thread (context, renderer). Internal to core.
 
 #include <atomic>
 #include <memory>
@@ -10,7 +10,10 @@
 #include "core/engine.h"
 #include "core/render/renderer.h"
 #include "core/render_thread.h"
-#include "core/tiles/pyramid.h"
+#include "core/tiles/gpu_cache.h"
+#include "core/tiles/host_cache.h"
+#include "core/tiles/tile_fetch.h"
+#include "core/tiles/worker_pool.h"
 
 namespace tilerender {
 
@@ -19,14 +22,21 @@ struct EngineState {
   EngineLimits limits;
   std::atomic<std::thread::id> render_thread_id{};
 
-  std::atomic<int64_t> gpu_bytes_used{0};
   std::atomic<int64_t> images{0};
   std::atomic<int64_t> renders{0};
+  std::atomic<uint64_t> next_image_id{1};
+
+  // Any thread (thread-safe themselves).
+  std::unique_ptr<HostCache> host;
+  std::unique_ptr<TileFetcher> fetcher;
+  std::unique_ptr<WorkerPool> pool;
+  /// Made on the render thread once the budget is known; Resident() and stats() from any thread,
+  /// everything else on the render thread.
+  std::unique_ptr<GpuTileCache> gpu;
 
   // Render thread only.
   std::unique_ptr<EglContext> context;
   std::unique_ptr<Renderer> renderer;
-  std::unique_ptr<PyramidBuilder> pyramid;
 
   /// The render thread, or null once the engine shut down.
   std::shared_ptr<RenderThread> thread() const {
@@ -38,13 +48,8 @@ struct EngineState {
       std::lock_guard lock(mu);
       thread_.swap(t);
     }
-    // The old thread is joined here, outside the lock: its last jobs may free images, which ask
-    // for the thread (and find none, so they abandon their textures to the dying context).
+    // The old thread is joined here, outside the lock: its last jobs may drop images' tiles.
   }
-
-  /// Reserves GPU budget; RESOURCE_EXHAUSTED (saying what is needed and free) when it does not fit.
-  Status Reserve(int64_t bytes, const std::string& what);
-  void Unreserve(int64_t bytes) { gpu_bytes_used.fetch_sub(bytes); }
 
  private:
   mutable std::mutex mu;

@@ -24,6 +24,7 @@ enum class StatusCode {
   kUnimplemented = 12,
   kInternal = 13,
   kUnavailable = 14,
+  kDataLoss = 15,  ///< a file's data cannot be decoded (a corrupt tile found while rendering)
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -56,6 +57,7 @@ Status Internal(std::string message);
 Status Unavailable(std::string message);
 Status Cancelled(std::string message);
 Status Unimplemented(std::string message);
+Status DataLoss(std::string message);
 
 /// A value or an error.
 template <typename T>

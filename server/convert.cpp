@@ -129,6 +129,17 @@ void ToProto(const RegisteredImage& image, v1::ImageInfo* out) {
     out->set_value_max(info.range.max);
   }
   out->set_nan_count(info.range.nan_count);
+  out->set_value_range_estimated(info.range_estimated);
+  for (const LevelInfo& l : info.level_info) {
+    v1::LevelInfo* p = out->add_level_info();
+    p->set_width(l.width);
+    p->set_height(l.height);
+    p->set_from_file(l.from_source);
+    p->set_tile_width(static_cast<int32_t>(l.tile_width));
+    p->set_tile_height(static_cast<int32_t>(l.tile_height));
+    p->set_tiles(l.tiles);
+    p->set_gpu_bytes(l.gpu_bytes);
+  }
   out->set_source(image.source);
   out->set_format(image.format);
   for (const std::string& n : image.notes) out->add_notes(n);
@@ -142,6 +153,8 @@ void ToProto(const RenderOutput& o, v1::RenderResponse* out) {
   out->set_has_alpha(o.has_alpha);
   out->set_format(o.format == OutputFormat::kPng ? v1::PNG : v1::RAW_RGBA8);
   v1::Timings* t = out->mutable_timings();
+  t->set_fetch_ms(o.timings.fetch_ms);
+  t->set_tiles_paged_in(o.timings.tiles_paged_in);
   t->set_queue_ms(o.timings.queue_ms);
   t->set_draw_ms(o.timings.draw_ms);
   t->set_readback_ms(o.timings.readback_ms);

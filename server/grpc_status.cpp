@@ -19,6 +19,7 @@ grpc::Status ToGrpcStatus(const Status& s) {
     case StatusCode::kUnimplemented: code = grpc::StatusCode::UNIMPLEMENTED; break;
     case StatusCode::kInternal: code = grpc::StatusCode::INTERNAL; break;
     case StatusCode::kUnavailable: code = grpc::StatusCode::UNAVAILABLE; break;
+    case StatusCode::kDataLoss: code = grpc::StatusCode::DATA_LOSS; break;
   }
   return grpc::Status(code, s.message());
 }

@@ -46,11 +46,16 @@ int main(int argc, char** argv) {
   // freed frame, PNG and band buffers stay cached in all of them: RSS climbs with concurrency.
   // Four arenas keep it flat at no measurable cost (buffers here are few and large).
   mallopt(M_ARENA_MAX, 4);
+  // Tiles come and go all the time (host chunks, and on llvmpipe the textures themselves). A fixed
+  // mmap threshold keeps glibc from raising it dynamically after the first frees, so blocks of a
+  // tile's size stay mmapped and go back to the system when freed: RSS follows the cache budgets.
+  mallopt(M_MMAP_THRESHOLD, 128 << 10);
   CLI::App app{"tilerenderd: headless GPU tile-rendering daemon (gRPC)"};
   std::string listen = "127.0.0.1:50051";
   std::string data_root = ".";
   std::string log_level = "info";
   std::string gpu_budget = "0";
+  std::string host_cache = "0";
   std::string max_upload = "16G";
   std::string max_image_bytes = "64G";
   bool demo = false;
@@ -61,8 +66,10 @@ int main(int argc, char** argv) {
   app.add_option("--data-root", data_root, "directory LoadImage paths resolve in")->capture_default_str();
   app.add_option("--egl-device", engine_options.egl.device, "auto, surfaceless or a GPU index")->capture_default_str();
   app.add_flag("--require-gpu", engine_options.egl.require_hardware, "refuse to start on a software renderer (llvmpipe)");
-  app.add_option("--max-tile-size", engine_options.max_tile_size, "tile texture side T")->capture_default_str()->check(CLI::Range(16, 1 << 16));
-  app.add_option("--gpu-budget", gpu_budget, "GPU memory for images, e.g. 8G (0: automatic)")->capture_default_str();
+  app.add_option("--max-tile-size", engine_options.max_tile_size, "GPU tile side in pixels")->capture_default_str()->check(CLI::Range(16, 1 << 16));
+  app.add_option("--gpu-budget", gpu_budget, "GPU tile cache, e.g. 2G (0: 90% of free video memory, else half the RAM)")->capture_default_str();
+  app.add_option("--host-cache", host_cache, "host cache of decoded tiles, e.g. 1G (0: 1 GiB or RAM/8)")->capture_default_str();
+  app.add_option("--decode-threads", engine_options.decode_threads, "threads reading and decoding tiles (0: one per core)")->capture_default_str()->check(CLI::Range(0, 256));
   app.add_option("--max-queue-depth", engine_options.max_queue_depth, "renders waiting before RESOURCE_EXHAUSTED")->capture_default_str()->check(CLI::Range(1, 1 << 20));
   app.add_option("--max-output-side", engine_options.max_output_side, "pixels per side of a render")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--max-output-pixels", engine_options.max_output_pixels, "pixels of a render")->capture_default_str()->check(CLI::PositiveNumber);
@@ -80,6 +87,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
     engine_options.gpu_budget_bytes = ParseBytes(gpu_budget);
+    engine_options.host_cache_bytes = ParseBytes(host_cache);
     engine_options.image_limits.max_bytes = ParseBytes(max_image_bytes);
     service_options.max_upload_bytes = ParseBytes(max_upload);
   } catch (const CLI::ParseError& e) {
@@ -114,15 +122,15 @@ int main(int argc, char** argv) {
   const tr::EngineLimits& limits = (*engine)->limits();
   spdlog::info("GL {} | {} | {} | EGL {} {} ({})", gpu.gl_version, gpu.gl_vendor, gpu.gl_renderer,
                gpu.egl_platform, gpu.egl_device, gpu.egl_version);
-  spdlog::info("max texture {} | tile {} | GPU budget {} MiB | output <= {} px/side, {} px | queue {}",
-               gpu.max_texture_size, limits.tile_size, limits.gpu_budget_bytes >> 20,
+  spdlog::info("max texture {} | tile {} | GPU budget {} MiB | host cache {} MiB | output <= {} px/side, {} px | queue {}",
+               gpu.max_texture_size, limits.tile_size, limits.gpu_budget_bytes >> 20, limits.host_cache_bytes >> 20,
                limits.max_output_side, limits.max_output_pixels, limits.max_queue_depth);
   if (gpu.software) spdlog::warn("software renderer: renders run on the CPU ({})", gpu.gl_renderer);
 
   tr::server::TileRenderService service(**engine, service_options);
   if (demo) {
     auto image = tr::MakeDemoImage(demo_width, demo_height);
-    tr::Status s = image.ok() ? service.AddImage("demo", **image, "built-in synthetic") : image.status();
+    tr::Status s = image.ok() ? service.AddImage("demo", std::move(image).value(), "built-in synthetic") : image.status();
     if (!s.ok()) {
       spdlog::error("demo image: {}", s.ToString());
       return 1;

@@ -86,34 +86,22 @@ TileRenderService::TileRenderService(Engine& engine, ServiceOptions options)
     : engine_(engine), options_(std::move(options)) {}
 
 Result<std::shared_ptr<const RegisteredImage>> TileRenderService::Register(
-    ImageRegistry::Reservation& reservation, ImageSource& source, RegisteredImage image) {
+    ImageRegistry::Reservation& reservation, std::shared_ptr<ImageSource> source, RegisteredImage image) {
   const auto start = Clock::now();
-  LoadOptions options;
-  // Large loads report progress in the log, a line per quarter.
-  const ImageDesc& desc = source.desc();
-  if (desc.byte_size() >= (size_t{256} << 20)) {
-    options.progress = [id = reservation.id(), quarter = 0](int64_t done, int64_t total) mutable {
-      const int q = static_cast<int>(4 * done / std::max<int64_t>(total, 1));
-      if (q > quarter && q < 4) {
-        quarter = q;
-        spdlog::info("loading image={}: {}%", id, q * 25);
-      }
-    };
-  }
-  TR_ASSIGN_OR_RETURN(image.handle, engine_.LoadImage(source, options));
+  TR_ASSIGN_OR_RETURN(image.handle, engine_.LoadImage(std::move(source)));
   image.id = reservation.id();
   image.load_ms = MsSince(start);
   reservation.Commit(image);
   return std::make_shared<const RegisteredImage>(std::move(image));
 }
 
-Status TileRenderService::AddImage(const std::string& id, ImageSource& source,
+Status TileRenderService::AddImage(const std::string& id, std::shared_ptr<ImageSource> source,
                                    const std::string& origin) {
   TR_ASSIGN_OR_RETURN(auto reservation, registry_.Reserve(id));
   RegisteredImage image;
   image.source = origin;
   image.format = "synthetic";
-  return Register(*reservation, source, std::move(image)).status();
+  return Register(*reservation, std::move(source), std::move(image)).status();
 }
 
 grpc::Status TileRenderService::GetServerInfo(grpc::ServerContext*, const v1::GetServerInfoRequest*,
@@ -129,6 +117,7 @@ grpc::Status TileRenderService::GetServerInfo(grpc::ServerContext*, const v1::Ge
   out->set_max_texture_size(gpu.max_texture_size);
   out->set_tile_size(l.tile_size);
   out->set_gpu_budget_bytes(l.gpu_budget_bytes);
+  out->set_host_cache_bytes(l.host_cache_bytes);
   out->set_software_renderer(gpu.software);
   out->set_data_root(options_.data_root);
   v1::Limits* lim = out->mutable_limits();
@@ -162,7 +151,7 @@ grpc::Status TileRenderService::LoadImage(grpc::ServerContext*, const v1::LoadIm
     image.source = req->path();
     image.format = file.format;
     image.notes = file.notes;
-    TR_ASSIGN_OR_RETURN(auto registered, Register(*reservation, *file.source, std::move(image)));
+    TR_ASSIGN_OR_RETURN(auto registered, Register(*reservation, std::move(file.source), std::move(image)));
     ToProto(*registered, out);
     return Status::Ok();
   };
@@ -219,7 +208,7 @@ grpc::Status TileRenderService::UploadImage(grpc::ServerContext* ctx,
     RegisteredImage image;
     image.source = "upload";
     image.format = "upload";
-    TR_ASSIGN_OR_RETURN(auto registered, Register(*reservation, *buffer, std::move(image)));
+    TR_ASSIGN_OR_RETURN(auto registered, Register(*reservation, std::move(buffer), std::move(image)));
     ToProto(*registered, out);
     return Status::Ok();
   };
@@ -231,8 +220,8 @@ grpc::Status TileRenderService::UnloadImage(grpc::ServerContext*, const v1::Unlo
                                             v1::UnloadImageResponse* out) {
   const auto start = Clock::now();
   auto removed = registry_.Remove(req->image_id());
-  if (removed.ok()) out->set_gpu_bytes_freed((*removed)->handle->info().gpu_bytes);
-  // The textures go when the last in-flight render using them lets go of the handle.
+  if (removed.ok()) out->set_gpu_bytes_freed(engine_.ResidentGpuBytes(*(*removed)->handle));
+  // Its tiles leave the caches when the last in-flight render using it lets go of the handle.
   return Finish("UnloadImage", req->image_id(), "", removed.status(), start);
 }
 
@@ -381,6 +370,22 @@ grpc::Status TileRenderService::GetStats(grpc::ServerContext*, const v1::GetStat
   out->set_queue_depth(s.queue_depth);
   out->set_uptime_s(MsSince(started_) / 1000.0);
   out->set_live_textures(s.live_textures);
+  v1::CacheStats* g = out->mutable_gpu_cache();
+  g->set_budget_bytes(s.gpu.budget_bytes);
+  g->set_bytes(s.gpu.bytes);
+  g->set_entries(s.gpu.tiles);
+  g->set_hits(s.gpu.hits);
+  g->set_misses(s.gpu.misses);
+  g->set_evictions(s.gpu.evictions);
+  g->set_bytes_in(s.gpu.bytes_uploaded);
+  v1::CacheStats* h = out->mutable_host_cache();
+  h->set_budget_bytes(s.host.budget_bytes);
+  h->set_bytes(s.host.bytes);
+  h->set_entries(s.host.entries);
+  h->set_hits(s.host.hits);
+  h->set_misses(s.host.misses);
+  h->set_evictions(s.host.evictions);
+  h->set_bytes_in(s.host.bytes_made);
   return grpc::Status::OK;
 }
 

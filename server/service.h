@@ -44,7 +44,7 @@ class TileRenderService final : public v1::TileRender::Service {
   TileRenderService(Engine& engine, ServiceOptions options);
 
   /// Loads an in-memory image under `id` (the built-in demo image uses it).
-  Status AddImage(const std::string& id, ImageSource& source, const std::string& origin);
+  Status AddImage(const std::string& id, std::shared_ptr<ImageSource> source, const std::string& origin);
 
   grpc::Status GetServerInfo(grpc::ServerContext*, const v1::GetServerInfoRequest*,
                              v1::ServerInfo*) override;
@@ -63,7 +63,7 @@ class TileRenderService final : public v1::TileRender::Service {
 
  private:
   Result<std::shared_ptr<const RegisteredImage>> Register(ImageRegistry::Reservation& reservation,
-                                                          ImageSource& source, RegisteredImage image);
+                                                          std::shared_ptr<ImageSource> source, RegisteredImage image);
   Result<RenderOutput> DoRender(grpc::ServerContext* ctx, const v1::RenderRequest& request);
 
   Engine& engine_;

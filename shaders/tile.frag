@@ -2,13 +2,20 @@
 //
 // The sample position is computed from gl_FragCoord with uniforms that do not depend on the tile,
 // and texels are addressed by integer pixel index (texelFetch), with bilinear weights computed here.
-// So every output pixel gets the same arithmetic whatever the tile size: renders are tile-size
-// invariant, and the tile owning a pixel is decided exactly (the quad is drawn with a margin).
+// A tile's texture holds exactly its own pixels; where a bilinear footprint reaches past the
+// tile's right or lower edge, the texel comes from the neighbour tile's texture (bound beside it).
+// The tile that owns a fragment is decided exactly (the quad is drawn with a margin): with nearest
+// sampling the one holding the texel under the sample, with linear the one holding the footprint's
+// top-left texel. So every output pixel gets the same arithmetic whatever the tile size or which
+// tiles happen to be resident: renders are tile-size invariant and cache-state invariant.
 //
 // CHANNELS: 1 (scalar, colormapped), 3 (RGB stored as an R8 texture 3 texels per pixel), 4 (RGBA8).
 
 uniform sampler2D u_tex;     // this tile's texture, unit 0
 uniform sampler2D u_lut;     // colormap, RGBA32F, u_lut_size x 1, unit 1
+uniform sampler2D u_right;   // the tile to the right, unit 2 (linear sampling only)
+uniform sampler2D u_below;   // the tile below, unit 3
+uniform sampler2D u_diag;    // the tile below and to the right, unit 4
 uniform int u_lut_size;
 
 uniform float u_out_height;  // H: screen y runs down, gl_FragCoord.y up
@@ -19,8 +26,7 @@ uniform vec2 u_c_frac;       //   and fractional part: positions stay small, hen
 uniform vec2 u_inside_lo;    // image extent in level texels, minus u_c_int: [lo, hi)
 uniform vec2 u_inside_hi;
 uniform ivec2 u_level_size;  // level size in pixels
-uniform ivec4 u_core;        // tile core [x0, y0, x1, y1) in level pixels
-uniform ivec2 u_tex_origin;  // level pixel at texel (0, 0) of the tile texture
+uniform ivec4 u_core;        // this tile [x0, y0, x1, y1) in level pixels; texel (0, 0) is (x0, y0)
 
 uniform bool u_linear;
 uniform bool u_float;        // float32 data: NaN pixels are transparent
@@ -36,21 +42,29 @@ out vec4 o_color;
 bool IsNan(float x) { return (floatBitsToUint(x) & 0x7fffffffu) > 0x7f800000u; }
 
 #if CHANNELS == 1
-vec4 Fetch(ivec2 p) {
-  return vec4(texelFetch(u_tex, p - u_tex_origin, 0).r);
-}
+#define FETCH(s, t) vec4(texelFetch(s, t, 0).r)
 #elif CHANNELS == 3
-vec4 Fetch(ivec2 p) {
-  ivec2 t = p - u_tex_origin;
-  t.x *= 3;
-  return vec4(texelFetch(u_tex, t, 0).r, texelFetch(u_tex, t + ivec2(1, 0), 0).r,
-              texelFetch(u_tex, t + ivec2(2, 0), 0).r, 1.0);
-}
+#define FETCH(s, t) vec4(texelFetch(s, ivec2(t.x * 3, t.y), 0).r, texelFetch(s, ivec2(t.x * 3 + 1, t.y), 0).r, \
+                         texelFetch(s, ivec2(t.x * 3 + 2, t.y), 0).r, 1.0)
 #else
-vec4 Fetch(ivec2 p) {
-  return texelFetch(u_tex, p - u_tex_origin, 0);
-}
+#define FETCH(s, t) texelFetch(s, t, 0)
 #endif
+
+// Level pixel p: inside this tile, or at most one pixel past its right or lower edge.
+vec4 Fetch(ivec2 p) {
+  ivec2 t = p - u_core.xy;
+  ivec2 size = u_core.zw - u_core.xy;
+  bool right = p.x >= u_core.z;
+  bool below = p.y >= u_core.w;
+  if (right) t.x -= size.x;
+  if (below) t.y -= size.y;
+  if (right && below) return FETCH(u_diag, t);
+  if (right) return FETCH(u_right, t);
+  if (below) return FETCH(u_below, t);
+  return FETCH(u_tex, t);
+}
+
+bool Owned(ivec2 p) { return all(greaterThanEqual(p, u_core.xy)) && all(lessThan(p, u_core.zw)); }
 
 vec4 Colormap(float t) {
   float x = t * float(u_lut_size - 1);
@@ -66,11 +80,11 @@ void main() {
   if (any(lessThan(local, u_inside_lo)) || any(greaterThanEqual(local, u_inside_hi))) {
     discard;
   }
-  ivec2 pix = u_c_int + ivec2(floor(local));
-  if (any(lessThan(pix, u_core.xy)) || any(greaterThanEqual(pix, u_core.zw))) discard;  // not ours
-
   vec4 v;  // data values (normalised), alpha in .a for CHANNELS 4
   if (!u_linear) {
+    // Clamped: a floor-sized level (a file's own) may end inside the image's last texel.
+    ivec2 pix = clamp(u_c_int + ivec2(floor(local)), ivec2(0), u_level_size - 1);
+    if (!Owned(pix)) discard;
     v = Fetch(pix);
     if (u_float && IsNan(v.r)) discard;
   } else {
@@ -80,10 +94,15 @@ void main() {
     vec2 f = q - fq;
     ivec2 p0 = u_c_int + ivec2(fq);
     ivec2 lo = clamp(p0, ivec2(0), u_level_size - 1);
+    if (!Owned(lo)) discard;
     ivec2 hi = clamp(p0 + 1, ivec2(0), u_level_size - 1);
-    vec4 a = Fetch(lo), b = Fetch(ivec2(hi.x, lo.y)), c = Fetch(ivec2(lo.x, hi.y)), d = Fetch(hi);
     float wa = (1.0 - f.x) * (1.0 - f.y), wb = f.x * (1.0 - f.y), wc = (1.0 - f.x) * f.y,
           wd = f.x * f.y;
+    // Texels without weight are not read: a neighbour they would come from need not be resident.
+    vec4 a = wa > 0.0 ? Fetch(lo) : vec4(0.0);
+    vec4 b = wb > 0.0 ? Fetch(ivec2(hi.x, lo.y)) : vec4(0.0);
+    vec4 c = wc > 0.0 ? Fetch(ivec2(lo.x, hi.y)) : vec4(0.0);
+    vec4 d = wd > 0.0 ? Fetch(hi) : vec4(0.0);
     if (u_float) {
       // A NaN that carries weight makes the sample NaN; one with zero weight is ignored.
       if ((IsNan(a.r) && wa > 0.0) || (IsNan(b.r) && wb > 0.0) || (IsNan(c.r) && wc > 0.0) ||

@@ -19,7 +19,7 @@ TEST(EglContextTest, ReportsWhatItGot) {
   EXPECT_TRUE(info.egl_platform == "device" || info.egl_platform == "surfaceless");
   EXPECT_GE(info.max_texture_size, 1024);
   EXPECT_TRUE(info.gl_major > 3 || (info.gl_major == 3 && info.gl_minor >= 3));
-  EXPECT_EQ(TestEngine().limits().tile_size, std::min(4096, info.max_texture_size));
+  EXPECT_EQ(TestEngine().limits().tile_size, std::min(512, info.max_texture_size));
 }
 
 Status CreateOnThread(const EglOptions& o) {

@@ -39,8 +39,8 @@ TEST(NpyTest, LittleEndianCOrderIsMemoryMapped) {
   auto f = OpenImageFile(Tmp("u2.npy"));
   ASSERT_TRUE(f.ok()) << f.status().ToString();
   EXPECT_EQ(f->source->desc().ToString(), "30x20 uint16 x1");
-  ASSERT_NE(f->source->contiguous(), nullptr) << "uploads read straight from the map";
-  EXPECT_EQ(0, std::memcmp(f->source->contiguous(), v.data(), v.size() * 2));
+  ASSERT_NE(f->source->contiguous(0), nullptr) << "uploads read straight from the map";
+  EXPECT_EQ(0, std::memcmp(f->source->contiguous(0), v.data(), v.size() * 2));
   EXPECT_TRUE(f->notes.empty());
 }
 
@@ -96,7 +96,7 @@ TEST(NpyTest, OtherDtypesBecomeFloat32WithANote) {
   std::vector<float> f4 = {0.5f, -0.5f};
   WriteNpy(Tmp("f4.npy"), "<f4", {1, 2}, f4.data(), 8);
   auto ff = OpenImageFile(Tmp("f4.npy"));
-  EXPECT_NE(ff->source->contiguous(), nullptr);
+  EXPECT_NE(ff->source->contiguous(0), nullptr);
   EXPECT_TRUE(ff->notes.empty());
 }
 

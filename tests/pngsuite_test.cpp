@@ -95,7 +95,7 @@ TEST_P(PngSuiteTest, IdentityRenderEqualsLibpngDecode) {
   auto file = OpenImageFile(path);
   ASSERT_TRUE(file.ok()) << file.status().ToString();
   const ImageDesc& d = file->source->desc();
-  ImageHandle img = Load(*file->source);
+  ImageHandle img = Load(file->source);
   ASSERT_TRUE(img);
 
   const Rgba bg{0.2f, 0.4f, 0.6f, 1};

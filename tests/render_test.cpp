@@ -20,7 +20,7 @@ std::vector<std::array<double, 4>> LutOf(const std::string& name) {
   return out;
 }
 
-RefImage Ref(const BufferSource& src) { return {src.desc(), src.contiguous()}; }
+RefImage Ref(const BufferSource& src) { return {src.desc(), src.contiguous(0)}; }
 
 // Smooth structure plus hash noise: exercises interpolation and every value range.
 double Pattern(int64_t x, int64_t y, int c, double amplitude) {
@@ -33,7 +33,7 @@ TEST(RenderTest, IdentityUint8GrayIsExact) {
   const ImageDesc desc{173, 91, PixelType::kUint8, 1};
   auto src = MakeImage<uint8_t>(desc, [](int64_t x, int64_t y, int) { return (x * 7 + y * 13) % 256; });
   for (int tile : {0, 64}) {
-    ImageHandle img = Load(*src, tile);
+    ImageHandle img = Load(src, tile);
     RenderRequest req{.width = 173, .height = 91};
     req.camera.zoom = 1;
     req.layers.push_back({.image = img, .colormap = {.name = "gray"}, .contrast = Contrast{0, 255}});
@@ -41,7 +41,7 @@ TEST(RenderTest, IdentityUint8GrayIsExact) {
     ASSERT_EQ(px.size(), size_t{173} * 91 * 4);
     size_t wrong = 0;
     for (int64_t i = 0; i < desc.width * desc.height; ++i) {
-      const uint8_t v = src->contiguous()[i];
+      const uint8_t v = src->contiguous(0)[i];
       if (px[4 * i] != v || px[4 * i + 1] != v || px[4 * i + 2] != v || px[4 * i + 3] != 255) ++wrong;
     }
     EXPECT_EQ(wrong, 0u) << "tile size " << tile;
@@ -51,11 +51,11 @@ TEST(RenderTest, IdentityUint8GrayIsExact) {
 TEST(RenderTest, IdentityUint16FullRangeWithinOneLsb) {
   const ImageDesc desc{120, 80, PixelType::kUint16, 1};
   auto src = MakeImage<uint16_t>(desc, [](int64_t x, int64_t y, int) { return (x * 541 + y * 809) % 65536; });
-  ImageHandle img = Load(*src, 64);
+  ImageHandle img = Load(src, 64);
   RenderRequest req{.width = 120, .height = 80};
   req.layers.push_back({.image = img, .contrast = Contrast{0, 65535}});
   const std::vector<uint8_t> px = RenderRgba(req);
-  const auto* data = reinterpret_cast<const uint16_t*>(src->contiguous());
+  const auto* data = reinterpret_cast<const uint16_t*>(src->contiguous(0));
   int worst = 0;
   for (int64_t i = 0; i < desc.width * desc.height; ++i) {
     const double expect = data[i] / 65535.0 * 255.0;
@@ -71,14 +71,14 @@ TEST(RenderTest, IdentityRgbAndRgbaAreExact) {
     auto src = MakeImage<uint8_t>(desc, [](int64_t x, int64_t y, int c) {
       return c == 3 ? 255 : (x * (3 + c) + y * (11 - c) + c * 40) % 256;
     });
-    ImageHandle img = Load(*src, 40);  // several tiles, 3 texels per pixel for RGB
+    ImageHandle img = Load(src, 40);  // several tiles, 3 texels per pixel for RGB
     RenderRequest req{.width = 97, .height = 61};
     req.camera.zoom = 1;
     req.layers.push_back({.image = img});
     const std::vector<uint8_t> px = RenderRgba(req);
     size_t wrong = 0;
     for (int64_t i = 0; i < desc.width * desc.height; ++i) {
-      for (int c = 0; c < 3; ++c) wrong += px[4 * i + c] != src->contiguous()[i * channels + c];
+      for (int c = 0; c < 3; ++c) wrong += px[4 * i + c] != src->contiguous(0)[i * channels + c];
     }
     EXPECT_EQ(wrong, 0u) << channels << " channels";
   }
@@ -87,7 +87,7 @@ TEST(RenderTest, IdentityRgbAndRgbaAreExact) {
 TEST(RenderTest, RotationBy90IsExactTranspose) {
   const ImageDesc desc{64, 40, PixelType::kUint8, 1};
   auto src = MakeImage<uint8_t>(desc, [](int64_t x, int64_t y, int) { return (x * 31 + y * 17) % 251; });
-  ImageHandle img = Load(*src, 32);
+  ImageHandle img = Load(src, 32);
   RenderRequest req{.width = 40, .height = 64};
   req.camera.zoom = 1;
   req.camera.rotation_deg = 90;
@@ -97,7 +97,7 @@ TEST(RenderTest, RotationBy90IsExactTranspose) {
   size_t wrong = 0;
   for (int v = 0; v < 64; ++v) {
     for (int u = 0; u < 40; ++u) {
-      const uint8_t expect = src->contiguous()[(40 - 1 - u) * 64 + v];
+      const uint8_t expect = src->contiguous(0)[(40 - 1 - u) * 64 + v];
       wrong += px[(v * 40 + u) * 4] != expect;
     }
   }
@@ -122,7 +122,7 @@ TEST_P(ReferenceTest, MatchesCpuReference) {
   const RefCase& k = GetParam();
   const ImageDesc desc{211, 157, k.type, k.channels};
   const double amplitude = k.type == PixelType::kUint16 ? 60000 : k.type == PixelType::kUint8 ? 255 : 3.0;
-  std::unique_ptr<BufferSource> src;
+  std::shared_ptr<BufferSource> src;
   auto value = [&](int64_t x, int64_t y, int c) {
     double v = Pattern(x, y, c, amplitude);
     if (k.type == PixelType::kFloat32) {
@@ -134,7 +134,7 @@ TEST_P(ReferenceTest, MatchesCpuReference) {
   if (k.type == PixelType::kUint8) src = MakeImage<uint8_t>(desc, value);
   if (k.type == PixelType::kUint16) src = MakeImage<uint16_t>(desc, value);
   if (k.type == PixelType::kFloat32) src = MakeImage<float>(desc, value);
-  ImageHandle img = Load(*src, 64);
+  ImageHandle img = Load(src, 64);
 
   RenderRequest req{.width = 240, .height = 180};
   req.camera = {.center_x = 97.3, .center_y = 80.6, .zoom = k.zoom, .rotation_deg = k.rotation};
@@ -171,7 +171,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(RenderTest, RgbPerChannelContrastMatchesReference) {
   const ImageDesc desc{90, 70, PixelType::kUint8, 3};
   auto src = MakeImage<uint8_t>(desc, [](int64_t x, int64_t y, int c) { return Pattern(x, y, c, 255); });
-  ImageHandle img = Load(*src, 50);
+  ImageHandle img = Load(src, 50);
   RenderRequest req{.width = 90, .height = 70};
   Layer layer{.image = img, .channel_contrast = {{0, 128}, {50, 200}, {255, 0}}, .gamma = 1.4};
   req.layers.push_back(layer);
@@ -184,7 +184,7 @@ TEST(RenderTest, BlendingModesMatchReference) {
   const ImageDesc desc{80, 60, PixelType::kUint8, 1};
   auto a = MakeImage<uint8_t>(desc, [](int64_t x, int64_t y, int) { return Pattern(x, y, 0, 255); });
   auto b = MakeImage<uint8_t>(desc, [](int64_t x, int64_t y, int) { return Pattern(y, x, 1, 255); });
-  ImageHandle ia = Load(*a, 32), ib = Load(*b, 48);
+  ImageHandle ia = Load(a, 32), ib = Load(b, 48);
   const std::pair<Blending, int> modes[] = {{Blending::kTranslucent, 0}, {Blending::kAdditive, 1},
                                             {Blending::kOpaque, 2}, {Blending::kMinimum, 3},
                                             {Blending::kMaximum, 4}};
@@ -210,7 +210,7 @@ TEST(RenderTest, NanIsTransparentAndInvisibleLayersAreSkipped) {
   auto src = MakeImage<float>(desc, [](int64_t x, int64_t y, int) {
     return (x == 5 && y == 7) ? std::numeric_limits<float>::quiet_NaN() : 1.0f;
   });
-  ImageHandle img = Load(*src);
+  ImageHandle img = Load(src);
   RenderRequest req{.width = 16, .height = 16, .background = {0, 0, 1, 1}};
   req.layers.push_back({.image = img, .contrast = Contrast{0, 1}});
   const std::vector<uint8_t> px = RenderRgba(req);
@@ -230,7 +230,7 @@ TEST(RenderTest, NanIsTransparentAndInvisibleLayersAreSkipped) {
 TEST(RenderTest, TransparentBackgroundGivesRgbaPngOpaqueGivesRgb) {
   const ImageDesc desc{8, 8, PixelType::kUint8, 1};
   auto src = MakeImage<uint8_t>(desc, [](int64_t x, int64_t, int) { return x * 30; });
-  ImageHandle img = Load(*src);
+  ImageHandle img = Load(src);
   RenderRequest req{.width = 20, .height = 10};
   req.camera.zoom = 1;
   req.layers.push_back({.image = img});
@@ -259,7 +259,7 @@ TEST(RenderTest, PboReadbackGivesTheSamePixels) {
     o.pbo_readback = pbo;
     auto engine = Engine::Create(o);
     ASSERT_TRUE(engine.ok()) << engine.status().ToString();
-    auto img = (*engine)->LoadImage(*src);
+    auto img = (*engine)->LoadImage(src);
     ASSERT_TRUE(img.ok());
     for (int size : {64, 257}) {  // a second, larger size regrows the buffer
       RenderRequest req{.width = size, .height = size * 3 / 4, .format = OutputFormat::kRawRgba8};
@@ -277,7 +277,7 @@ TEST(RenderTest, PboReadbackGivesTheSamePixels) {
 TEST(RenderTest, DefaultCameraFitsTheImage) {
   const ImageDesc desc{200, 100, PixelType::kUint8, 1};
   auto src = MakeImage<uint8_t>(desc, [](int64_t, int64_t, int) { return 255; });
-  ImageHandle img = Load(*src);
+  ImageHandle img = Load(src);
   RenderRequest req{.width = 100, .height = 100};
   req.layers.push_back({.image = img});
   const std::vector<uint8_t> px = RenderRgba(req);

@@ -20,11 +20,11 @@ Engine& TestEngine() {
   return *engine;
 }
 
-ImageHandle Load(ImageSource& src, int tile_size, bool pyramid) {
+ImageHandle Load(std::shared_ptr<ImageSource> src, int tile_size, bool pyramid) {
   LoadOptions o;
   o.max_tile_size = tile_size;
   o.build_pyramid = pyramid;
-  auto h = TestEngine().LoadImage(src, o);
+  auto h = TestEngine().LoadImage(std::move(src), o);
   EXPECT_TRUE(h.ok()) << h.status().ToString();
   return h.ok() ? *h : nullptr;
 }

@@ -17,7 +17,7 @@ Engine& TestEngine();
 
 /// A host image of `desc` filled by f(x, y, channel) -> sample value.
 template <typename T, typename F>
-std::unique_ptr<BufferSource> MakeImage(const ImageDesc& desc, F f) {
+std::shared_ptr<BufferSource> MakeImage(const ImageDesc& desc, F f) {
   auto src = BufferSource::Allocate(desc);
   EXPECT_TRUE(src.ok()) << src.status().ToString();
   uint8_t* data = (*src)->mutable_data();
@@ -32,7 +32,7 @@ std::unique_ptr<BufferSource> MakeImage(const ImageDesc& desc, F f) {
   return std::move(src).value();
 }
 
-ImageHandle Load(ImageSource& src, int tile_size = 0, bool pyramid = true);
+ImageHandle Load(std::shared_ptr<ImageSource> src, int tile_size = 0, bool pyramid = true);
 
 /// Top-down straight-alpha RGBA8 pixels of a render; fails the test on error.
 std::vector<uint8_t> RenderRgba(const RenderRequest& req);

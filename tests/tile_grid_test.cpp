@@ -1,3 +1,6 @@
+// The tile plan (pure arithmetic): regular grids that partition every level, tiles aligned to a
+// file's chunks, levels from the source where it has them and derived (halved, rounded up) where
+// it does not, exact byte counts.
 #include "core/tiles/tile_grid.h"
 
 #include <gtest/gtest.h>
@@ -5,70 +8,114 @@
 namespace tilerender {
 namespace {
 
-TEST(TileGridTest, SplitIsBalancedWithoutSlivers) {
-  for (int64_t extent : {1, 62, 64, 65, 146, 1000, 4097, 20000, 50001}) {
-    for (int64_t t : {16, 64, 100, 4096}) {
-      const std::vector<int64_t> cuts = SplitAxis(extent, t);
-      ASSERT_EQ(cuts.front(), 0);
-      ASSERT_EQ(cuts.back(), extent);
-      int64_t lo = extent, hi = 0;
-      for (size_t i = 1; i < cuts.size(); ++i) {
-        lo = std::min(lo, cuts[i] - cuts[i - 1]);
-        hi = std::max(hi, cuts[i] - cuts[i - 1]);
-      }
-      EXPECT_LE(hi - lo, 1) << extent << " / " << t;  // equal-ish, never a sliver
-      if (cuts.size() > 2) {
-        EXPECT_LE(hi + 2 * kGutter, t) << "core plus two gutters fits T";
-        // The fewest tiles that fit: one fewer would not.
-        const int64_t n = static_cast<int64_t>(cuts.size()) - 1;
-        EXPECT_GT((extent + n - 2) / (n - 1) + 2 * kGutter, t);
-      } else {
-        EXPECT_LE(extent, t);
-      }
-    }
-  }
-  // 10146 with T = 4096 used to mean two full tiles and a 146-pixel sliver: now three near-equal.
-  EXPECT_EQ(SplitAxis(10146, 4096), (std::vector<int64_t>{0, 3382, 6764, 10146}));
-  EXPECT_EQ(kGutter, 2) << "the pyramid's 4 x 4 kernel needs two texels of overlap";
-}
-
-TEST(TileGridTest, TexturesCarryAGutterWhereANeighbourExists) {
-  auto plan = PlanGrid({300, 200, PixelType::kUint8, 1}, 64, false);
-  ASSERT_TRUE(plan.ok());
-  const LevelPlan& l = plan->levels[0];
+// Every pixel of every level belongs to exactly one tile.
+void ExpectPartition(const LevelPlan& l) {
+  std::vector<int> owners(static_cast<size_t>(l.width * l.height), 0);
   for (int64_t r = 0; r < l.rows(); ++r) {
     for (int64_t c = 0; c < l.columns(); ++c) {
-      const TilePlan t = l.Tile(c, r);
-      EXPECT_EQ(t.texture.x0, c == 0 ? 0 : t.core.x0 - kGutter);
-      EXPECT_EQ(t.texture.x1, c == l.columns() - 1 ? 300 : t.core.x1 + kGutter);
-      EXPECT_LE(t.texture.width(), 64);
-      EXPECT_LE(t.texture.height(), 64);
+      const PixelRect t = l.Tile(c, r);
+      ASSERT_FALSE(t.empty()) << "tile " << c << "," << r << " of level " << l.level;
+      EXPECT_LE(t.width(), l.tile_width);
+      EXPECT_LE(t.height(), l.tile_height);
+      for (int64_t y = t.y0; y < t.y1; ++y) {
+        for (int64_t x = t.x0; x < t.x1; ++x) ++owners[static_cast<size_t>(y * l.width + x)];
+      }
     }
+  }
+  for (int n : owners) ASSERT_EQ(n, 1) << "level " << l.level;
+}
+
+TEST(TileGridTest, InMemoryImageDerivesEveryLevel) {
+  const ImageDesc desc{1000, 301, PixelType::kUint16, 1};
+  auto plan = PlanImage(desc, {{0, 1000, 301, 1000, 301}}, 128, 16384, true);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  // 1000 -> 500 -> 250 -> 125 -> 63 -> 32 -> 16: stops once the larger side is <= 16.
+  const int64_t widths[] = {1000, 500, 250, 125, 63, 32, 16};
+  const int64_t heights[] = {301, 151, 76, 38, 19, 10, 5};
+  ASSERT_EQ(plan->levels.size(), 7u);
+  for (size_t k = 0; k < plan->levels.size(); ++k) {
+    const LevelPlan& l = plan->levels[k];
+    EXPECT_EQ(l.level, static_cast<int>(k));
+    EXPECT_EQ(l.width, widths[k]);
+    EXPECT_EQ(l.height, heights[k]);
+    EXPECT_EQ(l.from_source(), k == 0);
+    EXPECT_EQ(l.tile_width, std::min<int64_t>(128, l.width));
+    ExpectPartition(l);
+  }
+  EXPECT_EQ(plan->levels[0].columns(), 8);  // 7 x 128 + 104
+  EXPECT_EQ(plan->levels[0].rows(), 3);
+  // No gutters: a level's tiles hold exactly its pixels.
+  EXPECT_EQ(plan->LevelBytes(0), 1000 * 301 * 2);
+  EXPECT_EQ(plan->TileBytes(plan->levels[0].Tile(7, 2)), 104 * 45 * 2);
+  EXPECT_FALSE(PlanImage(desc, {{0, 1000, 301, 1000, 301}}, 128, 16384, false)->levels.size() != 1);
+}
+
+TEST(TileGridTest, FileLevelsAreUsedWithTheirOwnSizes) {
+  // A vips-like page pyramid: 256 x 256 tiles, floor-halved levels down to 187 x 156.
+  const ImageDesc desc{24000, 20001, PixelType::kUint8, 3};
+  std::vector<SourceLevel> levels = {{0, 24000, 20001, 256, 256}, {1, 12000, 10000, 256, 256},
+                                     {3, 3000, 2500, 256, 256},   {7, 187, 156, 256, 256}};
+  auto plan = PlanImage(desc, levels, 512, 16384, true);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_GE(plan->levels.size(), 12u);
+  EXPECT_TRUE(plan->levels[1].from_source());
+  EXPECT_EQ(plan->levels[1].height, 10000);  // the file's floor, not ceil(20001 / 2)
+  EXPECT_FALSE(plan->levels[2].from_source());
+  EXPECT_EQ(plan->levels[2].width, 6000);  // derived from the file's level 1
+  EXPECT_EQ(plan->levels[2].height, 5000);
+  EXPECT_TRUE(plan->levels[3].from_source());
+  EXPECT_EQ(plan->levels[3].source_index, 2);
+  EXPECT_TRUE(plan->levels[7].from_source());
+  EXPECT_EQ(plan->levels[8].width, 94);  // derived past the file's coarsest level
+  EXPECT_EQ(plan->levels.back().width, 12);
+  for (const LevelPlan& l : plan->levels) {
+    if (l.from_source()) {
+      // Whole chunks per tile: 2 x 2 file tiles, or the whole level when smaller.
+      EXPECT_EQ(l.chunk_width, 256);
+      EXPECT_EQ(l.tile_width, std::min<int64_t>(512, l.width)) << l.level;
+      EXPECT_EQ(l.tile_height, std::min<int64_t>(512, l.height)) << l.level;
+    } else {
+      EXPECT_EQ(l.chunk_width, l.tile_width) << "a derived level's chunks are its tiles";
+    }
+  }
+  ExpectPartition(plan->levels[7]);
+}
+
+TEST(TileGridTest, TilesAreWholeChunksOrTheWantedSize) {
+  const ImageDesc desc{5000, 3000, PixelType::kUint8, 1};
+  struct Case {
+    int64_t chunk_w, chunk_h;
+    int tile;
+    int64_t want_w, want_h;
+  } cases[] = {
+      {240, 240, 512, 480, 480},    // SVS-like 240 tiles: two per tile
+      {256, 256, 512, 512, 512},
+      {1024, 1024, 512, 512, 512},  // chunks larger than a tile: tiles are sub-rectangles
+      {5000, 16, 512, 512, 512},    // strips: full width, 16 rows
+      {5000, 100, 512, 512, 500},   // 100-row strips: five per tile
+      {96, 96, 100, 96, 96},
+  };
+  for (const Case& c : cases) {
+    auto plan = PlanImage(desc, {{0, 5000, 3000, c.chunk_w, c.chunk_h}}, c.tile, 16384, false);
+    ASSERT_TRUE(plan.ok());
+    EXPECT_EQ(plan->levels[0].tile_width, c.want_w) << c.chunk_w << "x" << c.chunk_h << " chunks";
+    EXPECT_EQ(plan->levels[0].tile_height, c.want_h) << c.chunk_w << "x" << c.chunk_h << " chunks";
   }
 }
 
-TEST(TileGridTest, RgbTilesAreThreeTexelsPerPixelWide) {
-  auto plan = PlanGrid({1000, 10, PixelType::kUint8, 3}, 300, false);
+TEST(TileGridTest, RgbTexturesStayWithinTheMaximumWidth) {
+  // RGB takes three R8 texels per pixel: a 4096-texel limit allows 1365 pixels.
+  auto plan = PlanImage({10000, 100, PixelType::kUint8, 3}, {{0, 10000, 100, 10000, 100}}, 4096, 4096, false);
   ASSERT_TRUE(plan.ok());
-  EXPECT_EQ(plan->layout, TexelLayout::kRgbAsR8);
-  const LevelPlan& l = plan->levels[0];
-  for (int64_t c = 0; c < l.columns(); ++c) EXPECT_LE(l.Tile(c, 0).texture.width() * 3, 300);
-  // Exact bytes: 3 per pixel, plus the gutter columns.
-  const int64_t gutter_columns = 2 * kGutter * (l.columns() - 1);
-  EXPECT_EQ(plan->LevelBytes(0), (1000 + gutter_columns) * 10 * 3);
+  EXPECT_EQ(plan->levels[0].tile_width, 1365);
+  EXPECT_EQ(plan->levels[0].columns(), 8);
+  EXPECT_EQ(plan->LevelBytes(0), 10000 * 100 * 3);
 }
 
-TEST(TileGridTest, PyramidHalvesRoundingUpUntilSmall) {
-  auto plan = PlanGrid({4000, 3000, PixelType::kUint16, 1}, 4096, true);
-  ASSERT_TRUE(plan.ok());
-  EXPECT_EQ(plan->levels[0].width, 4000);
-  EXPECT_EQ(plan->levels[1].width, 2000);
-  EXPECT_EQ(plan->levels[3].height, 375);
-  EXPECT_EQ(plan->levels[4].height, 188);  // ceil(375 / 2)
-  EXPECT_LE(std::max(plan->levels.back().width, plan->levels.back().height), kTopLevelMaxSide);
-  EXPECT_EQ(plan->LevelBytes(0), 24'000'000);  // one tile, no gutters
-  EXPECT_LT(plan->TotalBytes(), 24'000'000 * 4 / 3 + 100'000);
-  EXPECT_FALSE(PlanGrid({10, 10, PixelType::kUint8, 1}, 8, true).ok());
+TEST(TileGridTest, BadPlansAreRefused) {
+  EXPECT_FALSE(PlanImage({10, 10, PixelType::kUint8, 1}, {{0, 10, 10, 10, 10}}, 8, 16384, true).ok());
+  EXPECT_FALSE(PlanImage({10, 10, PixelType::kUint8, 1}, {{0, 11, 10, 10, 10}}, 64, 16384, true).ok());
+  EXPECT_FALSE(PlanImage({10, 10, PixelType::kUint8, 1}, {}, 64, 16384, true).ok());
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Bad input at the core API gives a Status with the right code, never a crash.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <limits>
 
@@ -16,7 +17,7 @@ class ValidationTest : public ::testing::Test {
  protected:
   void SetUp() override {
     src_ = MakeImage<uint8_t>({32, 32, PixelType::kUint8, 1}, [](int64_t x, int64_t, int) { return x; });
-    img_ = Load(*src_);
+    img_ = Load(src_);
   }
   RenderRequest Good() const {
     RenderRequest r{.width = 64, .height = 64};
@@ -25,7 +26,7 @@ class ValidationTest : public ::testing::Test {
   }
   StatusCode Code(const RenderRequest& r) { return TestEngine().Render(r).status().code(); }
 
-  std::unique_ptr<BufferSource> src_;
+  std::shared_ptr<BufferSource> src_;
   ImageHandle img_;
 };
 
@@ -145,13 +146,13 @@ TEST_F(ValidationTest, ImageDescriptions) {
   class NeverRead : public ImageSource {
    public:
     const ImageDesc& desc() const override { return d; }
-    Status ReadRect(int64_t, int64_t, int64_t, int64_t, uint8_t*, size_t) override {
+    Status ReadChunk(int, int64_t, int64_t, uint8_t*, size_t) override {
       ADD_FAILURE() << "read";
       return Status::Ok();
     }
     ImageDesc d{huge, huge, PixelType::kFloat32, 1};
-  } never;
-  EXPECT_EQ(TestEngine().LoadImage(never).status().code(), StatusCode::kInvalidArgument);
+  };
+  EXPECT_EQ(TestEngine().LoadImage(std::make_shared<NeverRead>()).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(ValidationTest, CancelledBeforeStartIsDroppedUndrawn) {
@@ -164,65 +165,94 @@ TEST_F(ValidationTest, CancelledBeforeStartIsDroppedUndrawn) {
   EXPECT_EQ(e.stats().renders, renders + 1);
 }
 
-TEST(BudgetTest, ImageOverBudgetIsRefusedAndLeavesNothing) {
+TEST(BudgetTest, BudgetBelowFourTilesIsRefusedAtStart) {
   EngineOptions o;
-  o.gpu_budget_bytes = 1'000'000;
+  o.max_tile_size = 256;
+  o.gpu_budget_bytes = 4 * 256 * 256 * 4 - 1;
   auto engine = Engine::Create(o);
-  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
-  auto small = MakeImage<uint8_t>({500, 500, PixelType::kUint8, 1}, [](int64_t, int64_t, int) { return 1; });
-  auto big = MakeImage<uint8_t>({1500, 1000, PixelType::kUint8, 1}, [](int64_t, int64_t, int) { return 1; });
-  auto kept = (*engine)->LoadImage(*small);
-  ASSERT_TRUE(kept.ok());
-  const EngineStats before = (*engine)->stats();
-  auto refused = (*engine)->LoadImage(*big);
-  ASSERT_EQ(refused.status().code(), StatusCode::kResourceExhausted);
-  EXPECT_NE(refused.status().message().find("needs"), std::string::npos) << refused.status().message();
-  (*engine)->Flush();
-  const EngineStats after = (*engine)->stats();
-  EXPECT_EQ(after.gpu_bytes_used, before.gpu_bytes_used);
-  EXPECT_EQ(after.images, before.images);
-  // What was loaded still renders.
-  RenderRequest r{.width = 10, .height = 10};
-  r.layers.push_back({.image = *kept});
-  EXPECT_TRUE((*engine)->Render(r).ok());
+  ASSERT_EQ(engine.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(engine.status().message().find("four"), std::string::npos) << engine.status().message();
+  o.gpu_budget_bytes += 1;
+  EXPECT_TRUE(Engine::Create(o).ok());
 }
 
-TEST(SourceErrorTest, FailingSourceLeavesNothingBehind) {
-  // The data ends at row 300 of 400: with 20-row bands the failure comes mid-load, while an upload
-  // and (with a pyramid) the pyramid worker are in flight. Nothing may stay behind.
-  class Failing : public ImageSource {
-   public:
-    const ImageDesc& desc() const override { return d; }
-    Status ReadRect(int64_t x, int64_t y, int64_t w, int64_t h, uint8_t* dst, size_t stride) override {
-      if (y + h > 300) return InvalidArgument("truncated file");
-      ++reads;
-      for (int64_t r = 0; r < h; ++r) std::fill_n(dst + r * stride, w, uint8_t(x + y));
-      return Status::Ok();
+// A source read chunk by chunk (like a tiled file) whose chunks can be made to fail.
+class FlakySource : public ImageSource {
+ public:
+  FlakySource(ImageDesc d, int64_t chunk) : d_(d), chunk_(chunk) {}
+  const ImageDesc& desc() const override { return d_; }
+  std::vector<SourceLevel> levels() const override { return {{0, d_.width, d_.height, chunk_, chunk_}}; }
+  Status ReadChunk(int, int64_t cx, int64_t cy, uint8_t* dst, size_t stride) override {
+    if (cx == fail_cx.load() && cy == fail_cy.load()) {
+      return DataLoss("chunk " + std::to_string(cx) + "," + std::to_string(cy) + " is corrupt");
     }
-    ImageDesc d{400, 400, PixelType::kUint8, 1};
-    int reads = 0;
-  };
-  Engine& e = TestEngine();
-  for (PyramidMode mode : {PyramidMode::kCpu, PyramidMode::kGpu}) {
-    for (bool pyramid : {false, true}) {
-      e.Flush();
-      const EngineStats before = e.stats();
-      Failing failing;
-      LoadOptions o;
-      o.max_tile_size = 64;
-      o.band_bytes = 400 * 20;
-      o.build_pyramid = pyramid;
-      o.pyramid_mode = mode;
-      auto r = e.LoadImage(failing, o);
-      EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-      EXPECT_EQ(failing.reads, 15) << "bands before the failure were read and uploaded";
-      e.Flush();
-      const EngineStats after = e.stats();
-      EXPECT_EQ(after.live_textures, before.live_textures);
-      EXPECT_EQ(after.gpu_bytes_used, before.gpu_bytes_used);
-      EXPECT_EQ(after.images, before.images);
+    reads.fetch_add(1);
+    for (int64_t y = cy * chunk_; y < std::min((cy + 1) * chunk_, d_.height); ++y) {
+      for (int64_t x = cx * chunk_; x < std::min((cx + 1) * chunk_, d_.width); ++x) {
+        dst[(y - cy * chunk_) * stride + (x - cx * chunk_)] = static_cast<uint8_t>(x * 3 + y * 5);
+      }
     }
+    return Status::Ok();
   }
+  std::atomic<int64_t> fail_cx{-1}, fail_cy{-1};
+  std::atomic<int> reads{0};
+
+ private:
+  ImageDesc d_;
+  int64_t chunk_;
+};
+
+TEST(SourceErrorTest, UnreadableDataAtLoadLeavesNothingBehind) {
+  // Loading reads the value range from the source (here its only level, small enough to read
+  // whole): a chunk that cannot be decoded makes the load INVALID_ARGUMENT, and nothing stays.
+  Engine& e = TestEngine();
+  e.Flush();
+  const EngineStats before = e.stats();
+  auto src = std::make_shared<FlakySource>(ImageDesc{400, 400, PixelType::kUint8, 1}, 64);
+  src->fail_cx = 3, src->fail_cy = 4;
+  auto r = e.LoadImage(src);
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("chunk 3,4 is corrupt"), std::string::npos) << r.status().message();
+  e.Flush();
+  const EngineStats after = e.stats();
+  EXPECT_EQ(after.images, before.images);
+  EXPECT_EQ(after.live_textures, before.live_textures);
+  EXPECT_EQ(after.host.bytes, before.host.bytes) << "the chunks read before the failure left the host cache";
+}
+
+TEST(SourceErrorTest, ChunkThatBreaksWhileRenderingFailsThatRenderOnly) {
+  // A host cache of three chunks: what the load read is gone again when the render asks.
+  EngineOptions o;
+  o.host_cache_bytes = 30'000;
+  auto engine = Engine::Create(o);
+  ASSERT_TRUE(engine.ok());
+  Engine& e = **engine;
+  auto src = std::make_shared<FlakySource>(ImageDesc{1000, 700, PixelType::kUint8, 1}, 100);
+  auto other_src = MakeImage<uint8_t>({300, 200, PixelType::kUint8, 1}, [](int64_t x, int64_t y, int) { return x ^ y; });
+  auto img = e.LoadImage(src, {.max_tile_size = 128});
+  auto other = e.LoadImage(other_src, {.max_tile_size = 128});
+  ASSERT_TRUE(img.ok() && other.ok());
+  src->fail_cx = 7, src->fail_cy = 5;  // pixels [700, 800) x [500, 600)
+  RenderRequest bad{.width = 200, .height = 150, .format = OutputFormat::kRawRgba8};
+  bad.camera = {.center_x = 750, .center_y = 550, .zoom = 1};
+  bad.layers.push_back({.image = *img});
+  auto r = e.Render(bad);
+  ASSERT_EQ(r.status().code(), StatusCode::kDataLoss) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("chunk 7,5 is corrupt"), std::string::npos) << r.status().message();
+  // Elsewhere the same image renders, and so do other images; nothing was left pinned.
+  RenderRequest good = bad;
+  good.camera = {.center_x = 200, .center_y = 200, .zoom = 1};
+  EXPECT_TRUE(e.Render(good).ok());
+  RenderRequest other_req{.width = 64, .height = 64};
+  other_req.layers.push_back({.image = *other});
+  EXPECT_TRUE(e.Render(other_req).ok());
+  // Failures are not cached: once the data reads again, so does the render.
+  src->fail_cx = -1;
+  auto again = e.Render(bad);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  const EngineStats s = e.stats();
+  EXPECT_LE(s.gpu.bytes, s.gpu.budget_bytes);
+  EXPECT_LE(s.host.bytes, s.host.budget_bytes);
 }
 
 }  // namespace

@@ -58,20 +58,4 @@ Result<Program> BuildProgram(std::string_view vertex_name, std::string_view frag
   return program;
 }
 
-std::string TakeGlError() {
-  std::string first;
-  for (GLenum e; (e = glGetError()) != GL_NO_ERROR;) {
-    if (!first.empty()) continue;
-    switch (e) {
-      case GL_INVALID_ENUM: first = "GL_INVALID_ENUM"; break;
-      case GL_INVALID_VALUE: first = "GL_INVALID_VALUE"; break;
-      case GL_INVALID_OPERATION: first = "GL_INVALID_OPERATION"; break;
-      case GL_INVALID_FRAMEBUFFER_OPERATION: first = "GL_INVALID_FRAMEBUFFER_OPERATION"; break;
-      case GL_OUT_OF_MEMORY: first = "GL_OUT_OF_MEMORY"; break;
-      default: first = "GL error " + std::to_string(e);
-    }
-  }
-  return first;
-}
-
 }  // namespace tilerender::gl

@@ -15,7 +15,4 @@ namespace tilerender::gl {
 Result<Program> BuildProgram(std::string_view vertex_name, std::string_view fragment_name,
                              const std::vector<std::string>& defines);
 
-/// Name of the first pending GL error, or empty. Clears the whole error queue.
-std::string TakeGlError();
-
 }  // namespace tilerender::gl

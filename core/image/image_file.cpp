@@ -37,8 +37,6 @@ Result<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path) {
       return FileError("cannot map", path, err);
     }
     f->data_ = static_cast<uint8_t*>(p);
-    // Tiles are read top to bottom: let the kernel read ahead.
-    ::madvise(p, f->size_, MADV_SEQUENTIAL);
   }
   ::close(fd);
   return f;
@@ -48,9 +46,9 @@ MappedFile::~MappedFile() {
   if (data_ != nullptr) ::munmap(data_, size_);
 }
 
-Status MappedSource::ReadRect(int64_t x, int64_t y, int64_t w, int64_t h, uint8_t* dst,
-                              size_t dst_stride) {
-  CopyRect(contiguous(), desc_.row_bytes(), desc_, x, y, w, h, dst, dst_stride);
+Status MappedSource::ReadChunk(int index, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) {
+  if (index != 0 || cx != 0 || cy != 0) return InvalidArgument("no such chunk in a memory map");
+  CopyRect(contiguous(0), desc_.row_bytes(), desc_, 0, 0, desc_.width, desc_.height, dst, dst_stride);
   return Status::Ok();
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-/// Opening image files (PNG, NPY; TIFF in tiff_reader) as image sources. The format is told by the
+/// Opening image files (PNG, NPY; TIFF with its pyramid in tiff_reader) as image sources. The format is told by the
 /// file's first bytes, not its name. Dimension and byte limits are checked from the header, before
 /// any pixel memory is allocated. Corrupt or unsupported files are INVALID_ARGUMENT, missing files
 /// NOT_FOUND.
@@ -19,7 +19,7 @@ struct OpenOptions {
 };
 
 struct OpenedImage {
-  std::unique_ptr<ImageSource> source;
+  std::shared_ptr<ImageSource> source;
   std::string format;              ///< "png", "npy", "tiff"
   std::vector<std::string> notes;  ///< conversions made, e.g. "16-bit color reduced to 8-bit"
 };
@@ -54,9 +54,10 @@ class MappedSource final : public ImageSource {
   MappedSource(std::shared_ptr<MappedFile> file, size_t offset, const ImageDesc& desc)
       : file_(std::move(file)), offset_(offset), desc_(desc) {}
   const ImageDesc& desc() const override { return desc_; }
-  const uint8_t* contiguous() const override { return file_->data() + offset_; }
-  Status ReadRect(int64_t x, int64_t y, int64_t w, int64_t h, uint8_t* dst,
-                  size_t dst_stride) override;
+  const uint8_t* contiguous(int index) const override {
+    return index == 0 ? file_->data() + offset_ : nullptr;
+  }
+  Status ReadChunk(int index, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) override;
 
  private:
   std::shared_ptr<MappedFile> file_;

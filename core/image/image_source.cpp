@@ -1,9 +1,48 @@
 #include "core/image/image_source.h"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
 namespace tilerender {
+
+std::vector<SourceLevel> ImageSource::levels() const {
+  const ImageDesc& d = desc();
+  return {{0, d.width, d.height, d.width, d.height}};
+}
+
+int64_t ImageSource::preferred_band_rows() const { return levels().front().chunk_height; }
+
+Status ImageSource::ReadRect(int64_t x, int64_t y, int64_t w, int64_t h, uint8_t* dst,
+                             size_t dst_stride) {
+  const ImageDesc& d = desc();
+  if (const uint8_t* whole = contiguous(0)) {
+    CopyRect(whole, d.row_bytes(), d, x, y, w, h, dst, dst_stride);
+    return Status::Ok();
+  }
+  const SourceLevel l = levels().front();
+  const size_t bpp = d.bytes_per_pixel();
+  const size_t chunk_stride = static_cast<size_t>(l.chunk_width) * bpp;
+  const size_t chunk_bytes = chunk_stride * static_cast<size_t>(l.chunk_height);
+  std::unique_ptr<uint8_t[]> chunk(new (std::nothrow) uint8_t[chunk_bytes]);
+  if (!chunk) return ResourceExhausted("cannot allocate a " + std::to_string(chunk_bytes) + "-byte chunk");
+  for (int64_t cy = y / l.chunk_height; cy * l.chunk_height < y + h; ++cy) {
+    for (int64_t cx = x / l.chunk_width; cx * l.chunk_width < x + w; ++cx) {
+      TR_RETURN_IF_ERROR(ReadChunk(0, cx, cy, chunk.get(), chunk_stride));
+      const int64_t ax = std::max(x, cx * l.chunk_width);
+      const int64_t bx = std::min({x + w, (cx + 1) * l.chunk_width, d.width});
+      const int64_t ay = std::max(y, cy * l.chunk_height);
+      const int64_t by = std::min({y + h, (cy + 1) * l.chunk_height, d.height});
+      for (int64_t r = ay; r < by; ++r) {
+        std::memcpy(dst + static_cast<size_t>(r - y) * dst_stride + static_cast<size_t>(ax - x) * bpp,
+                    chunk.get() + static_cast<size_t>(r - cy * l.chunk_height) * chunk_stride +
+                        static_cast<size_t>(ax - cx * l.chunk_width) * bpp,
+                    static_cast<size_t>(bx - ax) * bpp);
+      }
+    }
+  }
+  return Status::Ok();
+}
 
 Result<std::unique_ptr<BufferSource>> BufferSource::Allocate(const ImageDesc& desc) {
   auto src = std::unique_ptr<BufferSource>(new BufferSource());
@@ -32,9 +71,9 @@ Result<std::unique_ptr<BufferSource>> BufferSource::Wrap(const ImageDesc& desc,
   return src;
 }
 
-Status BufferSource::ReadRect(int64_t x, int64_t y, int64_t w, int64_t h, uint8_t* dst,
-                              size_t dst_stride) {
-  CopyRect(data_, desc_.row_bytes(), desc_, x, y, w, h, dst, dst_stride);
+Status BufferSource::ReadChunk(int index, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) {
+  if (index != 0 || cx != 0 || cy != 0) return InvalidArgument("no such chunk in a host buffer");
+  CopyRect(data_, desc_.row_bytes(), desc_, 0, 0, desc_.width, desc_.height, dst, dst_stride);
   return Status::Ok();
 }
 

@@ -1,6 +1,8 @@
 #pragma once
-/// Where pixels come from (DESIGN §2): anything that fills a requested rectangle on demand. Uploads
-/// read through it, so an image need not sit whole in host memory.
+/// Where pixels come from (DESIGN §2): anything that fills a requested piece of an image on demand.
+/// A source has one or more resolution levels (a file's own pyramid); each level is read in chunks
+/// (a TIFF tile or strip, or the whole level when it sits in memory). Nothing here assumes the image
+/// fits in host memory: the tile caches page chunks in and out as renders need them.
 
 #include <cstdint>
 #include <memory>
@@ -11,23 +13,49 @@
 
 namespace tilerender {
 
+/// One resolution level a source reads itself.
+struct SourceLevel {
+  /// Power-of-two level index k: pixel (x, y) of this level covers level-0 pixels
+  /// [x 2^k, (x + 1) 2^k) x [y 2^k, (y + 1) 2^k) (the last row and column may be partial).
+  int level = 0;
+  int64_t width = 0;
+  int64_t height = 0;
+  /// The unit the source decodes: a file tile, a strip (full width), or the whole level. Chunk
+  /// (cx, cy) covers [cx cw, (cx + 1) cw) x [cy ch, (cy + 1) ch), clipped to the level.
+  int64_t chunk_width = 0;
+  int64_t chunk_height = 0;
+};
+
 class ImageSource {
  public:
   virtual ~ImageSource() = default;
+  /// Level 0 (full resolution).
   virtual const ImageDesc& desc() const = 0;
 
-  /// The whole image as packed rows in addressable memory (a host buffer, a memory map), or null.
-  /// When set, uploads read straight from it with GL_UNPACK_ROW_LENGTH and no copy.
-  virtual const uint8_t* contiguous() const { return nullptr; }
+  /// The levels this source reads itself, finest first; [0] is level 0 (level index 0). Indices
+  /// strictly increase. Default: level 0 only, as one chunk.
+  virtual std::vector<SourceLevel> levels() const;
 
-  /// Rows that are cheapest read together (a TIFF's tile height or rows per strip), or 0.
-  /// Loads read full-width bands of a multiple of this many rows, top to bottom.
-  virtual int64_t preferred_band_rows() const { return 0; }
+  /// Level `index` of levels() as packed rows in addressable memory (a host buffer, a memory map),
+  /// or null. Tiles of such a level are uploaded straight from it, with no copy and no host cache.
+  virtual const uint8_t* contiguous(int index) const {
+    (void)index;
+    return nullptr;
+  }
 
-  /// Copies the rectangle [x, x+w) x [y, y+h) into dst, rows `dst_stride` bytes apart.
-  /// Called from one thread at a time.
-  virtual Status ReadRect(int64_t x, int64_t y, int64_t w, int64_t h, uint8_t* dst,
-                          size_t dst_stride) = 0;
+  /// Decodes chunk (cx, cy) of level `index` of levels() into dst, rows `dst_stride` bytes apart:
+  /// the chunk's pixels clipped to the level. dst has room for a whole chunk (chunk_height rows of
+  /// dst_stride >= chunk_width * bytes per pixel), so a decoder may write the padded chunk there.
+  /// Thread-safe: several workers decode chunks of one source at once. A chunk that cannot be
+  /// decoded is DATA_LOSS, naming the file, level and chunk.
+  virtual Status ReadChunk(int index, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) = 0;
+
+  /// Rows that are cheapest read together at level 0 (its chunk height).
+  int64_t preferred_band_rows() const;
+
+  /// Copies the level-0 rectangle [x, x+w) x [y, y+h) into dst (rows `dst_stride` bytes apart),
+  /// from memory or through the chunks it covers. For streaming a whole image (client uploads).
+  Status ReadRect(int64_t x, int64_t y, int64_t w, int64_t h, uint8_t* dst, size_t dst_stride);
 };
 
 /// Pixels in host memory, owned. The allocation is left uninitialised: the caller fills it.
@@ -39,10 +67,10 @@ class BufferSource final : public ImageSource {
   static Result<std::unique_ptr<BufferSource>> Wrap(const ImageDesc& desc, std::vector<uint8_t> bytes);
 
   const ImageDesc& desc() const override { return desc_; }
-  const uint8_t* contiguous() const override { return data_; }
+  const uint8_t* contiguous(int index) const override { return index == 0 ? data_ : nullptr; }
   uint8_t* mutable_data() { return data_; }
-  Status ReadRect(int64_t x, int64_t y, int64_t w, int64_t h, uint8_t* dst,
-                  size_t dst_stride) override;
+  const uint8_t* data() const { return data_; }
+  Status ReadChunk(int index, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) override;
 
  private:
   ImageDesc desc_;

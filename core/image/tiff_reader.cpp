@@ -1,9 +1,16 @@
 // TIFF and BigTIFF through libtiff: strips and tiles, contiguous and separate planes, any
-// compression libtiff decodes. uint8/uint16/float32 scalar and 8-bit RGB(A) are read natively
-// (other sample types converted, with a note); everything else libtiff can turn into RGBA
-// (palette, bilevel, fax, YCbCr, LogLuv, old JPEG, gray + alpha, ...) goes through its RGBA
-// interface chunk by chunk. The source never holds the whole image: each ReadRect decodes the
-// strips or tiles it covers, straight from the file.
+// compression libtiff decodes (JPEG in YCbCr is decoded to RGB by libjpeg). uint8/uint16/float32
+// scalar and 8-bit RGB(A) are read natively (other sample types converted, with a note);
+// everything else libtiff can turn into RGBA (palette, bilevel, fax, YCbCr, LogLuv, old JPEG,
+// gray + alpha, ...) goes through its RGBA interface chunk by chunk.
+//
+// The file's own pyramid is used: reduced-resolution images in SubIFDs (OME-TIFF, `vips tiffsave
+// --subifd`) or as pages after the chosen one (`vips tiffsave --pyramid`, most slide scanners),
+// each taken as level k when its size is the full size over 2^k (within rounding) and its samples
+// are laid out like level 0's. Nothing is read whole: ReadChunk decodes one tile or strip.
+//
+// Thread safety: a TIFF handle is not thread-safe, so the source keeps a small pool of handles,
+// each positioned on one level's directory; a decode takes one (opening another if all are busy).
 
 #include <tiffio.h>
 
@@ -11,7 +18,7 @@
 #include <cmath>
 #include <cstdarg>
 #include <cstring>
-#include <map>
+#include <mutex>
 
 #include "core/image/image_file.h"
 
@@ -20,6 +27,10 @@ namespace {
 
 // libtiff allocations beyond this are refused (a malformed header must not make us allocate GBs).
 constexpr tmsize_t kMaxChunkBytes = tmsize_t{512} << 20;
+// Pages after the chosen one examined as pyramid levels (an OME-TIFF may have thousands of planes).
+constexpr int kMaxPagesScanned = 64;
+// Idle handles kept per source; more are closed when they come back.
+constexpr size_t kMaxIdleHandles = 6;
 
 enum class SampleKind { kUint, kInt, kFloat };
 
@@ -28,198 +39,344 @@ enum class Mode {
   kRgba,    // TIFFReadRGBATile/Strip: 8-bit RGBA, premultiplied, rows bottom-up per chunk
 };
 
+// Where a level's directory is: a page of the main chain, or a SubIFD offset.
+struct DirectoryRef {
+  bool sub = false;
+  tdir_t page = 0;
+  toff_t offset = 0;
+};
+
+// What every level shares (a reduced image with other samples is not a level of this image).
+struct SampleFormat {
+  uint16_t spp = 1, bps = 8;
+  SampleKind kind = SampleKind::kUint;
+  uint16_t photometric = 0;  // after JPEG YCbCr became RGB
+  bool operator==(const SampleFormat&) const = default;
+};
+
+// One pyramid level of the file.
+struct TiffLevel {
+  DirectoryRef dir;
+  SourceLevel level;
+  bool tiled = false;
+  uint16_t planar = PLANARCONFIG_CONTIG;
+  bool jpeg_rgb = false;  // JPEG-compressed YCbCr: ask libjpeg for RGB
+  bool identity = false;  // file samples are already the output layout: decode straight into place
+  tmsize_t chunk_bytes = 0;  // TIFFTileSize / TIFFStripSize (one plane)
+};
+
+struct Handle {
+  TIFF* tif = nullptr;
+  int level = -1;
+  std::string error;
+  std::vector<uint8_t> raw;  // one decoded chunk in file layout (per plane when separate)
+  std::vector<uint32_t> raster;
+  ~Handle() {
+    if (tif != nullptr) TIFFClose(tif);
+  }
+};
+
+int OnError(TIFF*, void* user, const char* module, const char* fmt, va_list ap) {
+  auto* h = static_cast<Handle*>(user);
+  char buf[512];
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  h->error = (module ? std::string(module) + ": " : std::string()) + buf;
+  return 1;
+}
+int OnWarning(TIFF*, void*, const char*, const char*, va_list) { return 1; }
+
 class TiffSource final : public ImageSource {
  public:
-  ~TiffSource() override {
-    if (tif_ != nullptr) TIFFClose(tif_);
-  }
-
   Status Open(const std::string& path, const OpenOptions& options, OpenedImage* out);
 
   const ImageDesc& desc() const override { return desc_; }
-  int64_t preferred_band_rows() const override { return chunk_h_; }
-  Status ReadRect(int64_t x, int64_t y, int64_t w, int64_t h, uint8_t* dst, size_t stride) override;
+  std::vector<SourceLevel> levels() const override {
+    std::vector<SourceLevel> v;
+    for (const TiffLevel& l : levels_) v.push_back(l.level);
+    return v;
+  }
+  Status ReadChunk(int index, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) override;
 
  private:
-  static int OnError(TIFF*, void* user, const char* module, const char* fmt, va_list ap) {
-    auto* self = static_cast<TiffSource*>(user);
-    char buf[512];
-    std::vsnprintf(buf, sizeof buf, fmt, ap);
-    self->error_ = (module ? std::string(module) + ": " : std::string()) + buf;
-    return 1;
+  Status Fail(const Handle& h, const std::string& what) const {
+    return InvalidArgument(path_ + ": " + what + (h.error.empty() ? "" : " (" + h.error + ")"));
   }
-  static int OnWarning(TIFF*, void*, const char*, const char*, va_list) { return 1; }
+  Result<std::unique_ptr<Handle>> OpenHandle() const;
+  bool SetDirectory(Handle& h, const DirectoryRef& dir) const;
+  // Reads the directory the handle is on as a candidate level; false if it cannot be one.
+  bool ReadLevel(Handle& h, const DirectoryRef& dir, TiffLevel* level, SampleFormat* format) const;
+  Result<std::unique_ptr<Handle>> Acquire(int index);
+  void Release(std::unique_ptr<Handle> h);
 
-  Status Fail(const std::string& what) const {
-    return InvalidArgument(path_ + ": " + what + (error_.empty() ? "" : " (" + error_ + ")"));
-  }
-  // Decodes chunk (cx, cy) into a cached buffer of chunk_w_ x chunk_h_ pixels in the output layout.
-  Result<const uint8_t*> Chunk(int64_t cx, int64_t cy);
-  Status DecodeNative(int64_t cx, int64_t cy, uint8_t* out);
-  Status DecodeRgba(int64_t cx, int64_t cy, uint8_t* out);
-  void ConvertPixels(const uint8_t* const* planes, int64_t n, uint8_t* out) const;
+  Status DecodeNative(Handle& h, const TiffLevel& l, int64_t cx, int64_t cy, uint8_t* dst, size_t stride);
+  Status DecodeRgba(Handle& h, const TiffLevel& l, int64_t cx, int64_t cy, uint8_t* dst, size_t stride);
+  void ConvertPixels(const TiffLevel& l, const uint8_t* const* planes, int64_t n, uint8_t* out) const;
 
   std::string path_;
-  std::string error_;
-  TIFF* tif_ = nullptr;
   ImageDesc desc_;
+  SampleFormat format_;
   Mode mode_ = Mode::kNative;
-  bool tiled_ = false;
-  int64_t chunk_w_ = 0, chunk_h_ = 0;  // tile size, or (width, rows per strip)
-  uint16_t spp_ = 1, bps_ = 8, planar_ = PLANARCONFIG_CONTIG;
-  SampleKind kind_ = SampleKind::kUint;
   bool assoc_alpha_ = false;   // native RGBA whose color is premultiplied
   bool rgba_to_gray_ = false;  // RGBA mode for a gray image: keep one channel
   bool rgba_drop_alpha_ = false;
-  bool identity_ = false;      // file samples are already the output layout: no conversion
-  std::vector<uint8_t> raw_;   // one decoded chunk in file layout (per plane when separate)
-  std::map<std::pair<int64_t, int64_t>, std::vector<uint8_t>> cache_;  // a chunk row, output layout
-  std::vector<std::vector<uint8_t>> spare_;  // buffers of evicted chunks, reused
-  int64_t cache_row_ = -1;
+  std::vector<TiffLevel> levels_;
+
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Handle>> idle_;
 };
+
+Result<std::unique_ptr<Handle>> TiffSource::OpenHandle() const {
+  auto h = std::make_unique<Handle>();
+  TIFFOpenOptions* opts = TIFFOpenOptionsAlloc();
+  TIFFOpenOptionsSetMaxSingleMemAlloc(opts, kMaxChunkBytes);
+  TIFFOpenOptionsSetErrorHandlerExtR(opts, &OnError, h.get());
+  TIFFOpenOptionsSetWarningHandlerExtR(opts, &OnWarning, nullptr);
+  // 'm': no memory mapping (read only what is asked); 'O': tile and strip offsets are read when a
+  // chunk needs them, not all at open (a 57 GB slide's level 0 has 300,000 tiles).
+  h->tif = TIFFOpenExt(path_.c_str(), "rmO", opts);
+  TIFFOpenOptionsFree(opts);
+  if (h->tif == nullptr) return Fail(*h, "not a readable TIFF");
+  return h;
+}
+
+bool TiffSource::SetDirectory(Handle& h, const DirectoryRef& dir) const {
+  const int ok = dir.sub ? TIFFSetSubDirectory(h.tif, dir.offset) : TIFFSetDirectory(h.tif, dir.page);
+  if (!ok) return false;
+  uint16_t photometric = 0, compression = COMPRESSION_NONE;
+  TIFFGetFieldDefaulted(h.tif, TIFFTAG_COMPRESSION, &compression);
+  if (TIFFGetField(h.tif, TIFFTAG_PHOTOMETRIC, &photometric) && photometric == PHOTOMETRIC_YCBCR &&
+      compression == COMPRESSION_JPEG) {
+    // A pseudo-tag, reset with every directory: libjpeg converts to RGB as it decodes.
+    TIFFSetField(h.tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
+  }
+  return true;
+}
+
+bool TiffSource::ReadLevel(Handle& h, const DirectoryRef& dir, TiffLevel* l, SampleFormat* f) const {
+  TIFF* t = h.tif;
+  uint32_t w = 0, ht = 0;
+  if (!TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &w) || !TIFFGetField(t, TIFFTAG_IMAGELENGTH, &ht) || w == 0 || ht == 0) {
+    return false;
+  }
+  uint16_t compression = COMPRESSION_NONE, sample_format = SAMPLEFORMAT_UINT;
+  TIFFGetFieldDefaulted(t, TIFFTAG_SAMPLESPERPIXEL, &f->spp);
+  TIFFGetFieldDefaulted(t, TIFFTAG_BITSPERSAMPLE, &f->bps);
+  TIFFGetFieldDefaulted(t, TIFFTAG_PLANARCONFIG, &l->planar);
+  TIFFGetFieldDefaulted(t, TIFFTAG_SAMPLEFORMAT, &sample_format);
+  TIFFGetFieldDefaulted(t, TIFFTAG_COMPRESSION, &compression);
+  if (!TIFFGetField(t, TIFFTAG_PHOTOMETRIC, &f->photometric)) {
+    f->photometric = f->spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK;
+  }
+  f->kind = sample_format == SAMPLEFORMAT_IEEEFP ? SampleKind::kFloat
+            : sample_format == SAMPLEFORMAT_INT  ? SampleKind::kInt
+                                                 : SampleKind::kUint;
+  if (f->photometric == PHOTOMETRIC_YCBCR && compression == COMPRESSION_JPEG) {
+    l->jpeg_rgb = true;
+    f->photometric = PHOTOMETRIC_RGB;
+  }
+  l->dir = dir;
+  l->level.width = w;
+  l->level.height = ht;
+  l->tiled = TIFFIsTiled(t);
+  if (l->tiled) {
+    uint32_t tw = 0, th = 0;
+    TIFFGetField(t, TIFFTAG_TILEWIDTH, &tw);
+    TIFFGetField(t, TIFFTAG_TILELENGTH, &th);
+    l->level.chunk_width = tw;
+    l->level.chunk_height = th;
+  } else {
+    uint32_t rps = 0;
+    TIFFGetFieldDefaulted(t, TIFFTAG_ROWSPERSTRIP, &rps);
+    l->level.chunk_width = w;
+    l->level.chunk_height = std::clamp<int64_t>(rps, 1, ht);
+  }
+  return l->level.chunk_width > 0 && l->level.chunk_height > 0 && TIFFIsCODECConfigured(compression);
+}
 
 Status TiffSource::Open(const std::string& path, const OpenOptions& options, OpenedImage* out) {
   path_ = path;
-  TIFFOpenOptions* opts = TIFFOpenOptionsAlloc();
-  TIFFOpenOptionsSetMaxSingleMemAlloc(opts, kMaxChunkBytes);
-  TIFFOpenOptionsSetErrorHandlerExtR(opts, &TiffSource::OnError, this);
-  TIFFOpenOptionsSetWarningHandlerExtR(opts, &TiffSource::OnWarning, this);
-  // 'm': no memory mapping (reads only what is asked); 'h': read the header only, not the first IFD
-  // twice.
-  tif_ = TIFFOpenExt(path.c_str(), "rm", opts);
-  TIFFOpenOptionsFree(opts);
-  if (tif_ == nullptr) return Fail("not a readable TIFF");
-
-  if (options.page > 0) {
-    // TIFFNumberOfDirectories follows the IFD chain and stops at loops.
-    const tdir_t pages = TIFFNumberOfDirectories(tif_);
-    if (options.page >= static_cast<int>(pages) || !TIFFSetDirectory(tif_, static_cast<tdir_t>(options.page))) {
-      return Fail("page " + std::to_string(options.page) + " not found (the file has " +
-                  std::to_string(pages) + " readable page(s))");
-    }
+  TR_ASSIGN_OR_RETURN(std::unique_ptr<Handle> h, OpenHandle());
+  // TIFFNumberOfDirectories follows the IFD chain and stops at loops.
+  const tdir_t pages = TIFFNumberOfDirectories(h->tif);
+  if (options.page > 0 && (options.page >= static_cast<int>(pages) || !TIFFSetDirectory(h->tif, static_cast<tdir_t>(options.page)))) {
+    return Fail(*h, "page " + std::to_string(options.page) + " not found (the file has " + std::to_string(pages) +
+                        " readable page(s))");
   }
-  uint32_t w = 0, h = 0;
-  uint16_t photometric = 0, compression = COMPRESSION_NONE, sample_format = SAMPLEFORMAT_UINT;
-  if (!TIFFGetField(tif_, TIFFTAG_IMAGEWIDTH, &w) || !TIFFGetField(tif_, TIFFTAG_IMAGELENGTH, &h)) {
-    return Fail("no image size");
+  const DirectoryRef main_dir{false, static_cast<tdir_t>(options.page), 0};
+  TiffLevel l0;
+  uint32_t w = 0, ht = 0;
+  if (!TIFFGetField(h->tif, TIFFTAG_IMAGEWIDTH, &w) || !TIFFGetField(h->tif, TIFFTAG_IMAGELENGTH, &ht)) {
+    return Fail(*h, "no image size");
   }
-  TIFFGetFieldDefaulted(tif_, TIFFTAG_SAMPLESPERPIXEL, &spp_);
-  TIFFGetFieldDefaulted(tif_, TIFFTAG_BITSPERSAMPLE, &bps_);
-  TIFFGetFieldDefaulted(tif_, TIFFTAG_PLANARCONFIG, &planar_);
-  TIFFGetFieldDefaulted(tif_, TIFFTAG_SAMPLEFORMAT, &sample_format);
-  TIFFGetFieldDefaulted(tif_, TIFFTAG_COMPRESSION, &compression);
-  if (!TIFFGetField(tif_, TIFFTAG_PHOTOMETRIC, &photometric)) {
-    photometric = spp_ >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK;
+  uint16_t compression = COMPRESSION_NONE;
+  TIFFGetFieldDefaulted(h->tif, TIFFTAG_COMPRESSION, &compression);
+  if (!TIFFIsCODECConfigured(compression)) {
+    return Fail(*h, "compression scheme " + std::to_string(compression) + " is not supported by this libtiff");
   }
+  if (!ReadLevel(*h, main_dir, &l0, &format_)) return Fail(*h, "bad tile or strip size");
+  if (l0.jpeg_rgb) TIFFSetField(h->tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
   uint16_t extra_count = 0;
   uint16_t* extra = nullptr;
-  TIFFGetField(tif_, TIFFTAG_EXTRASAMPLES, &extra_count, &extra);
-  if (!TIFFIsCODECConfigured(compression)) {
-    return Fail("compression scheme " + std::to_string(compression) + " is not supported by this libtiff");
-  }
-  kind_ = sample_format == SAMPLEFORMAT_IEEEFP ? SampleKind::kFloat
-          : sample_format == SAMPLEFORMAT_INT  ? SampleKind::kInt
-                                               : SampleKind::kUint;
-  if (photometric == PHOTOMETRIC_YCBCR && compression == COMPRESSION_JPEG) {
-    // libjpeg converts to RGB as it decodes: the usual layout of JPEG-compressed slide scans.
-    TIFFSetField(tif_, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
-    photometric = PHOTOMETRIC_RGB;
-  }
+  TIFFGetField(h->tif, TIFFTAG_EXTRASAMPLES, &extra_count, &extra);
 
+  const SampleFormat& f = format_;
   desc_.width = w;
-  desc_.height = h;
-  const bool int_bits = bps_ == 8 || bps_ == 16 || bps_ == 32;
-  const bool scalar = photometric == PHOTOMETRIC_MINISBLACK && spp_ == 1 &&
-                      ((kind_ != SampleKind::kFloat && int_bits) || (kind_ == SampleKind::kFloat && (bps_ == 32 || bps_ == 64)));
-  const bool color = photometric == PHOTOMETRIC_RGB && kind_ == SampleKind::kUint && (bps_ == 8 || bps_ == 16) &&
-                     (spp_ == 3 || (spp_ == 4 && extra_count == 1));
+  desc_.height = ht;
+  const bool int_bits = f.bps == 8 || f.bps == 16 || f.bps == 32;
+  const bool scalar = f.photometric == PHOTOMETRIC_MINISBLACK && f.spp == 1 &&
+                      ((f.kind != SampleKind::kFloat && int_bits) || (f.kind == SampleKind::kFloat && (f.bps == 32 || f.bps == 64)));
+  const bool color = f.photometric == PHOTOMETRIC_RGB && f.kind == SampleKind::kUint && (f.bps == 8 || f.bps == 16) &&
+                     (f.spp == 3 || (f.spp == 4 && extra_count == 1));
   if (scalar) {
     desc_.channels = 1;
-    if (kind_ == SampleKind::kUint && bps_ == 8) {
+    if (f.kind == SampleKind::kUint && f.bps == 8) {
       desc_.type = PixelType::kUint8;
-    } else if (kind_ == SampleKind::kUint && bps_ == 16) {
+    } else if (f.kind == SampleKind::kUint && f.bps == 16) {
       desc_.type = PixelType::kUint16;
     } else {
       desc_.type = PixelType::kFloat32;
-      if (!(kind_ == SampleKind::kFloat && bps_ == 32)) {
-        const char* k = kind_ == SampleKind::kFloat ? "float" : kind_ == SampleKind::kInt ? "int" : "uint";
-        out->notes.push_back(std::string(k) + std::to_string(bps_) + " converted to float32");
+      if (!(f.kind == SampleKind::kFloat && f.bps == 32)) {
+        const char* k = f.kind == SampleKind::kFloat ? "float" : f.kind == SampleKind::kInt ? "int" : "uint";
+        out->notes.push_back(std::string(k) + std::to_string(f.bps) + " converted to float32");
       }
     }
   } else if (color) {
     desc_.type = PixelType::kUint8;
-    desc_.channels = spp_;
-    assoc_alpha_ = spp_ == 4 && extra[0] == EXTRASAMPLE_ASSOCALPHA;
-    if (bps_ == 16) out->notes.push_back("16-bit color reduced to 8-bit");
+    desc_.channels = f.spp;
+    assoc_alpha_ = f.spp == 4 && extra[0] == EXTRASAMPLE_ASSOCALPHA;
+    if (f.bps == 16) out->notes.push_back("16-bit color reduced to 8-bit");
     if (assoc_alpha_) out->notes.push_back("associated (premultiplied) alpha converted to straight alpha");
   } else {
     char message[1024] = {};
-    if (!TIFFRGBAImageOK(tif_, message)) return Fail(std::string("unsupported layout: ") + message);
+    if (!TIFFRGBAImageOK(h->tif, message)) return Fail(*h, std::string("unsupported layout: ") + message);
     mode_ = Mode::kRgba;
     desc_.type = PixelType::kUint8;
-    const bool gray = photometric == PHOTOMETRIC_MINISBLACK || photometric == PHOTOMETRIC_MINISWHITE;
+    const bool gray = f.photometric == PHOTOMETRIC_MINISBLACK || f.photometric == PHOTOMETRIC_MINISWHITE;
     rgba_to_gray_ = gray && extra_count == 0;
     rgba_drop_alpha_ = !gray && extra_count == 0;
     desc_.channels = rgba_to_gray_ ? 1 : rgba_drop_alpha_ ? 3 : 4;
-    out->notes.push_back("decoded through libtiff's RGBA interface (photometric " + std::to_string(photometric) +
-                         ", " + std::to_string(bps_) + " bits x " + std::to_string(spp_) + ")");
+    out->notes.push_back("decoded through libtiff's RGBA interface (photometric " + std::to_string(f.photometric) +
+                         ", " + std::to_string(f.bps) + " bits x " + std::to_string(f.spp) + ")");
   }
   TR_RETURN_IF_ERROR(ValidateDesc(desc_, options.limits));
 
-  tiled_ = TIFFIsTiled(tif_);
-  if (tiled_) {
-    uint32_t tw = 0, th = 0;
-    TIFFGetField(tif_, TIFFTAG_TILEWIDTH, &tw);
-    TIFFGetField(tif_, TIFFTAG_TILELENGTH, &th);
-    chunk_w_ = tw;
-    chunk_h_ = th;
-  } else {
-    uint32_t rps = 0;
-    TIFFGetFieldDefaulted(tif_, TIFFTAG_ROWSPERSTRIP, &rps);
-    chunk_w_ = desc_.width;
-    chunk_h_ = std::clamp<int64_t>(rps, 1, desc_.height);
+  // Checks a level's chunks before anything is allocated for them; the sizes come from the file, so
+  // the products are checked for overflow too.
+  auto finish_level = [&](TiffLevel& l) -> Status {
+    int64_t chunk_bytes = 0;
+    const bool overflow = __builtin_mul_overflow(l.level.chunk_width, l.level.chunk_height, &chunk_bytes) ||
+                          __builtin_mul_overflow(chunk_bytes, std::max<int64_t>(4, f.spp * ((f.bps + 7) / 8)), &chunk_bytes);
+    if (overflow || chunk_bytes > kMaxChunkBytes) {
+      return Fail(*h, "a " + std::string(l.tiled ? "tile" : "strip") + " of " + std::to_string(l.level.chunk_width) + "x" +
+                          std::to_string(l.level.chunk_height) + " pixels is too large to decode");
+    }
+    l.identity = mode_ == Mode::kNative && !assoc_alpha_ && f.spp == desc_.channels &&
+                 (l.planar == PLANARCONFIG_CONTIG || f.spp == 1) &&
+                 static_cast<size_t>(f.bps / 8) == BytesPerSample(desc_.type) &&
+                 (f.kind == SampleKind::kFloat) == (desc_.type == PixelType::kFloat32) && f.kind != SampleKind::kInt;
+    if (mode_ == Mode::kNative) {
+      l.chunk_bytes = l.tiled ? TIFFTileSize(h->tif) : TIFFStripSize(h->tif);
+      if (l.chunk_bytes <= 0) return Fail(*h, "cannot size a " + std::string(l.tiled ? "tile" : "strip"));
+    }
+    return Status::Ok();
+  };
+  TR_RETURN_IF_ERROR(finish_level(l0));
+  levels_.push_back(l0);
+
+  // The file's pyramid: SubIFDs of the chosen page, else reduced pages after it.
+  auto consider = [&](const DirectoryRef& dir) {
+    TiffLevel l;
+    SampleFormat lf;
+    if (!ReadLevel(*h, dir, &l, &lf) || !(lf == format_)) return;
+    if (l.level.width >= desc_.width) return;
+    const int k = static_cast<int>(std::lround(std::log2(static_cast<double>(desc_.width) / l.level.width)));
+    if (k < 1 || k > 40) return;
+    const double scale = std::ldexp(1.0, -k);
+    if (std::abs(l.level.width - desc_.width * scale) > 1.0 || std::abs(l.level.height - desc_.height * scale) > 1.0) return;
+    for (const TiffLevel& have : levels_) {
+      if (have.level.level == k) return;
+    }
+    l.level.level = k;
+    if (l.jpeg_rgb) TIFFSetField(h->tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
+    if (finish_level(l).ok()) levels_.push_back(l);
+  };
+  TIFFSetDirectory(h->tif, main_dir.page);
+  uint16_t sub_count = 0;
+  toff_t* sub_offsets = nullptr;
+  std::vector<toff_t> subs;
+  if (TIFFGetField(h->tif, TIFFTAG_SUBIFD, &sub_count, &sub_offsets) && sub_count > 0) {
+    subs.assign(sub_offsets, sub_offsets + sub_count);
   }
-  if (chunk_w_ <= 0 || chunk_h_ <= 0) return Fail("bad tile or strip size");
-  // Decoded chunks are bounded before anything is allocated for them; the sizes come from the file,
-  // so the product is checked for overflow too.
-  int64_t chunk_bytes = 0;
-  const bool overflow = __builtin_mul_overflow(chunk_w_, chunk_h_, &chunk_bytes) ||
-                        __builtin_mul_overflow(chunk_bytes, std::max<int64_t>(4, spp_ * ((bps_ + 7) / 8)), &chunk_bytes);
-  if (overflow || chunk_bytes > kMaxChunkBytes) {
-    return Fail("a " + std::string(tiled_ ? "tile" : "strip") + " of " + std::to_string(chunk_w_) + "x" +
-                std::to_string(chunk_h_) + " pixels is too large to decode");
+  for (toff_t off : subs) {
+    if (TIFFSetSubDirectory(h->tif, off)) consider({true, 0, off});
   }
-  identity_ = mode_ == Mode::kNative && !assoc_alpha_ && spp_ == desc_.channels &&
-              (planar_ == PLANARCONFIG_CONTIG || spp_ == 1) &&
-              static_cast<size_t>(bps_ / 8) == BytesPerSample(desc_.type) &&
-              (kind_ == SampleKind::kFloat) == (desc_.type == PixelType::kFloat32) && kind_ != SampleKind::kInt;
-  if (mode_ == Mode::kNative) {
-    const tmsize_t size = tiled_ ? TIFFTileSize(tif_) : TIFFStripSize(tif_);
-    if (size <= 0) return Fail("cannot size a " + std::string(tiled_ ? "tile" : "strip"));
-    raw_.resize(static_cast<size_t>(size) * (planar_ == PLANARCONFIG_SEPARATE ? spp_ : 1));
+  if (subs.empty()) {
+    for (int p = options.page + 1; p < static_cast<int>(pages) && p <= options.page + kMaxPagesScanned; ++p) {
+      if (TIFFSetDirectory(h->tif, static_cast<tdir_t>(p))) consider({false, static_cast<tdir_t>(p), 0});
+    }
+  }
+  std::sort(levels_.begin(), levels_.end(), [](const TiffLevel& a, const TiffLevel& b) { return a.level.level < b.level.level; });
+  if (levels_.size() > 1) out->notes.push_back(std::to_string(levels_.size() - 1) + " reduced level(s) read from the file");
+  // The opening handle goes to the pool, positioned on level 0.
+  if (SetDirectory(*h, main_dir)) {
+    h->level = 0;
+    Release(std::move(h));
   }
   out->format = "tiff";
   return Status::Ok();
 }
 
+Result<std::unique_ptr<Handle>> TiffSource::Acquire(int index) {
+  std::unique_ptr<Handle> h;
+  {
+    std::lock_guard lock(mu_);
+    // One already on this level, else any.
+    auto it = std::find_if(idle_.begin(), idle_.end(), [&](const auto& p) { return p->level == index; });
+    if (it == idle_.end() && !idle_.empty()) it = idle_.end() - 1;
+    if (it != idle_.end()) {
+      h = std::move(*it);
+      idle_.erase(it);
+    }
+  }
+  if (!h) {
+    TR_ASSIGN_OR_RETURN(h, OpenHandle());
+  }
+  if (h->level != index) {
+    h->level = -1;
+    if (!SetDirectory(*h, levels_[index].dir)) {
+      return DataLoss(path_ + ": cannot read the directory of level " + std::to_string(levels_[index].level.level) +
+                      (h->error.empty() ? "" : " (" + h->error + ")"));
+    }
+    h->level = index;
+  }
+  h->error.clear();
+  return h;
+}
+
+void TiffSource::Release(std::unique_ptr<Handle> h) {
+  std::lock_guard lock(mu_);
+  if (idle_.size() < kMaxIdleHandles) idle_.push_back(std::move(h));
+}
+
 // Converts n pixels from file samples (one pointer per plane, or one interleaved) to the output.
-void TiffSource::ConvertPixels(const uint8_t* const* planes, int64_t n, uint8_t* out) const {
-  const bool separate = planar_ == PLANARCONFIG_SEPARATE;
-  const int bytes = bps_ / 8;
+void TiffSource::ConvertPixels(const TiffLevel& l, const uint8_t* const* planes, int64_t n, uint8_t* out) const {
+  const bool separate = l.planar == PLANARCONFIG_SEPARATE;
+  const int bytes = format_.bps / 8;
+  const int spp = format_.spp;
   auto sample = [&](int64_t i, int s) -> const uint8_t* {
-    return separate ? planes[s] + i * bytes : planes[0] + (i * spp_ + s) * bytes;
+    return separate ? planes[s] + i * bytes : planes[0] + (i * spp + s) * bytes;
   };
   if (desc_.type == PixelType::kFloat32) {
     for (int64_t i = 0; i < n; ++i) {
       const uint8_t* p = sample(i, 0);
       double v = 0;
-      switch (kind_) {
+      switch (format_.kind) {
         case SampleKind::kFloat:
-          if (bps_ == 32) { float f; std::memcpy(&f, p, 4); v = f; } else { std::memcpy(&v, p, 8); }
+          if (format_.bps == 32) { float f; std::memcpy(&f, p, 4); v = f; } else { std::memcpy(&v, p, 8); }
           break;
         case SampleKind::kInt:
-          if (bps_ == 8) v = static_cast<int8_t>(*p);
-          else if (bps_ == 16) { int16_t t; std::memcpy(&t, p, 2); v = t; }
+          if (format_.bps == 8) v = static_cast<int8_t>(*p);
+          else if (format_.bps == 16) { int16_t t; std::memcpy(&t, p, 2); v = t; }
           else { int32_t t; std::memcpy(&t, p, 4); v = t; }
           break;
         case SampleKind::kUint: { uint32_t t; std::memcpy(&t, p, 4); v = t; break; }
@@ -235,7 +392,7 @@ void TiffSource::ConvertPixels(const uint8_t* const* planes, int64_t n, uint8_t*
       const uint8_t* p = sample(i, c);
       if (desc_.type == PixelType::kUint16) {
         std::memcpy(out + (i * channels + c) * 2, p, 2);
-      } else if (bps_ == 16) {
+      } else if (format_.bps == 16) {
         uint16_t t;
         std::memcpy(&t, p, 2);
         out[i * channels + c] = static_cast<uint8_t>((t * 255u + 32767u) / 65535u);
@@ -251,48 +408,67 @@ void TiffSource::ConvertPixels(const uint8_t* const* planes, int64_t n, uint8_t*
   }
 }
 
-Status TiffSource::DecodeNative(int64_t cx, int64_t cy, uint8_t* out) {
-  const bool separate = planar_ == PLANARCONFIG_SEPARATE;
-  const int planes = separate ? spp_ : 1;
-  const size_t plane_bytes = raw_.size() / planes;
-  const int64_t x0 = cx * chunk_w_, y0 = cy * chunk_h_;
-  const int64_t rows = tiled_ ? chunk_h_ : std::min(chunk_h_, desc_.height - y0);
+Status TiffSource::DecodeNative(Handle& h, const TiffLevel& l, int64_t cx, int64_t cy, uint8_t* dst, size_t stride) {
+  const SourceLevel& sl = l.level;
+  const bool separate = l.planar == PLANARCONFIG_SEPARATE;
+  const int planes = separate ? format_.spp : 1;
+  const size_t plane_bytes = static_cast<size_t>(l.chunk_bytes);
+  const int64_t x0 = cx * sl.chunk_width, y0 = cy * sl.chunk_height;
+  const int64_t rows = std::min(sl.chunk_height, sl.height - y0);
+  const int64_t cols = std::min(sl.chunk_width, sl.width - x0);
+  const size_t bpp = desc_.bytes_per_pixel();
+  const size_t file_row = static_cast<size_t>(sl.chunk_width) * (format_.bps / 8) * (separate ? 1 : format_.spp);
+  // Samples that need no conversion decode straight into the destination when its rows are the
+  // chunk's own rows.
+  const bool direct = l.identity && stride == static_cast<size_t>(sl.chunk_width) * bpp &&
+                      static_cast<size_t>(sl.chunk_height) * stride >= plane_bytes;
+  if (!direct) h.raw.resize(plane_bytes * planes);
   for (int s = 0; s < planes; ++s) {
-    // Samples that need no conversion decode straight into the chunk.
-    uint8_t* dst = identity_ ? out : raw_.data() + s * plane_bytes;
+    uint8_t* buf = direct ? dst : h.raw.data() + s * plane_bytes;
     const tmsize_t got =
-        tiled_ ? TIFFReadEncodedTile(tif_, TIFFComputeTile(tif_, static_cast<uint32_t>(x0), static_cast<uint32_t>(y0), 0, static_cast<uint16_t>(s)),
-                                     dst, static_cast<tmsize_t>(plane_bytes))
-               : TIFFReadEncodedStrip(tif_, TIFFComputeStrip(tif_, static_cast<uint32_t>(y0), static_cast<uint16_t>(s)),
-                                      dst, static_cast<tmsize_t>(plane_bytes));
-    if (got < 0) return Fail(std::string("cannot decode ") + (tiled_ ? "tile" : "strip") + " at row " + std::to_string(y0));
+        l.tiled ? TIFFReadEncodedTile(h.tif, TIFFComputeTile(h.tif, static_cast<uint32_t>(x0), static_cast<uint32_t>(y0), 0, static_cast<uint16_t>(s)),
+                                      buf, static_cast<tmsize_t>(plane_bytes))
+                : TIFFReadEncodedStrip(h.tif, TIFFComputeStrip(h.tif, static_cast<uint32_t>(y0), static_cast<uint16_t>(s)),
+                                       buf, static_cast<tmsize_t>(plane_bytes));
+    if (got < 0) {
+      return DataLoss(path_ + ": cannot decode " + (l.tiled ? "tile" : "strip") + " (" + std::to_string(cx) + ", " +
+                      std::to_string(cy) + ") of level " + std::to_string(sl.level) + " at row " + std::to_string(y0) +
+                      (h.error.empty() ? "" : " (" + h.error + ")"));
+    }
     // A short strip (truncated or the last one) leaves the rest undefined: zero it.
-    if (static_cast<size_t>(got) < plane_bytes) std::memset(dst + got, 0, plane_bytes - got);
+    if (static_cast<size_t>(got) < plane_bytes) std::memset(buf + got, 0, plane_bytes - got);
   }
-  if (identity_) return Status::Ok();
-  const size_t in_row = static_cast<size_t>(chunk_w_) * (bps_ / 8) * (separate ? 1 : spp_);
-  const size_t out_row = static_cast<size_t>(chunk_w_) * desc_.bytes_per_pixel();
+  if (direct) return Status::Ok();
   for (int64_t r = 0; r < rows; ++r) {
     const uint8_t* ptrs[8];
-    for (int s = 0; s < planes && s < 8; ++s) ptrs[s] = raw_.data() + s * plane_bytes + r * in_row;
-    ConvertPixels(ptrs, chunk_w_, out + r * out_row);
+    for (int s = 0; s < planes && s < 8; ++s) ptrs[s] = h.raw.data() + s * plane_bytes + r * file_row;
+    if (l.identity) {
+      std::memcpy(dst + r * stride, ptrs[0], static_cast<size_t>(cols) * bpp);
+    } else {
+      ConvertPixels(l, ptrs, cols, dst + r * stride);
+    }
   }
   return Status::Ok();
 }
 
-Status TiffSource::DecodeRgba(int64_t cx, int64_t cy, uint8_t* out) {
-  std::vector<uint32_t> raster(static_cast<size_t>(chunk_w_ * chunk_h_));
-  const int64_t x0 = cx * chunk_w_, y0 = cy * chunk_h_;
-  const int ok = tiled_ ? TIFFReadRGBATile(tif_, static_cast<uint32_t>(x0), static_cast<uint32_t>(y0), raster.data())
-                        : TIFFReadRGBAStrip(tif_, static_cast<uint32_t>(y0), raster.data());
-  if (!ok) return Fail("cannot decode chunk at row " + std::to_string(y0));
+Status TiffSource::DecodeRgba(Handle& h, const TiffLevel& l, int64_t cx, int64_t cy, uint8_t* dst, size_t stride) {
+  const SourceLevel& sl = l.level;
+  h.raster.resize(static_cast<size_t>(sl.chunk_width * sl.chunk_height));
+  const int64_t x0 = cx * sl.chunk_width, y0 = cy * sl.chunk_height;
+  const int ok = l.tiled ? TIFFReadRGBATile(h.tif, static_cast<uint32_t>(x0), static_cast<uint32_t>(y0), h.raster.data())
+                         : TIFFReadRGBAStrip(h.tif, static_cast<uint32_t>(y0), h.raster.data());
+  if (!ok) {
+    return DataLoss(path_ + ": cannot decode chunk (" + std::to_string(cx) + ", " + std::to_string(cy) + ") of level " +
+                    std::to_string(sl.level) + " at row " + std::to_string(y0) + (h.error.empty() ? "" : " (" + h.error + ")"));
+  }
   // The raster's origin is its lower-left corner; its height is the rows present in this chunk.
-  const int64_t rows = std::min(chunk_h_, desc_.height - y0);
-  const int64_t cols = tiled_ ? chunk_w_ : desc_.width;
+  const int64_t rows = std::min(sl.chunk_height, sl.height - y0);
+  const int64_t cols = std::min(sl.chunk_width, sl.width - x0);
+  const int64_t raster_w = l.tiled ? sl.chunk_width : sl.width;
   const int ch = desc_.channels;
   for (int64_t r = 0; r < rows; ++r) {
-    const uint32_t* src = raster.data() + (tiled_ ? (chunk_h_ - 1 - r) : (rows - 1 - r)) * cols;
-    uint8_t* dst = out + r * chunk_w_ * ch;
+    const uint32_t* src = h.raster.data() + (l.tiled ? (sl.chunk_height - 1 - r) : (rows - 1 - r)) * raster_w;
+    uint8_t* out = dst + r * stride;
     for (int64_t i = 0; i < cols; ++i) {
       const uint32_t p = src[i];
       uint8_t rgba[4] = {static_cast<uint8_t>(TIFFGetR(p)), static_cast<uint8_t>(TIFFGetG(p)),
@@ -302,67 +478,28 @@ Status TiffSource::DecodeRgba(int64_t cx, int64_t cy, uint8_t* out) {
       if (a != 255) {
         for (int c = 0; c < 3; ++c) rgba[c] = a == 0 ? 0 : static_cast<uint8_t>(std::min(255u, (rgba[c] * 255u + a / 2) / a));
       }
-      std::memcpy(dst + i * ch, rgba, ch);
+      std::memcpy(out + i * ch, rgba, ch);
     }
   }
   return Status::Ok();
 }
 
-Result<const uint8_t*> TiffSource::Chunk(int64_t cx, int64_t cy) {
-  // Reads go top to bottom: keep one row of decoded chunks, so a band that ends inside a chunk row
-  // (or a neighbour's gutter) does not decode it again.
-  if (cy != cache_row_) {
-    for (auto& [key, buf] : cache_) spare_.push_back(std::move(buf));
-    cache_.clear();
-    cache_row_ = cy;
+Status TiffSource::ReadChunk(int index, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) {
+  if (index < 0 || index >= static_cast<int>(levels_.size())) return InvalidArgument("no such level");
+  const TiffLevel& l = levels_[index];
+  if (cx < 0 || cy < 0 || cx * l.level.chunk_width >= l.level.width || cy * l.level.chunk_height >= l.level.height) {
+    return InvalidArgument("no such chunk");
   }
-  auto it = cache_.find({cx, cy});
-  if (it != cache_.end()) return it->second.data();
-  // Sized for the file's own chunk too: an identity decode writes the whole chunk there.
-  const size_t bytes = std::max(static_cast<size_t>(chunk_w_ * chunk_h_) * desc_.bytes_per_pixel(),
-                                identity_ ? raw_.size() : size_t{0});
-  std::vector<uint8_t> buf;
-  if (!spare_.empty()) {
-    buf = std::move(spare_.back());
-    spare_.pop_back();
-  }
-  buf.resize(bytes);
-  TR_RETURN_IF_ERROR(mode_ == Mode::kNative ? DecodeNative(cx, cy, buf.data()) : DecodeRgba(cx, cy, buf.data()));
-  return cache_.emplace(std::make_pair(cx, cy), std::move(buf)).first->second.data();
-}
-
-Status TiffSource::ReadRect(int64_t x, int64_t y, int64_t w, int64_t h, uint8_t* dst, size_t stride) {
-  const size_t bpp = desc_.bytes_per_pixel();
-  for (int64_t cy = y / chunk_h_; cy * chunk_h_ < y + h; ++cy) {
-    const int64_t strip_y0 = cy * chunk_h_, strip_y1 = std::min((cy + 1) * chunk_h_, desc_.height);
-    if (identity_ && !tiled_ && x == 0 && w == desc_.width && stride == desc_.row_bytes() &&
-        strip_y0 >= y && strip_y1 <= y + h) {
-      // A whole strip inside a full-width band: libtiff decodes it straight into the band.
-      const tmsize_t want = static_cast<tmsize_t>((strip_y1 - strip_y0) * stride);
-      const tmsize_t got = TIFFReadEncodedStrip(tif_, TIFFComputeStrip(tif_, static_cast<uint32_t>(strip_y0), 0),
-                                                dst + (strip_y0 - y) * stride, want);
-      if (got < 0) return Fail("cannot decode strip at row " + std::to_string(strip_y0));
-      if (got < want) std::memset(dst + (strip_y0 - y) * stride + got, 0, static_cast<size_t>(want - got));
-      continue;
-    }
-    for (int64_t cx = x / chunk_w_; cx * chunk_w_ < x + w; ++cx) {
-      TR_ASSIGN_OR_RETURN(const uint8_t* chunk, Chunk(cx, cy));
-      const int64_t ax = std::max(x, cx * chunk_w_), bx = std::min({x + w, (cx + 1) * chunk_w_, desc_.width});
-      const int64_t ay = std::max(y, cy * chunk_h_), by = std::min({y + h, (cy + 1) * chunk_h_, desc_.height});
-      for (int64_t r = ay; r < by; ++r) {
-        std::memcpy(dst + (r - y) * stride + (ax - x) * bpp,
-                    chunk + ((r - cy * chunk_h_) * chunk_w_ + (ax - cx * chunk_w_)) * bpp,
-                    static_cast<size_t>(bx - ax) * bpp);
-      }
-    }
-  }
-  return Status::Ok();
+  TR_ASSIGN_OR_RETURN(std::unique_ptr<Handle> h, Acquire(index));
+  Status s = mode_ == Mode::kNative ? DecodeNative(*h, l, cx, cy, dst, dst_stride) : DecodeRgba(*h, l, cx, cy, dst, dst_stride);
+  Release(std::move(h));
+  return s;
 }
 
 }  // namespace
 
 Result<OpenedImage> OpenTiff(const std::string& path, const OpenOptions& options) {
-  auto source = std::make_unique<TiffSource>();
+  auto source = std::make_shared<TiffSource>();
   OpenedImage out;
   TR_RETURN_IF_ERROR(source->Open(path, options, &out));
   out.source = std::move(source);

@@ -9,13 +9,9 @@
 
 #include "core/render/colormap.h"
 #include "core/status.h"
+#include "core/tiles/tiled_image.h"
 
 namespace tilerender {
-
-class GpuImage;
-/// A loaded image. Holding one keeps its textures alive; the last holder frees them on the render
-/// thread.
-using ImageHandle = std::shared_ptr<const GpuImage>;
 
 enum class Interpolation : uint8_t { kNearest, kLinear };
 enum class Blending : uint8_t { kTranslucent, kAdditive, kOpaque, kMinimum, kMaximum };
@@ -70,11 +66,13 @@ struct RenderRequest {
 using CancelFn = std::function<bool()>;
 
 struct RenderTimings {
+  double fetch_ms = 0;     ///< reading and decoding tiles not resident, on the workers, before queueing
   double queue_ms = 0;     ///< waiting for the render thread
-  double draw_ms = 0;      ///< draw calls until the GPU finished
+  double draw_ms = 0;      ///< page-ins and draw calls until the GPU finished
   double readback_ms = 0;  ///< glReadPixels
   double encode_ms = 0;    ///< PNG (or raw conversion), off the render thread
   int tiles_drawn = 0;
+  int tiles_paged_in = 0;  ///< tiles uploaded to the GPU cache for this render
 };
 
 /// Pixels as read back: premultiplied RGBA8, rows bottom-up (GL order).

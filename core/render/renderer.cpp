@@ -6,17 +6,24 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/gl/gl_error.h"
 #include "core/gl/program.h"
-#include "core/tiles/gpu_tiles.h"
 
 namespace tilerender {
 namespace {
 
 constexpr const char* kTileUniforms[] = {
-    "u_tex",       "u_lut",        "u_lut_size",   "u_out_height", "u_half",  "u_m",
-    "u_c_int",     "u_c_frac",     "u_inside_lo",  "u_inside_hi",  "u_level_size",
-    "u_core",      "u_tex_origin", "u_linear",     "u_float",      "u_scale", "u_lo",
-    "u_range",     "u_gamma",      "u_opacity",    "u_blend",      "u_corners"};
+    "u_tex",        "u_lut",       "u_right",      "u_below",   "u_diag",  "u_lut_size",
+    "u_out_height", "u_half",      "u_m",          "u_c_int",   "u_c_frac", "u_inside_lo",
+    "u_inside_hi",  "u_level_size", "u_core",      "u_linear",  "u_float", "u_scale",
+    "u_lo",         "u_range",     "u_gamma",      "u_opacity", "u_blend", "u_corners"};
+
+// Texture units: 0 the tile, 1 the colormap, 2-4 the neighbours.
+constexpr int kUnitTile = 0, kUnitLut = 1, kUnitRight = 2, kUnitBelow = 3, kUnitDiag = 4;
+
+// Texels of margin around a tile's quad: the shader decides ownership, and a linear footprint's
+// owner sits half a texel off; a floor-sized level may end inside the image's last texel.
+constexpr double kQuadMargin = 2;
 
 double Ms(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
@@ -75,8 +82,7 @@ Result<std::unique_ptr<Renderer>> Renderer::Create(bool pbo_readback) {
   }
   r->vao_ = gl::CreateVertexArray();
   r->custom_lut_ = gl::CreateTexture();
-  const std::string err = gl::TakeGlError();
-  if (!err.empty()) return Internal("renderer setup: " + err);
+  TR_RETURN_IF_ERROR(gl::CheckGl("renderer setup"));
   return r;
 }
 
@@ -94,15 +100,12 @@ Result<const Renderer::Target*> Renderer::TargetFor(int width, int height) {
   glBindFramebuffer(GL_FRAMEBUFFER, t.fbo.get());
   glFramebufferRenderbuffer(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_RENDERBUFFER, t.color.get());
   const GLenum fb = glCheckFramebufferStatus(GL_FRAMEBUFFER);
-  const std::string err = gl::TakeGlError();
-  if (fb != GL_FRAMEBUFFER_COMPLETE || !err.empty()) {
+  const gl::GlError err = gl::TakeGlError();
+  if (fb != GL_FRAMEBUFFER_COMPLETE || err != gl::GlError::kNone) {
     t = Target{};
-    if (err == "GL_OUT_OF_MEMORY") {
-      return ResourceExhausted("GPU out of memory for a " + std::to_string(width) + "x" +
-                               std::to_string(height) + " framebuffer");
-    }
-    return Internal("framebuffer " + std::to_string(width) + "x" + std::to_string(height) +
-                    " incomplete (status 0x" + std::to_string(fb) + ") " + err);
+    const std::string what = "a " + std::to_string(width) + "x" + std::to_string(height) + " framebuffer";
+    if (err != gl::GlError::kNone) return gl::GlStatus(err, what);
+    return Internal(what + " is incomplete (status 0x" + std::to_string(fb) + ")");
   }
   t.width = width;
   t.height = height;
@@ -132,13 +135,14 @@ unsigned Renderer::LutTexture(const Lut& lut) {
   return id;
 }
 
-int Renderer::DrawLayer(const View& view, const ResolvedLayer& layer) {
-  const GpuImage& image = *layer.image;
+void Renderer::DrawTiles(const View& view, const ResolvedLayer& layer, const std::vector<DrawTile>& tiles) {
+  if (tiles.empty()) return;
+  const TiledImage& image = *layer.image;
   const ImageDesc& desc = image.info().desc;
-  const GpuTiles& tiles = image.tiles();
-  const LevelPlan& level = tiles.plan().levels[layer.level];
+  const LevelPlan& level = image.plan().levels[layer.level];
   const Program& p = programs_[ProgramIndex(desc.channels)];
   glUseProgram(p.program.get());
+  glBindVertexArray(vao_.get());
 
   // Screen -> level texels. Centre split into integer and fraction (in double) so the shader's
   // float positions stay small, hence precise, on images of any size.
@@ -149,8 +153,11 @@ int Renderer::DrawLayer(const View& view, const ResolvedLayer& layer) {
                       static_cast<float>(view.sin_t * k), static_cast<float>(view.cos_t * k)};
   const double cx = view.cx / scale, cy = view.cy / scale;
   const double cix = std::floor(cx), ciy = std::floor(cy);
-  glUniform1i(p["u_tex"], 0);
-  glUniform1i(p["u_lut"], 1);
+  glUniform1i(p["u_tex"], kUnitTile);
+  glUniform1i(p["u_lut"], kUnitLut);
+  glUniform1i(p["u_right"], kUnitRight);
+  glUniform1i(p["u_below"], kUnitBelow);
+  glUniform1i(p["u_diag"], kUnitDiag);
   glUniform1f(p["u_out_height"], static_cast<float>(view.height));
   glUniform2f(p["u_half"], view.width / 2.0f, view.height / 2.0f);
   glUniformMatrix2fv(p["u_m"], 1, GL_FALSE, m);
@@ -169,66 +176,59 @@ int Renderer::DrawLayer(const View& view, const ResolvedLayer& layer) {
   glUniform1f(p["u_opacity"], layer.opacity);
   glUniform1i(p["u_blend"], static_cast<int>(layer.blending));
   if (desc.channels == 1) {
-    glActiveTexture(GL_TEXTURE1);
+    glActiveTexture(GL_TEXTURE0 + kUnitLut);
     glBindTexture(GL_TEXTURE_2D, LutTexture(layer.lut));
     glUniform1i(p["u_lut_size"], static_cast<int>(layer.lut.entries.size()));
   }
-  glActiveTexture(GL_TEXTURE0);
   SetBlendState(layer.blending);
 
-  int drawn = 0;
-  for (int64_t row = 0; row < level.rows(); ++row) {
-    for (int64_t col = 0; col < level.columns(); ++col) {
-      const TilePlan t = level.Tile(col, row);
-      // World rectangle of the core, clipped to the image (the last level pixel may overhang it).
-      const double x0 = t.core.x0 * scale, y0 = t.core.y0 * scale;
-      const double x1 = std::min<double>(t.core.x1 * scale, desc.width);
-      const double y1 = std::min<double>(t.core.y1 * scale, desc.height);
-      if (!IntersectsViewport(view, x0, y0, x1, y1)) continue;
-      // The quad carries a one-texel margin: the shader, not the rasterizer, decides ownership.
-      const Vec2 world[4] = {{x0 - scale, y0 - scale}, {x1 + scale, y0 - scale},
-                             {x0 - scale, y1 + scale}, {x1 + scale, y1 + scale}};
-      float corners[8];
-      for (int i = 0; i < 4; ++i) {
-        const Vec2 s = view.ToScreen(world[i]);
-        corners[2 * i] = static_cast<float>(2.0 * s.x / view.width - 1.0);
-        corners[2 * i + 1] = static_cast<float>(1.0 - 2.0 * s.y / view.height);
-      }
-      glUniform2fv(p["u_corners"], 4, corners);
-      glUniform4i(p["u_core"], static_cast<int>(t.core.x0), static_cast<int>(t.core.y0),
-                  static_cast<int>(t.core.x1), static_cast<int>(t.core.y1));
-      glUniform2i(p["u_tex_origin"], static_cast<int>(t.texture.x0), static_cast<int>(t.texture.y0));
-      glBindTexture(GL_TEXTURE_2D, tiles.texture(layer.level, col, row).get());
-      glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
-      ++drawn;
+  for (const DrawTile& t : tiles) {
+    // The quad carries a margin: the shader, not the rasterizer, decides ownership.
+    const double x0 = (t.core.x0 - kQuadMargin) * scale, y0 = (t.core.y0 - kQuadMargin) * scale;
+    const double x1 = (t.core.x1 + kQuadMargin) * scale, y1 = (t.core.y1 + kQuadMargin) * scale;
+    const Vec2 world[4] = {{x0, y0}, {x1, y0}, {x0, y1}, {x1, y1}};
+    float corners[8];
+    for (int i = 0; i < 4; ++i) {
+      const Vec2 s = view.ToScreen(world[i]);
+      corners[2 * i] = static_cast<float>(2.0 * s.x / view.width - 1.0);
+      corners[2 * i + 1] = static_cast<float>(1.0 - 2.0 * s.y / view.height);
     }
+    glUniform2fv(p["u_corners"], 4, corners);
+    glUniform4i(p["u_core"], static_cast<int>(t.core.x0), static_cast<int>(t.core.y0),
+                static_cast<int>(t.core.x1), static_cast<int>(t.core.y1));
+    glActiveTexture(GL_TEXTURE0 + kUnitRight);
+    glBindTexture(GL_TEXTURE_2D, t.right);
+    glActiveTexture(GL_TEXTURE0 + kUnitBelow);
+    glBindTexture(GL_TEXTURE_2D, t.below);
+    glActiveTexture(GL_TEXTURE0 + kUnitDiag);
+    glBindTexture(GL_TEXTURE_2D, t.diag);
+    glActiveTexture(GL_TEXTURE0 + kUnitTile);
+    glBindTexture(GL_TEXTURE_2D, t.texture);
+    glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
   }
-  return drawn;
 }
 
-Result<Frame> Renderer::Draw(const ResolvedRender& render) {
-  using Clock = std::chrono::steady_clock;
-  const auto t0 = Clock::now();
-  const View& view = render.view;
+Status Renderer::Begin(const View& view, const Rgba& bg) {
+  begin_ = std::chrono::steady_clock::now();
   TR_ASSIGN_OR_RETURN(const Target* target, TargetFor(view.width, view.height));
   glBindFramebuffer(GL_FRAMEBUFFER, target->fbo.get());
   glViewport(0, 0, view.width, view.height);
   glDisable(GL_DEPTH_TEST);
   glDisable(GL_SCISSOR_TEST);
-  const Rgba& bg = render.background;
   glClearColor(bg.r * bg.a, bg.g * bg.a, bg.b * bg.a, bg.a);  // premultiplied, like the layers
   glClear(GL_COLOR_BUFFER_BIT);
-  glBindVertexArray(vao_.get());
+  return Status::Ok();
+}
 
+Result<Frame> Renderer::Finish(const View& view, bool has_alpha) {
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = begin_;
+  glFinish();  // splits draw from readback time; readback would wait for the draw anyway
+  const auto t1 = Clock::now();
   Frame frame;
   frame.width = view.width;
   frame.height = view.height;
-  frame.has_alpha = bg.a < 1.f;
-  for (const ResolvedLayer& layer : render.layers) {
-    frame.timings.tiles_drawn += DrawLayer(view, layer);
-  }
-  glFinish();  // splits draw from readback time; readback would wait for the draw anyway
-  const auto t1 = Clock::now();
+  frame.has_alpha = has_alpha;
 
   const size_t bytes = static_cast<size_t>(view.width) * view.height * 4;
   frame.rgba.resize(bytes);
@@ -249,16 +249,12 @@ Result<Frame> Renderer::Draw(const ResolvedRender& render) {
       glUnmapBuffer(GL_PIXEL_PACK_BUFFER);
     }
     glBindBuffer(GL_PIXEL_PACK_BUFFER, 0);
-    if (mapped == nullptr) return Internal("glMapBufferRange of the readback buffer failed: " + gl::TakeGlError());
+    if (mapped == nullptr) return gl::GlStatus(gl::TakeGlError(), "mapping the readback buffer");
   } else {
     glBindBuffer(GL_PIXEL_PACK_BUFFER, 0);
     glReadPixels(0, 0, view.width, view.height, GL_RGBA, GL_UNSIGNED_BYTE, frame.rgba.data());
   }
-  const std::string err = gl::TakeGlError();
-  if (!err.empty()) {
-    if (err == "GL_OUT_OF_MEMORY") return ResourceExhausted("GPU out of memory while rendering");
-    return Internal("render: " + err);
-  }
+  TR_RETURN_IF_ERROR(gl::CheckGl("render"));
   frame.timings.draw_ms = Ms(t0, t1);
   frame.timings.readback_ms = Ms(t1, Clock::now());
   return frame;

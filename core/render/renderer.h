@@ -1,23 +1,41 @@
 #pragma once
-/// Draws a resolved render into an offscreen framebuffer and reads it back. Render thread only.
+/// Draws tiles of resolved layers into an offscreen framebuffer and reads it back. Which tiles, and
+/// their textures, come from the caller (the paged draw); this class only rasterises. Render
+/// thread only.
 
 #include <array>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/gl/gl_objects.h"
 #include "core/render/resolve.h"
+#include "core/tiles/tile_grid.h"
 
 namespace tilerender {
+
+/// One tile to draw: its pixels (level coordinates) and textures, with the neighbours its
+/// bilinear footprints reach (where none is needed, any texture of the same format).
+struct DrawTile {
+  PixelRect core;
+  gl::Id texture = 0;
+  gl::Id right = 0, below = 0, diag = 0;
+};
 
 class Renderer {
  public:
   /// `pbo_readback`: read frames through a pixel-pack buffer (see EngineOptions).
   static Result<std::unique_ptr<Renderer>> Create(bool pbo_readback);
 
-  /// Draws the visible tiles of every layer, waits for the GPU and reads the pixels back.
-  Result<Frame> Draw(const ResolvedRender& render);
+  /// Binds a framebuffer of the view's size and clears it to the background.
+  Status Begin(const View& view, const Rgba& background);
+  /// Draws tiles of one layer, blended over what is there. Tiles own disjoint parts of the
+  /// screen, so a layer may be drawn in several calls (batches) with the same result.
+  void DrawTiles(const View& view, const ResolvedLayer& layer, const std::vector<DrawTile>& tiles);
+  /// Waits for the GPU and reads the pixels back (draw and readback times in the frame's timings).
+  Result<Frame> Finish(const View& view, bool has_alpha);
 
  private:
   struct Program {
@@ -32,10 +50,8 @@ class Renderer {
   };
 
   Renderer() = default;
-  Status Bind(const Target& target);
   Result<const Target*> TargetFor(int width, int height);
   unsigned LutTexture(const Lut& lut);
-  int DrawLayer(const View& view, const ResolvedLayer& layer);
 
   std::array<Program, 3> programs_;  // CHANNELS 1, 3, 4
   gl::VertexArray vao_;
@@ -44,6 +60,7 @@ class Renderer {
   std::array<Target, 2> targets_;  // most recent sizes, so repeated sizes reuse their framebuffer
   int next_target_ = 0;
   bool pbo_readback_ = false;
+  std::chrono::steady_clock::time_point begin_;  // of the frame being drawn
   gl::Buffer pack_buffer_;
   size_t pack_buffer_size_ = 0;
 };

@@ -5,9 +5,11 @@
 #include <array>
 #include <vector>
 
-#include "core/engine.h"
+#include "core/limits.h"
 #include "core/render/colormap.h"
+#include "core/render/render_request.h"
 #include "core/render/view.h"
+#include "core/tiles/tiled_image.h"
 
 namespace tilerender {
 

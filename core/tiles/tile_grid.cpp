@@ -4,6 +4,10 @@
 
 namespace tilerender {
 
+PixelRect PixelRect::Intersect(const PixelRect& o) const {
+  return {std::max(x0, o.x0), std::max(y0, o.y0), std::min(x1, o.x1), std::min(y1, o.y1)};
+}
+
 TexelLayout LayoutFor(const ImageDesc& d) {
   if (d.channels == 3) return TexelLayout::kRgbAsR8;
   if (d.channels == 4) return TexelLayout::kRgba8;
@@ -28,69 +32,88 @@ int BytesPerTexel(TexelLayout layout) {
   return 0;
 }
 
-std::vector<int64_t> SplitAxis(int64_t extent, int64_t max_texels) {
-  if (extent <= max_texels) return {0, extent};
-  // Interior tiles carry two gutters; balanced cuts keep every core within the rest, so no sliver.
-  const int64_t core_max = max_texels - 2 * kGutter;
-  const int64_t n = (extent + core_max - 1) / core_max;
-  std::vector<int64_t> cuts(n + 1);
-  for (int64_t i = 0; i <= n; ++i) cuts[i] = i * extent / n;
-  return cuts;
+PixelRect LevelPlan::Tile(int64_t column, int64_t row) const {
+  return {column * tile_width, row * tile_height, std::min((column + 1) * tile_width, width),
+          std::min((row + 1) * tile_height, height)};
 }
 
-TilePlan LevelPlan::Tile(int64_t column, int64_t row) const {
-  TilePlan t;
-  t.core = {xs[column], ys[row], xs[column + 1], ys[row + 1]};
-  t.texture = {std::max<int64_t>(t.core.x0 - kGutter, 0), std::max<int64_t>(t.core.y0 - kGutter, 0),
-               std::min(t.core.x1 + kGutter, width), std::min(t.core.y1 + kGutter, height)};
-  return t;
+PixelRect LevelPlan::Chunk(int64_t cx, int64_t cy) const {
+  return {cx * chunk_width, cy * chunk_height, std::min((cx + 1) * chunk_width, width),
+          std::min((cy + 1) * chunk_height, height)};
 }
 
-int64_t GridPlan::tile_count() const {
+int64_t ImagePlan::tile_count() const {
   int64_t n = 0;
-  for (const LevelPlan& l : levels) n += l.columns() * l.rows();
+  for (const LevelPlan& l : levels) n += l.tile_count();
   return n;
 }
 
-int64_t GridPlan::LevelBytes(int level) const {
-  const LevelPlan& l = levels.at(level);
-  int64_t bytes = 0;
-  for (int64_t r = 0; r < l.rows(); ++r) {
-    for (int64_t c = 0; c < l.columns(); ++c) {
-      const PixelRect tex = l.Tile(c, r).texture;
-      bytes += tex.width() * TexelsPerPixelX(layout) * tex.height() * BytesPerTexel(layout);
-    }
-  }
-  return bytes;
+int64_t ImagePlan::TileBytes(const PixelRect& t) const {
+  return t.width() * TexelsPerPixelX(layout) * t.height() * BytesPerTexel(layout);
 }
 
-int64_t GridPlan::TotalBytes() const {
+int64_t ImagePlan::LevelBytes(int level) const {
+  const LevelPlan& l = levels.at(level);
+  return TileBytes({0, 0, l.width, l.height});  // tiles partition the level exactly
+}
+
+int64_t ImagePlan::TotalBytes() const {
   int64_t bytes = 0;
   for (size_t i = 0; i < levels.size(); ++i) bytes += LevelBytes(static_cast<int>(i));
   return bytes;
 }
 
-Result<GridPlan> PlanGrid(const ImageDesc& desc, int max_texture_size, bool pyramid) {
-  if (max_texture_size < 16) {
-    return InvalidArgument("tile size must be at least 16, got " + std::to_string(max_texture_size));
+namespace {
+
+// A tile side along one axis: whole chunks when they are smaller than the wanted side, so tiles
+// never share a chunk; the wanted side otherwise; never beyond the level.
+int64_t TileSide(int64_t wanted, int64_t chunk, int64_t extent) {
+  int64_t side = wanted;
+  if (chunk > 0 && chunk <= wanted) side = wanted / chunk * chunk;
+  return std::max<int64_t>(1, std::min(side, extent));
+}
+
+}  // namespace
+
+Result<ImagePlan> PlanImage(const ImageDesc& desc, const std::vector<SourceLevel>& source_levels,
+                            int tile_size, int max_texture_size, bool pyramid) {
+  if (tile_size < 16) return InvalidArgument("tile size must be at least 16, got " + std::to_string(tile_size));
+  if (source_levels.empty() || source_levels[0].level != 0 || source_levels[0].width != desc.width ||
+      source_levels[0].height != desc.height) {
+    return InvalidArgument("the source's level 0 does not match the image size");
   }
-  GridPlan plan;
+  ImagePlan plan;
   plan.layout = LayoutFor(desc);
-  plan.max_texture_size = max_texture_size;
-  const int64_t max_x = max_texture_size / TexelsPerPixelX(plan.layout);
-  int64_t w = desc.width;
-  int64_t h = desc.height;
-  for (int level = 0;; ++level) {
+  plan.tile_size = tile_size;
+  const int64_t max_x = std::max<int64_t>(1, std::min<int64_t>(tile_size, max_texture_size / TexelsPerPixelX(plan.layout)));
+  const int64_t max_y = std::min<int64_t>(tile_size, max_texture_size);
+  int64_t w = desc.width, h = desc.height;
+  for (int k = 0;; ++k) {
     LevelPlan l;
-    l.level = level;
-    l.width = w;
-    l.height = h;
-    l.xs = SplitAxis(w, max_x);
-    l.ys = SplitAxis(h, max_texture_size);
-    plan.levels.push_back(std::move(l));
-    if (!pyramid || std::max(w, h) <= kTopLevelMaxSide) break;
-    w = (w + 1) / 2;
-    h = (h + 1) / 2;
+    l.level = k;
+    for (size_t i = 0; i < source_levels.size(); ++i) {
+      if (source_levels[i].level == k) l.source_index = static_cast<int>(i);
+    }
+    if (l.source_index >= 0) {
+      const SourceLevel& s = source_levels[l.source_index];
+      l.width = s.width;
+      l.height = s.height;
+      l.chunk_width = std::max<int64_t>(1, s.chunk_width);
+      l.chunk_height = std::max<int64_t>(1, s.chunk_height);
+      l.tile_width = TileSide(max_x, l.chunk_width, l.width);
+      l.tile_height = TileSide(max_y, l.chunk_height, l.height);
+    } else {
+      l.width = w;
+      l.height = h;
+      l.tile_width = std::min(max_x, w);
+      l.tile_height = std::min(max_y, h);
+      l.chunk_width = l.tile_width;
+      l.chunk_height = l.tile_height;
+    }
+    plan.levels.push_back(l);
+    if (!pyramid || std::max(l.width, l.height) <= kTopLevelMaxSide) break;
+    w = (l.width + 1) / 2;
+    h = (l.height + 1) / 2;
   }
   return plan;
 }

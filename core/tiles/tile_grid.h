@@ -1,12 +1,16 @@
 #pragma once
-/// The tile plan of an image: levels of detail (level 0 = full resolution, each next level half the
-/// size, rounded up), each cut into balanced tiles whose textures overlap their neighbours by a
-/// gutter, so sampling never depends on where the cuts fall. Pure arithmetic, no GL.
+/// The tile plan of an image: levels of detail (level 0 = full resolution, level k = 2^k level-0
+/// pixels per texel), each cut into a regular grid of GPU tiles whose textures hold exactly their
+/// own pixels (no gutters: the shader reads a neighbour tile's texture where bilinear sampling
+/// reaches across an edge). Each level comes from the source (a file's own pyramid level, or the
+/// image in memory) or is derived from the level below with the binomial filter. Pure arithmetic,
+/// no GL.
 
 #include <cstdint>
 #include <vector>
 
 #include "core/image/image_desc.h"
+#include "core/image/image_source.h"
 #include "core/status.h"
 
 namespace tilerender {
@@ -16,16 +20,9 @@ struct PixelRect {
   int64_t x0 = 0, y0 = 0, x1 = 0, y1 = 0;
   int64_t width() const { return x1 - x0; }
   int64_t height() const { return y1 - y0; }
+  bool empty() const { return x1 <= x0 || y1 <= y0; }
+  PixelRect Intersect(const PixelRect& o) const;
   bool operator==(const PixelRect&) const = default;
-};
-
-/// Texels each tile texture overlaps its neighbours by: bilinear sampling needs 1; the pyramid's
-/// 4 x 4 downsampling kernel needs 2.
-inline constexpr int64_t kGutter = 2;
-
-struct TilePlan {
-  PixelRect core;     ///< pixels this tile owns (the tiles of a level partition it)
-  PixelRect texture;  ///< core plus a kGutter-pixel gutter on every side that has a neighbour
 };
 
 /// How pixels of a given image type are stored in one texture.
@@ -41,35 +38,47 @@ int TexelsPerPixelX(TexelLayout layout);  ///< 3 for kRgbAsR8, else 1
 int BytesPerTexel(TexelLayout layout);
 
 struct LevelPlan {
-  int level = 0;
-  int64_t width = 0;   ///< ceil(image width / 2^level)
+  int level = 0;  ///< k: one texel covers 2^k x 2^k level-0 pixels
+  int64_t width = 0;
   int64_t height = 0;
-  std::vector<int64_t> xs;  ///< tile column boundaries: xs.front() == 0, xs.back() == width
-  std::vector<int64_t> ys;
-  int64_t columns() const { return static_cast<int64_t>(xs.size()) - 1; }
-  int64_t rows() const { return static_cast<int64_t>(ys.size()) - 1; }
-  TilePlan Tile(int64_t column, int64_t row) const;
+  /// GPU tile size in pixels; tile (c, r) covers [c tw, (c + 1) tw) x [r th, (r + 1) th), clipped.
+  int64_t tile_width = 0;
+  int64_t tile_height = 0;
+  /// Index of this level in the source's levels(), or -1: derived from level k - 1.
+  int source_index = -1;
+  /// Host chunks: the source's decode unit, or for derived levels one chunk per tile.
+  int64_t chunk_width = 0;
+  int64_t chunk_height = 0;
+
+  bool from_source() const { return source_index >= 0; }
+  int64_t columns() const { return (width + tile_width - 1) / tile_width; }
+  int64_t rows() const { return (height + tile_height - 1) / tile_height; }
+  int64_t tile_count() const { return columns() * rows(); }
+  PixelRect Tile(int64_t column, int64_t row) const;
+  PixelRect Chunk(int64_t cx, int64_t cy) const;
 };
 
-struct GridPlan {
+struct ImagePlan {
   TexelLayout layout = TexelLayout::kR8;
-  int max_texture_size = 0;  ///< the T the plan was made for (texture side, gutters included)
+  int tile_size = 0;  ///< the tile side (pixels) the plan was made for
   std::vector<LevelPlan> levels;
   int64_t tile_count() const;
-  /// Exact GPU bytes of every texture of one level / of all levels.
+  /// Exact GPU bytes of one tile, of one level's tiles, of every tile of every level.
+  int64_t TileBytes(const PixelRect& tile) const;
   int64_t LevelBytes(int level) const;
   int64_t TotalBytes() const;
 };
-
-/// Cuts [0, extent) into the fewest near-equal pieces whose size plus two gutters fits in
-/// `max_texels` (one piece, without gutters, when the whole extent fits). Returns boundaries.
-std::vector<int64_t> SplitAxis(int64_t extent, int64_t max_texels);
 
 /// Levels continue halving while the larger side exceeds this: even a thumbnail samples a level
 /// whose texels are about one output pixel.
 inline constexpr int64_t kTopLevelMaxSide = 16;
 
-/// Plans every level. `max_texture_size` is T (>= 16); `pyramid` false plans level 0 only.
-Result<GridPlan> PlanGrid(const ImageDesc& desc, int max_texture_size, bool pyramid);
+/// Plans every level of an image read from `source_levels` (ImageSource::levels()). `tile_size`
+/// (>= 16) is the GPU tile side in pixels; a tile's texture is also kept within
+/// `max_texture_size` texels wide (RGB takes three per pixel). Tiles of a source level are whole
+/// multiples of its chunks where chunks are smaller than a tile, so a tile decodes no chunk
+/// another tile also needs. `pyramid` false plans level 0 only.
+Result<ImagePlan> PlanImage(const ImageDesc& desc, const std::vector<SourceLevel>& source_levels,
+                            int tile_size, int max_texture_size, bool pyramid);
 
 }  // namespace tilerender

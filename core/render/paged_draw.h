@@ -1,0 +1,39 @@
+#pragma once
+/// A layer drawn through the tile caches. Before a render is queued, the tiles it needs that are
+/// not on the GPU are read and decoded on the workers (PrepareLayer, on the caller's thread); on the
+/// render thread the layer is drawn in batches whose tiles fit the GPU budget together, each batch
+/// pinned while it is drawn (DrawLayerPaged). Tiles own disjoint parts of the screen, so batches
+/// give the same pixels as one pass: a render never fails because an image is large or the budget
+/// small, it only takes more page-ins.
+
+#include <optional>
+#include <vector>
+
+#include "core/render/renderer.h"
+#include "core/render/visible_tiles.h"
+#include "core/tiles/gpu_cache.h"
+#include "core/tiles/tile_fetch.h"
+#include "core/tiles/worker_pool.h"
+
+namespace tilerender {
+
+struct PreparedLayer {
+  std::vector<NeededTile> tiles;
+  /// Host pixels of tiles that were not resident when the render was prepared (same indices).
+  std::vector<std::optional<TileData>> data;
+};
+
+/// The tiles a layer needs, with the host pixels of those not resident now, fetched in parallel on
+/// `pool` (the calling thread waits). DATA_LOSS when a tile cannot be decoded.
+Result<PreparedLayer> PrepareLayer(const View& view, const ResolvedLayer& layer, const GpuTileCache& cache,
+                                   TileFetcher& fetcher, WorkerPool& pool);
+
+/// Draws a prepared layer (render thread): pages missing tiles in (from the prepared pixels, or
+/// fetched again if a tile was evicted since), pins each batch while it is drawn.
+Status DrawLayerPaged(Renderer& renderer, GpuTileCache& cache, TileFetcher& fetcher, const View& view,
+                      const ResolvedLayer& layer, PreparedLayer& prepared, RenderTimings* timings);
+
+/// The GPU tile budget a draw needs at least: one tile and the three neighbours it may read.
+int64_t MinimumGpuBudget(int tile_size);
+
+}  // namespace tilerender

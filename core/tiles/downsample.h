@@ -1,0 +1,27 @@
+#pragma once
+/// Derived pyramid levels, computed on the CPU a rectangle at a time: the level-(k+1) pixel (x, y)
+/// is the binomial [1 3 3 1] / 8 weighting of level-k pixels 2x-1 .. 2x+2 by 2y-1 .. 2y+2, clamped
+/// at the level's edges, NaN-aware for float data. Separable: source rows are filtered across once,
+/// then four filtered rows down. Integer sums are exact, so a pixel's value does not depend on the
+/// rectangle it was computed in: tiles of any size, paged in any order, give the same level.
+/// A plain 2 x 2 mean (box filter) would leave ghost patterns on fine periodic detail.
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/image/image_desc.h"
+#include "core/tiles/tile_grid.h"
+
+namespace tilerender {
+
+/// The level-k pixels that level-(k+1) pixels `dst` need: [2 x0 - 1, 2 x1 + 1) x [2 y0 - 1, 2 y1 + 1)
+/// clipped to the level-k size (src_w x src_h).
+PixelRect DownsampleSource(const PixelRect& dst, int64_t src_w, int64_t src_h);
+
+/// Computes level-(k+1) pixels `dst` into `out` (rows `out_stride` bytes apart). `src` points at
+/// level-k pixel (src_rect.x0, src_rect.y0), rows `src_stride` apart, and holds at least
+/// DownsampleSource(dst, src_w, src_h) inside src_rect. `type`: pixel type and channels.
+void Downsample(const ImageDesc& type, const uint8_t* src, size_t src_stride, const PixelRect& src_rect,
+                int64_t src_w, int64_t src_h, const PixelRect& dst, uint8_t* out, size_t out_stride);
+
+}  // namespace tilerender

@@ -1,0 +1,218 @@
+#include "core/tiles/gpu_cache.h"
+
+#include <glad/gl.h>
+
+#include "core/gl/gl_error.h"
+
+namespace tilerender {
+
+GlFormat GlFormatFor(TexelLayout layout) {
+  switch (layout) {
+    case TexelLayout::kR8:
+    case TexelLayout::kRgbAsR8: return {GL_R8, GL_RED, GL_UNSIGNED_BYTE};
+    case TexelLayout::kR16: return {GL_R16, GL_RED, GL_UNSIGNED_SHORT};
+    case TexelLayout::kR32F: return {GL_R32F, GL_RED, GL_FLOAT};
+    case TexelLayout::kRgba8: return {GL_RGBA8, GL_RGBA, GL_UNSIGNED_BYTE};
+  }
+  return {GL_R8, GL_RED, GL_UNSIGNED_BYTE};
+}
+
+GpuTileCache::~GpuTileCache() {
+  // Textures die with their slots, on the render thread (or were abandoned).
+  std::lock_guard lock(mu_);
+  graveyard_.clear();
+  slots_.clear();
+}
+
+gl::Id GpuTileCache::Pin(const TileKey& key) {
+  std::lock_guard lock(mu_);
+  auto it = slots_.find(key);
+  if (it == slots_.end()) {
+    ++misses_;
+    return 0;
+  }
+  Slot& s = it->second;
+  lru_.splice(lru_.begin(), lru_, s.lru);
+  if (!s.pinned) {
+    s.pinned = true;
+    pinned_.push_back(key);
+    pinned_bytes_ += s.bytes;
+  }
+  ++hits_;
+  return s.texture.get();
+}
+
+void GpuTileCache::Account(const TileKey& key, int64_t bytes) {
+  bytes_ += bytes;
+  int64_t& b = image_bytes_[key.image];
+  b += bytes;
+  if (b == 0) image_bytes_.erase(key.image);
+}
+
+bool GpuTileCache::MakeRoom(int64_t bytes, int64_t w, int64_t h, TexelLayout layout, gl::Texture* reuse) {
+  auto it = lru_.end();
+  while (bytes_ + bytes > budget_ && it != lru_.begin()) {
+    --it;
+    auto s = slots_.find(*it);
+    if (s->second.pinned) continue;
+    Slot& slot = s->second;
+    if (!*reuse && slot.width == w && slot.height == h && slot.layout == layout) {
+      *reuse = std::move(slot.texture);
+    }
+    Account(*it, -slot.bytes);
+    slots_.erase(s);  // deletes the texture unless it was taken for reuse
+    it = lru_.erase(it);
+    ++evictions_;
+  }
+  return bytes_ + bytes <= budget_;
+}
+
+Result<gl::Id> GpuTileCache::Insert(const TileKey& key, TexelLayout layout, const PixelRect& rect,
+                                    const TileData& data) {
+  const int tpp = TexelsPerPixelX(layout);
+  const int64_t w = rect.width() * tpp, h = rect.height();
+  const int64_t bytes = w * h * BytesPerTexel(layout);
+  const GlFormat f = GlFormatFor(layout);
+  gl::Texture tex;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = slots_.find(key); it != slots_.end()) {
+      // Already resident (paged in for another layer of this render): pin it, nothing to upload.
+      if (!it->second.pinned) {
+        it->second.pinned = true;
+        pinned_.push_back(key);
+        pinned_bytes_ += it->second.bytes;
+      }
+      return it->second.texture.get();
+    }
+    if (!MakeRoom(bytes, w, h, layout, &tex)) {
+      return ResourceExhausted("the GPU tile budget (" + std::to_string(budget_) + " bytes) cannot hold a " +
+                               std::to_string(bytes) + "-byte tile beside the " + std::to_string(pinned_bytes_) +
+                               " bytes of tiles this draw needs at once");
+    }
+  }
+  if (!tex) {
+    tex = gl::CreateTexture();
+    glBindTexture(GL_TEXTURE_2D, tex.get());
+    // Shaders read with texelFetch and filter themselves; one level keeps the texture complete.
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAX_LEVEL, 0);
+    glTexStorage2D(GL_TEXTURE_2D, 1, f.internal_format, static_cast<GLsizei>(w), static_cast<GLsizei>(h));
+    // GL_OUT_OF_MEMORY leaves undefined state: the texture is deleted (tex goes out of scope).
+    TR_RETURN_IF_ERROR(gl::CheckGl("allocating a " + std::to_string(w) + "x" + std::to_string(h) + " tile texture"));
+  } else {
+    glBindTexture(GL_TEXTURE_2D, tex.get());
+  }
+  // Pixel-store state is global: set all of it before every upload.
+  glBindBuffer(GL_PIXEL_UNPACK_BUFFER, 0);
+  glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+  glPixelStorei(GL_UNPACK_SKIP_PIXELS, 0);
+  glPixelStorei(GL_UNPACK_SKIP_ROWS, 0);
+  const int bpt = BytesPerTexel(layout);
+  for (const TilePiece& p : data.pieces) {
+    glPixelStorei(GL_UNPACK_ROW_LENGTH, static_cast<GLint>(p.stride / bpt));
+    glTexSubImage2D(GL_TEXTURE_2D, 0, static_cast<GLint>((p.rect.x0 - rect.x0) * tpp), static_cast<GLint>(p.rect.y0 - rect.y0),
+                    static_cast<GLsizei>(p.rect.width() * tpp), static_cast<GLsizei>(p.rect.height()), f.format, f.type,
+                    p.pixels);
+  }
+  glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
+  TR_RETURN_IF_ERROR(gl::CheckGl("uploading a tile"));
+  const gl::Id id = tex.get();
+  std::lock_guard lock(mu_);
+  lru_.push_front(key);
+  Slot& s = slots_[key];
+  s.texture = std::move(tex);
+  s.bytes = bytes;
+  s.width = w;
+  s.height = h;
+  s.layout = layout;
+  s.pinned = true;
+  s.lru = lru_.begin();
+  pinned_.push_back(key);
+  pinned_bytes_ += bytes;
+  Account(key, bytes);
+  bytes_uploaded_ += bytes;
+  return id;
+}
+
+void GpuTileCache::UnpinAll() {
+  std::lock_guard lock(mu_);
+  for (const TileKey& k : pinned_) {
+    if (auto it = slots_.find(k); it != slots_.end()) it->second.pinned = false;
+  }
+  pinned_.clear();
+  pinned_bytes_ = 0;
+}
+
+void GpuTileCache::DropImage(uint64_t image) {
+  std::lock_guard lock(mu_);
+  for (auto it = lru_.begin(); it != lru_.end();) {
+    if (it->image != image) {
+      ++it;
+      continue;
+    }
+    auto s = slots_.find(*it);
+    Account(*it, -s->second.bytes);
+    graveyard_.push_back(std::move(s->second.texture));
+    slots_.erase(s);
+    it = lru_.erase(it);
+  }
+}
+
+void GpuTileCache::Collect() {
+  std::vector<gl::Texture> dead;
+  {
+    std::lock_guard lock(mu_);
+    dead.swap(graveyard_);
+  }
+  // Deleted here, on the render thread, outside the lock.
+}
+
+void GpuTileCache::Clear() {
+  std::lock_guard lock(mu_);
+  graveyard_.clear();
+  slots_.clear();
+  lru_.clear();
+  pinned_.clear();
+  image_bytes_.clear();
+  bytes_ = pinned_bytes_ = 0;
+}
+
+void GpuTileCache::Abandon() {
+  std::lock_guard lock(mu_);
+  for (auto& [key, slot] : slots_) gl::AbandonTexture(slot.texture);
+  for (gl::Texture& t : graveyard_) gl::AbandonTexture(t);
+  graveyard_.clear();
+  slots_.clear();
+  lru_.clear();
+  pinned_.clear();
+  image_bytes_.clear();
+  bytes_ = pinned_bytes_ = 0;
+}
+
+int64_t GpuTileCache::ImageBytes(uint64_t image) const {
+  std::lock_guard lock(mu_);
+  auto it = image_bytes_.find(image);
+  return it == image_bytes_.end() ? 0 : it->second;
+}
+
+bool GpuTileCache::Resident(const TileKey& key) const {
+  std::lock_guard lock(mu_);
+  return slots_.count(key) != 0;
+}
+
+GpuCacheStats GpuTileCache::stats() const {
+  std::lock_guard lock(mu_);
+  GpuCacheStats s;
+  s.budget_bytes = budget_;
+  s.bytes = bytes_;
+  s.tiles = static_cast<int64_t>(slots_.size());
+  s.hits = hits_;
+  s.misses = misses_;
+  s.evictions = evictions_;
+  s.bytes_uploaded = bytes_uploaded_;
+  return s;
+}
+
+}  // namespace tilerender

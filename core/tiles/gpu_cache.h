@@ -1,0 +1,115 @@
+#pragma once
+/// The GPU tile cache: textures of tiles of any image and level, within a byte budget. Tiles are
+/// paged in when a render needs them and evicted least recently used; the tiles of the draw in
+/// progress are pinned. An evicted texture of the size a new tile needs is reused as it is (no
+/// delete and re-create). Render thread only, except DropImage(), Resident(), ImageBytes() and
+/// stats().
+
+#include <atomic>
+#include <cstdint>
+#include <list>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "core/gl/gl_objects.h"
+#include "core/status.h"
+#include "core/tiles/tile_fetch.h"
+#include "core/tiles/tile_grid.h"
+
+namespace tilerender {
+
+struct TileKey {
+  uint64_t image = 0;
+  int level = 0;
+  int64_t column = 0, row = 0;
+  bool operator==(const TileKey&) const = default;
+};
+
+struct TileKeyHash {
+  size_t operator()(const TileKey& k) const {
+    return ChunkKeyHash()({k.image, k.level, k.column, k.row});
+  }
+};
+
+struct GpuCacheStats {
+  int64_t budget_bytes = 0;
+  int64_t bytes = 0;  ///< resident now (always <= budget_bytes)
+  int64_t tiles = 0;
+  int64_t hits = 0;   ///< a needed tile was resident
+  int64_t misses = 0; ///< a needed tile was paged in
+  int64_t evictions = 0;
+  int64_t bytes_uploaded = 0;
+};
+
+/// GL formats of a texel layout.
+struct GlFormat {
+  unsigned internal_format;
+  unsigned format;
+  unsigned type;
+};
+GlFormat GlFormatFor(TexelLayout layout);
+
+class GpuTileCache {
+ public:
+  explicit GpuTileCache(int64_t budget_bytes) : budget_(budget_bytes) {}
+  ~GpuTileCache();
+  GpuTileCache(const GpuTileCache&) = delete;
+  GpuTileCache& operator=(const GpuTileCache&) = delete;
+
+  int64_t budget() const { return budget_; }
+  /// Bytes that pinned tiles hold: what the draw in progress cannot give up.
+  int64_t pinned_bytes() const { return pinned_bytes_; }
+
+  /// The texture of a resident tile, pinned and made most recent; 0 when it is not resident.
+  gl::Id Pin(const TileKey& key);
+  /// Makes room (evicting unpinned tiles, least recently used first), uploads `data` as tile
+  /// `rect` of `layout`, and pins it. RESOURCE_EXHAUSTED when pinned tiles leave no room or the
+  /// driver is out of memory.
+  Result<gl::Id> Insert(const TileKey& key, TexelLayout layout, const PixelRect& rect, const TileData& data);
+  /// Ends a draw: every tile becomes evictable again.
+  void UnpinAll();
+  /// Forgets every tile of an image (unloaded: none of its tiles is pinned or drawn), from any
+  /// thread: its bytes are free at once, its textures wait for Collect() on the render thread.
+  void DropImage(uint64_t image);
+  /// Deletes the textures of dropped images (render thread).
+  void Collect();
+  /// Frees every tile (render thread, before the context goes).
+  void Clear();
+  /// Forgets every texture without a GL call: the context is gone.
+  void Abandon();
+
+  /// Whether a tile is resident now (any thread; it may be evicted a moment later).
+  bool Resident(const TileKey& key) const;
+  /// Bytes of an image's tiles resident now (any thread).
+  int64_t ImageBytes(uint64_t image) const;
+  GpuCacheStats stats() const;
+
+ private:
+  struct Slot {
+    gl::Texture texture;
+    int64_t bytes = 0;
+    int64_t width = 0, height = 0;  // texels
+    TexelLayout layout = TexelLayout::kR8;
+    bool pinned = false;
+    std::list<TileKey>::iterator lru;
+  };
+  // Forgets a slot's bytes (the slot itself is erased by the caller). Lock held.
+  void Account(const TileKey& key, int64_t bytes);
+  // Evicts unpinned tiles until `bytes` more fit; a texture of (w, h, layout) evicted on the way
+  // is handed back for reuse. Lock held.
+  bool MakeRoom(int64_t bytes, int64_t w, int64_t h, TexelLayout layout, gl::Texture* reuse);
+
+  const int64_t budget_;
+  mutable std::mutex mu_;  // the map and counters; GL calls happen only on the render thread
+  std::unordered_map<TileKey, Slot, TileKeyHash> slots_;
+  std::list<TileKey> lru_;  // front: most recently used
+  std::vector<TileKey> pinned_;
+  std::unordered_map<uint64_t, int64_t> image_bytes_;
+  std::vector<gl::Texture> graveyard_;  // dropped, to delete on the render thread
+  int64_t bytes_ = 0;
+  int64_t pinned_bytes_ = 0;
+  int64_t hits_ = 0, misses_ = 0, evictions_ = 0, bytes_uploaded_ = 0;
+};
+
+}  // namespace tilerender

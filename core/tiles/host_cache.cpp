@@ -1,0 +1,99 @@
+#include "core/tiles/host_cache.h"
+
+#include <new>
+
+namespace tilerender {
+
+Result<std::shared_ptr<HostChunk>> HostChunk::Allocate(size_t stride, int64_t rows) {
+  auto c = std::make_shared<HostChunk>();
+  c->bytes = stride * static_cast<size_t>(rows);
+  c->stride = stride;
+  c->data.reset(new (std::nothrow) uint8_t[c->bytes]);
+  if (!c->data) return ResourceExhausted("cannot allocate " + std::to_string(c->bytes) + " bytes for a tile");
+  return c;
+}
+
+Result<ChunkRef> HostCache::Get(const ChunkKey& key, const Maker& make) {
+  std::promise<Result<ChunkRef>> promise;
+  {
+    std::unique_lock lock(mu_);
+    if (auto it = entries_.find(key); it != entries_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second.lru);
+      ++hits_;
+      return it->second.chunk;
+    }
+    if (auto it = in_flight_.find(key); it != in_flight_.end()) {
+      std::shared_future<Result<ChunkRef>> f = it->second;
+      ++hits_;
+      lock.unlock();
+      return f.get();
+    }
+    in_flight_.emplace(key, promise.get_future().share());
+    ++misses_;
+  }
+  Result<std::shared_ptr<HostChunk>> made = make();
+  Result<ChunkRef> result = made.ok() ? Result<ChunkRef>(ChunkRef(std::move(made).value())) : Result<ChunkRef>(made.status());
+  {
+    std::lock_guard lock(mu_);
+    in_flight_.erase(key);
+    if (result.ok()) {
+      const int64_t bytes = static_cast<int64_t>((*result)->bytes);
+      bytes_made_ += bytes;
+      if (MakeRoom(bytes)) {
+        lru_.push_front(key);
+        entries_.emplace(key, Entry{*result, lru_.begin()});
+        bytes_ += bytes;
+      } else {
+        ++not_kept_;
+      }
+    }
+  }
+  promise.set_value(result);
+  return result;
+}
+
+bool HostCache::MakeRoom(int64_t bytes) {
+  if (bytes > budget_) return false;
+  auto it = lru_.end();
+  while (bytes_ + bytes > budget_ && it != lru_.begin()) {
+    --it;
+    auto e = entries_.find(*it);
+    // Referenced elsewhere (a render holds it): it stays. The count only falls without the lock.
+    if (e->second.chunk.use_count() > 1) continue;
+    bytes_ -= static_cast<int64_t>(e->second.chunk->bytes);
+    entries_.erase(e);
+    it = lru_.erase(it);
+    ++evictions_;
+  }
+  return bytes_ + bytes <= budget_;
+}
+
+void HostCache::EraseImage(uint64_t image) {
+  std::lock_guard lock(mu_);
+  for (auto it = lru_.begin(); it != lru_.end();) {
+    if (it->image != image) {
+      ++it;
+      continue;
+    }
+    auto e = entries_.find(*it);
+    bytes_ -= static_cast<int64_t>(e->second.chunk->bytes);
+    entries_.erase(e);
+    it = lru_.erase(it);
+  }
+}
+
+HostCacheStats HostCache::stats() const {
+  std::lock_guard lock(mu_);
+  HostCacheStats s;
+  s.budget_bytes = budget_;
+  s.bytes = bytes_;
+  s.entries = static_cast<int64_t>(entries_.size());
+  s.hits = hits_;
+  s.misses = misses_;
+  s.evictions = evictions_;
+  s.bytes_made = bytes_made_;
+  s.not_kept = not_kept_;
+  return s;
+}
+
+}  // namespace tilerender
