@@ -2,6 +2,7 @@
 // covering strips, tiles, BigTIFF, planar configurations, compressions and sample types, and
 // malformed files refused before memory is allocated for them.
 #include <gtest/gtest.h>
+#include <png.h>
 #include <tiffio.h>
 
 #include <cmath>
@@ -183,6 +184,162 @@ TEST(TiffPagesTest, PagesAndIfdLoops) {
         EXPECT_NE(r.status().message().find("page " + std::to_string(page) + " not found"), std::string::npos)
             << r.status().message();
       }
+    }
+  }
+}
+
+// ---- Pyramids: the file's own reduced-resolution levels. ----
+
+// libtiff's RGBA decode of one directory (page) of a file, straight alpha dropped: RGB bytes.
+std::vector<uint8_t> LibtiffPageRgb(const std::string& path, int page, uint32_t* w, uint32_t* h) {
+  TIFF* t = TIFFOpen(path.c_str(), "r");
+  EXPECT_TRUE(t && TIFFSetDirectory(t, static_cast<tdir_t>(page)));
+  TIFFGetField(t, TIFFTAG_IMAGEWIDTH, w);
+  TIFFGetField(t, TIFFTAG_IMAGELENGTH, h);
+  std::vector<uint32_t> raster(size_t(*w) * *h);
+  EXPECT_TRUE(TIFFReadRGBAImageOriented(t, *w, *h, raster.data(), ORIENTATION_TOPLEFT, 0));
+  TIFFClose(t);
+  std::vector<uint8_t> rgb;
+  for (uint32_t p : raster) rgb.insert(rgb.end(), {uint8_t(TIFFGetR(p)), uint8_t(TIFFGetG(p)), uint8_t(TIFFGetB(p))});
+  return rgb;
+}
+
+// A render of level k drawn as it is: zoom 2^-k, one output pixel per level texel.
+std::vector<uint8_t> RenderLevel(const ImageHandle& img, int k, int64_t w, int64_t h) {
+  RenderRequest req{.width = static_cast<int>(w), .height = static_cast<int>(h)};
+  const double scale = std::ldexp(1.0, k);
+  req.camera = {.center_x = w * scale / 2, .center_y = h * scale / 2, .zoom = 1 / scale};
+  req.layers.push_back({.image = img});
+  return RenderRgba(req);
+}
+
+size_t RgbMismatches(const std::vector<uint8_t>& rgba, const std::vector<uint8_t>& rgb) {
+  size_t wrong = 0;
+  for (size_t i = 0; i < rgb.size() / 3; ++i) {
+    for (int c = 0; c < 3; ++c) wrong += rgba[i * 4 + c] != rgb[i * 3 + c];
+  }
+  return wrong;
+}
+
+TEST(TiffPyramidTest, OpenSlideBoxesPagePyramidIsUsedAsItIs) {
+  // OpenSlide's generic tiled TIFF fixture: a 4-level page pyramid (300 x 250 down to 37 x 31,
+  // floor-halved), deflate, 64 x 64 tiles.
+  const std::string path = std::string(TESTDATA_DIR) + "/openslide/boxes.tiff";
+  auto file = OpenImageFile(path);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  const std::vector<SourceLevel> levels = file->source->levels();
+  ASSERT_EQ(levels.size(), 4u);
+  const int64_t sizes[4][2] = {{300, 250}, {150, 125}, {75, 62}, {37, 31}};
+  for (int k = 0; k < 4; ++k) {
+    EXPECT_EQ(levels[k].level, k);
+    EXPECT_EQ(levels[k].width, sizes[k][0]);
+    EXPECT_EQ(levels[k].height, sizes[k][1]);
+  }
+  ImageHandle img = Load(file->source);
+  ASSERT_TRUE(img);
+  for (int k = 0; k < 4; ++k) EXPECT_TRUE(img->info().level_info[k].from_source) << k;
+  EXPECT_FALSE(img->info().level_info[4].from_source);
+  EXPECT_EQ(img->info().level_info[4].width, 19);  // derived: ceil(37 / 2)
+  // Level 0 against what OpenSlide's authors say it looks like (boxes.png, decoded by libpng).
+  png_image png{};
+  png.version = PNG_IMAGE_VERSION;
+  ASSERT_TRUE(png_image_begin_read_from_file(&png, (std::string(TESTDATA_DIR) + "/openslide/boxes.png").c_str()));
+  png.format = PNG_FORMAT_RGB;
+  std::vector<uint8_t> expect(PNG_IMAGE_SIZE(png));
+  ASSERT_TRUE(png_image_finish_read(&png, nullptr, expect.data(), 0, nullptr));
+  ASSERT_EQ(png.width, 300u);
+  EXPECT_EQ(RgbMismatches(RenderLevel(img, 0, 300, 250), expect), 0u);
+  // Each reduced level is the file's own page, sample for sample (libtiff's decode of that page).
+  for (int k = 1; k < 4; ++k) {
+    uint32_t w = 0, h = 0;
+    const std::vector<uint8_t> page = LibtiffPageRgb(path, k, &w, &h);
+    EXPECT_EQ(RgbMismatches(RenderLevel(img, k, w, h), page), 0u) << "level " << k;
+  }
+}
+
+// Writes a uint16 tiled pyramid whose reduced levels are NOT downsamples of level 0 (level k holds
+// 10000 k + x + y), so a render shows which level it drew. `subifd`: the levels as SubIFDs of page
+// 0 (OME-TIFF, vips --subifd), else as reduced-resolution pages after it; `junk`: a stripped 100 x
+// 90 page of another size after level 0 (like a slide's thumbnail), which must not become a level.
+void WriteMarkedPyramid(const std::string& path, bool subifd, bool junk) {
+  TIFF* t = TIFFOpen(path.c_str(), "w8");
+  ASSERT_TRUE(t);
+  const uint32_t sizes[4][2] = {{1000, 700}, {500, 350}, {250, 175}, {125, 87}};
+  auto write_level = [&](int k, bool reduced) {
+    const uint32_t w = sizes[k][0], h = sizes[k][1];
+    TIFFSetField(t, TIFFTAG_SUBFILETYPE, reduced ? FILETYPE_REDUCEDIMAGE : 0);
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 16);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+    TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
+    TIFFSetField(t, TIFFTAG_TILEWIDTH, 64);
+    TIFFSetField(t, TIFFTAG_TILELENGTH, 64);
+    if (k == 0 && subifd) {
+      toff_t offsets[3] = {0, 0, 0};
+      TIFFSetField(t, TIFFTAG_SUBIFD, 3, offsets);
+    }
+    std::vector<uint16_t> tile(64 * 64);
+    for (uint32_t ty = 0; ty < h; ty += 64) {
+      for (uint32_t tx = 0; tx < w; tx += 64) {
+        for (uint32_t y = 0; y < 64; ++y) {
+          for (uint32_t x = 0; x < 64; ++x) tile[y * 64 + x] = static_cast<uint16_t>(10000 * k + tx + x + ty + y);
+        }
+        ASSERT_GE(TIFFWriteEncodedTile(t, TIFFComputeTile(t, tx, ty, 0, 0), tile.data(), tile.size() * 2), 0);
+      }
+    }
+    ASSERT_TRUE(TIFFWriteDirectory(t));
+  };
+  write_level(0, false);
+  if (subifd) {
+    for (int k = 1; k < 4; ++k) write_level(k, true);
+  } else {
+    if (junk) {
+      TIFFSetField(t, TIFFTAG_SUBFILETYPE, 0);
+      TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 100);
+      TIFFSetField(t, TIFFTAG_IMAGELENGTH, 90);
+      TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 16);
+      TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+      TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+      TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 90);
+      std::vector<uint16_t> strip(100 * 90, 60000);
+      ASSERT_GE(TIFFWriteEncodedStrip(t, 0, strip.data(), strip.size() * 2), 0);
+      ASSERT_TRUE(TIFFWriteDirectory(t));
+    }
+    for (int k = 1; k < 4; ++k) write_level(k, true);
+  }
+  TIFFClose(t);
+}
+
+TEST(TiffPyramidTest, PageAndSubIfdPyramidsAreTheImagesLevels) {
+  const std::string dir = ::testing::TempDir();
+  for (auto [subifd, junk] : {std::pair{false, false}, std::pair{false, true}, std::pair{true, false}}) {
+    SCOPED_TRACE(subifd ? "SubIFD pyramid" : junk ? "page pyramid with a thumbnail page" : "page pyramid");
+    const std::string path = dir + "marked_pyramid.tif";
+    WriteMarkedPyramid(path, subifd, junk);
+    auto file = OpenImageFile(path);
+    ASSERT_TRUE(file.ok()) << file.status().ToString();
+    ASSERT_EQ(file->source->levels().size(), 4u);
+    ImageHandle img = Load(file->source);
+    ASSERT_TRUE(img);
+    EXPECT_TRUE(img->info().range_estimated) << "taken from the coarsest level";
+    EXPECT_GE(img->info().range.min, 30000) << "the coarsest level holds 30000 + x + y";
+    for (int k = 0; k < 4; ++k) {
+      const int64_t w = img->info().level_info[k].width, h = img->info().level_info[k].height;
+      ASSERT_TRUE(img->info().level_info[k].from_source);
+      RenderRequest req{.width = static_cast<int>(w), .height = static_cast<int>(h), .format = OutputFormat::kRawRgba8};
+      const double scale = std::ldexp(1.0, k);
+      req.camera = {.center_x = w * scale / 2, .center_y = h * scale / 2, .zoom = 1 / scale};
+      // Contrast [10000 k, 10000 k + 255]: gray level = (x + y) mod nothing, exactly.
+      req.layers.push_back({.image = img, .contrast = Contrast{10000.0 * k, 10000.0 * k + 255}});
+      auto out = TestEngine().Render(req);
+      ASSERT_TRUE(out.ok());
+      size_t wrong = 0;
+      for (int64_t y = 0; y < h; ++y) {
+        for (int64_t x = 0; x < w; ++x) wrong += out->data[(y * w + x) * 4] != std::min<int64_t>(255, x + y);
+      }
+      EXPECT_EQ(wrong, 0u) << "level " << k;
     }
   }
 }
