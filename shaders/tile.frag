@@ -2,20 +2,19 @@
 //
 // The sample position is computed from gl_FragCoord with uniforms that do not depend on the tile,
 // and texels are addressed by integer pixel index (texelFetch), with bilinear weights computed here.
-// A tile's texture holds exactly its own pixels; where a bilinear footprint reaches past the
-// tile's right or lower edge, the texel comes from the neighbour tile's texture (bound beside it).
 // The tile that owns a fragment is decided exactly (the quad is drawn with a margin): with nearest
 // sampling the one holding the texel under the sample, with linear the one holding the footprint's
-// top-left texel. So every output pixel gets the same arithmetic whatever the tile size or which
-// tiles happen to be resident: renders are tile-size invariant and cache-state invariant.
+// top-left texel, whose other three texels lie in the tile or in its one-texel gutter (a copy of
+// the right and lower neighbours' first column and row). So every output pixel gets the same
+// arithmetic whatever the tile size or which tiles happen to be resident: renders are tile-size
+// invariant and cache-state invariant.
 //
 // CHANNELS: 1 (scalar, colormapped), 3 (RGB stored as an R8 texture 3 texels per pixel), 4 (RGBA8).
+// LINEAR: 1 for bilinear sampling, 0 for nearest (separate programs: no untaken branch is paid for
+// on a software rasterizer, which runs both sides of a branch).
 
-uniform sampler2D u_tex;     // this tile's texture, unit 0
+uniform sampler2D u_tex;     // this tile's texture (and gutters), unit 0
 uniform sampler2D u_lut;     // colormap, RGBA32F, u_lut_size x 1, unit 1
-uniform sampler2D u_right;   // the tile to the right, unit 2 (linear sampling only)
-uniform sampler2D u_below;   // the tile below, unit 3
-uniform sampler2D u_diag;    // the tile below and to the right, unit 4
 uniform int u_lut_size;
 
 uniform float u_out_height;  // H: screen y runs down, gl_FragCoord.y up
@@ -28,7 +27,6 @@ uniform vec2 u_inside_hi;
 uniform ivec2 u_level_size;  // level size in pixels
 uniform ivec4 u_core;        // this tile [x0, y0, x1, y1) in level pixels; texel (0, 0) is (x0, y0)
 
-uniform bool u_linear;
 uniform bool u_float;        // float32 data: NaN pixels are transparent
 uniform float u_scale;       // normalised texel -> data value (255, 65535 or 1)
 uniform vec3 u_lo;           // contrast per channel: t = clamp((v - lo) / range, 0, 1) ^ gamma
@@ -42,27 +40,15 @@ out vec4 o_color;
 bool IsNan(float x) { return (floatBitsToUint(x) & 0x7fffffffu) > 0x7f800000u; }
 
 #if CHANNELS == 1
-#define FETCH(s, t) vec4(texelFetch(s, t, 0).r)
+vec4 FETCH(ivec2 t) { return vec4(texelFetch(u_tex, t, 0).r); }
 #elif CHANNELS == 3
-#define FETCH(s, t) vec4(texelFetch(s, ivec2(t.x * 3, t.y), 0).r, texelFetch(s, ivec2(t.x * 3 + 1, t.y), 0).r, \
-                         texelFetch(s, ivec2(t.x * 3 + 2, t.y), 0).r, 1.0)
-#else
-#define FETCH(s, t) texelFetch(s, t, 0)
-#endif
-
-// Level pixel p: inside this tile, or at most one pixel past its right or lower edge.
-vec4 Fetch(ivec2 p) {
-  ivec2 t = p - u_core.xy;
-  ivec2 size = u_core.zw - u_core.xy;
-  bool right = p.x >= u_core.z;
-  bool below = p.y >= u_core.w;
-  if (right) t.x -= size.x;
-  if (below) t.y -= size.y;
-  if (right && below) return FETCH(u_diag, t);
-  if (right) return FETCH(u_right, t);
-  if (below) return FETCH(u_below, t);
-  return FETCH(u_tex, t);
+vec4 FETCH(ivec2 t) {
+  return vec4(texelFetch(u_tex, ivec2(t.x * 3, t.y), 0).r, texelFetch(u_tex, ivec2(t.x * 3 + 1, t.y), 0).r,
+              texelFetch(u_tex, ivec2(t.x * 3 + 2, t.y), 0).r, 1.0);
 }
+#else
+vec4 FETCH(ivec2 t) { return texelFetch(u_tex, t, 0); }
+#endif
 
 bool Owned(ivec2 p) { return all(greaterThanEqual(p, u_core.xy)) && all(lessThan(p, u_core.zw)); }
 
@@ -81,43 +67,40 @@ void main() {
     discard;
   }
   vec4 v;  // data values (normalised), alpha in .a for CHANNELS 4
-  if (!u_linear) {
-    // Clamped: a floor-sized level (a file's own) may end inside the image's last texel.
-    ivec2 pix = clamp(u_c_int + ivec2(floor(local)), ivec2(0), u_level_size - 1);
-    if (!Owned(pix)) discard;
-    v = Fetch(pix);
-    if (u_float && IsNan(v.r)) discard;
-  } else {
-    // Bilinear between pixel centers, clamped to the edge pixels inside the image.
-    vec2 q = local - 0.5;
-    vec2 fq = floor(q);
-    vec2 f = q - fq;
-    ivec2 p0 = u_c_int + ivec2(fq);
-    ivec2 lo = clamp(p0, ivec2(0), u_level_size - 1);
-    if (!Owned(lo)) discard;
-    ivec2 hi = clamp(p0 + 1, ivec2(0), u_level_size - 1);
-    float wa = (1.0 - f.x) * (1.0 - f.y), wb = f.x * (1.0 - f.y), wc = (1.0 - f.x) * f.y,
-          wd = f.x * f.y;
-    // Texels without weight are not read: a neighbour they would come from need not be resident.
-    vec4 a = wa > 0.0 ? Fetch(lo) : vec4(0.0);
-    vec4 b = wb > 0.0 ? Fetch(ivec2(hi.x, lo.y)) : vec4(0.0);
-    vec4 c = wc > 0.0 ? Fetch(ivec2(lo.x, hi.y)) : vec4(0.0);
-    vec4 d = wd > 0.0 ? Fetch(hi) : vec4(0.0);
-    if (u_float) {
-      // A NaN that carries weight makes the sample NaN; one with zero weight is ignored.
-      if ((IsNan(a.r) && wa > 0.0) || (IsNan(b.r) && wb > 0.0) || (IsNan(c.r) && wc > 0.0) ||
-          (IsNan(d.r) && wd > 0.0)) {
-        discard;
-      }
+#if !LINEAR
+  // Clamped: a floor-sized level (a file's own) may end inside the image's last texel.
+  ivec2 pix = clamp(u_c_int + ivec2(floor(local)), ivec2(0), u_level_size - 1);
+  if (!Owned(pix)) discard;
+  v = FETCH(pix - u_core.xy);
+  if (u_float && IsNan(v.r)) discard;
+#else
+  // Bilinear between pixel centers, clamped to the edge pixels inside the image.
+  vec2 q = local - 0.5;
+  vec2 fq = floor(q);
+  vec2 f = q - fq;
+  ivec2 p0 = u_c_int + ivec2(fq);
+  ivec2 lo = clamp(p0, ivec2(0), u_level_size - 1);
+  if (!Owned(lo)) discard;
+  ivec2 t0 = lo - u_core.xy, t1 = clamp(p0 + 1, ivec2(0), u_level_size - 1) - u_core.xy;  // t1: maybe the gutter
+  vec4 a = FETCH(t0), b = FETCH(ivec2(t1.x, t0.y)), c = FETCH(ivec2(t0.x, t1.y)), d = FETCH(t1);
+  float wa = (1.0 - f.x) * (1.0 - f.y), wb = f.x * (1.0 - f.y), wc = (1.0 - f.x) * f.y,
+        wd = f.x * f.y;
+  if (u_float) {
+    // A NaN that carries weight makes the sample NaN; one with zero weight is ignored.
+    if ((IsNan(a.r) && wa > 0.0) || (IsNan(b.r) && wb > 0.0) || (IsNan(c.r) && wc > 0.0) ||
+        (IsNan(d.r) && wd > 0.0)) {
+      discard;
     }
-    // Texels without weight are skipped, not multiplied by 0: inf * 0 would be NaN.
-    v = vec4(0.0);
-    if (wa > 0.0) v += a * wa;
-    if (wb > 0.0) v += b * wb;
-    if (wc > 0.0) v += c * wc;
-    if (wd > 0.0) v += d * wd;
-    if (u_float && IsNan(v.r)) discard;  // +inf and -inf both with weight
   }
+  // Texels without weight are skipped, not multiplied by 0: inf * 0 would be NaN (and a gutter
+  // texel without weight may never have been filled).
+  v = vec4(0.0);
+  if (wa > 0.0) v += a * wa;
+  if (wb > 0.0) v += b * wb;
+  if (wc > 0.0) v += c * wc;
+  if (wd > 0.0) v += d * wd;
+  if (u_float && IsNan(v.r)) discard;  // +inf and -inf both with weight
+#endif
 
   vec4 color;
 #if CHANNELS == 1

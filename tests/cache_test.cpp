@@ -50,7 +50,7 @@ std::vector<uint8_t> RenderOn(Engine& e, const RenderRequest& req) {
 std::unique_ptr<Engine> TinyEngine(int tile, int64_t host_bytes) {
   EngineOptions o;
   o.max_tile_size = tile;
-  o.gpu_budget_bytes = int64_t{4} * tile * tile * 4;
+  o.gpu_budget_bytes = int64_t{4} * (tile + 1) * (tile + 1) * 4;  // four textures with gutters
   o.host_cache_bytes = host_bytes;
   auto e = Engine::Create(o);
   EXPECT_TRUE(e.ok()) << e.status().ToString();

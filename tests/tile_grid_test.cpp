@@ -44,9 +44,17 @@ TEST(TileGridTest, InMemoryImageDerivesEveryLevel) {
   }
   EXPECT_EQ(plan->levels[0].columns(), 8);  // 7 x 128 + 104
   EXPECT_EQ(plan->levels[0].rows(), 3);
-  // No gutters: a level's tiles hold exactly its pixels.
-  EXPECT_EQ(plan->LevelBytes(0), 1000 * 301 * 2);
-  EXPECT_EQ(plan->TileBytes(plan->levels[0].Tile(7, 2)), 104 * 45 * 2);
+  // Textures hold their pixels plus a one-texel gutter right and below where a neighbour is.
+  const LevelPlan& l0 = plan->levels[0];
+  EXPECT_EQ(plan->TileBytes(l0, 7, 2), 104 * 45 * 2) << "the last tile has no neighbours";
+  EXPECT_EQ(plan->TileBytes(l0, 0, 0), 129 * 129 * 2);
+  EXPECT_EQ(plan->TileBytes(l0, 7, 0), 104 * 129 * 2);
+  int64_t sum = 0;
+  for (int64_t r = 0; r < l0.rows(); ++r) {
+    for (int64_t c = 0; c < l0.columns(); ++c) sum += plan->TileBytes(l0, c, r);
+  }
+  EXPECT_EQ(plan->LevelBytes(0), sum);
+  EXPECT_EQ(plan->LevelBytes(0), (1000 + 7) * (301 + 2) * 2);
   EXPECT_FALSE(PlanImage(desc, {{0, 1000, 301, 1000, 301}}, 128, 16384, false)->levels.size() != 1);
 }
 
@@ -104,12 +112,13 @@ TEST(TileGridTest, TilesAreWholeChunksOrTheWantedSize) {
 }
 
 TEST(TileGridTest, RgbTexturesStayWithinTheMaximumWidth) {
-  // RGB takes three R8 texels per pixel: a 4096-texel limit allows 1365 pixels.
+  // RGB takes three R8 texels per pixel: a 4096-texel limit allows 1364 pixels and a gutter.
   auto plan = PlanImage({10000, 100, PixelType::kUint8, 3}, {{0, 10000, 100, 10000, 100}}, 4096, 4096, false);
   ASSERT_TRUE(plan.ok());
-  EXPECT_EQ(plan->levels[0].tile_width, 1365);
+  EXPECT_EQ(plan->levels[0].tile_width, 1364);
   EXPECT_EQ(plan->levels[0].columns(), 8);
-  EXPECT_EQ(plan->LevelBytes(0), 10000 * 100 * 3);
+  EXPECT_EQ(plan->TextureWidth(plan->levels[0], 0), 1365 * 3);
+  EXPECT_EQ(plan->LevelBytes(0), (10000 + 7) * 100 * 3);
 }
 
 TEST(TileGridTest, BadPlansAreRefused) {

@@ -142,24 +142,25 @@ TEST(TilesTest, WiderThanMaxTextureSizeAtFullResolution) {
   }
 }
 
-TEST(TilesTest, GpuBytesAreExactlyTheRawBytes) {
+TEST(TilesTest, GpuBytesAreTheRawBytesPlusGutters) {
   const ImageDesc u16{4000, 3000, PixelType::kUint16, 1};
   auto src = BufferSource::Allocate(u16);
   ASSERT_TRUE(src.ok());
   std::fill_n((*src)->mutable_data(), u16.byte_size(), uint8_t{7});
   std::shared_ptr<BufferSource> shared = std::move(src).value();
-  // Textures hold exactly their tiles' pixels (no gutters), whatever the tile size.
-  for (int t : {0, 1024, 100}) {
+  // Textures hold their tiles' pixels and a one-texel gutter right and below where a neighbour is.
+  for (auto [t, columns, rows] : {std::tuple{0, 8, 6}, std::tuple{256, 16, 12}, std::tuple{100, 40, 30}}) {
     ImageHandle img = Load(shared, t);
-    EXPECT_EQ(img->info().gpu_bytes_level0, 24'000'000) << "T = " << t;
-    EXPECT_LE(img->info().gpu_bytes, img->info().gpu_bytes_level0 * 4 / 3 + 1'000) << "pyramid adds at most 1/3";
+    EXPECT_EQ(img->info().gpu_bytes_level0, (4000 + columns - 1) * (3000 + rows - 1) * 2) << "T = " << t;
+    EXPECT_LE(img->info().gpu_bytes_level0, 24'000'000 * 1.02) << "T = " << t;
+    EXPECT_LE(img->info().gpu_bytes, img->info().gpu_bytes_level0 * 4 / 3 + 100'000) << "pyramid adds at most 1/3";
   }
   // RGB is stored as R8 texels, 3 bytes per pixel, not padded to 4.
   const ImageDesc rgb{2000, 1500, PixelType::kUint8, 3};
   auto rgb_src = MakeImage<uint8_t>(rgb, [](int64_t, int64_t, int) { return 9; });
   ImageHandle rgb_img = Load(rgb_src);
   ASSERT_GT(rgb_img->info().tiles, 1);
-  EXPECT_EQ(rgb_img->info().gpu_bytes_level0, 9'000'000);
+  EXPECT_EQ(rgb_img->info().gpu_bytes_level0, (2000 + 3) * 3 * (1500 + 2));
   // What is resident is what renders paged in: a 1:1 view of 300 x 200 across a tile corner.
   Engine& e = TestEngine();
   EXPECT_EQ(e.ResidentGpuBytes(*rgb_img), 0) << "loading uploads nothing";
@@ -169,7 +170,7 @@ TEST(TilesTest, GpuBytesAreExactlyTheRawBytes) {
   auto out = e.Render(req);
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(out->timings.tiles_drawn, 4) << "the view straddles the corner of four 512-pixel tiles";
-  EXPECT_EQ(e.ResidentGpuBytes(*rgb_img), 4 * 512 * 512 * 3);
+  EXPECT_EQ(e.ResidentGpuBytes(*rgb_img), 4 * 513 * 513 * 3);
 }
 
 TEST(TilesTest, HundredLoadsRendersAndUnloadsLeakNothing) {

@@ -168,7 +168,7 @@ TEST_F(ValidationTest, CancelledBeforeStartIsDroppedUndrawn) {
 TEST(BudgetTest, BudgetBelowFourTilesIsRefusedAtStart) {
   EngineOptions o;
   o.max_tile_size = 256;
-  o.gpu_budget_bytes = 4 * 256 * 256 * 4 - 1;
+  o.gpu_budget_bytes = 4 * 257 * 257 * 4 - 1;  // four 256-pixel tiles and their gutters, 4 bytes a texel
   auto engine = Engine::Create(o);
   ASSERT_EQ(engine.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(engine.status().message().find("four"), std::string::npos) << engine.status().message();

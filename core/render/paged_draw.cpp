@@ -4,7 +4,7 @@
 
 namespace tilerender {
 
-int64_t MinimumGpuBudget(int tile_size) { return int64_t{4} * tile_size * tile_size * 4; }
+int64_t MinimumGpuBudget(int tile_size) { return int64_t{4} * (tile_size + 1) * (tile_size + 1) * 4; }
 
 Result<PreparedLayer> PrepareLayer(const View& view, const ResolvedLayer& layer, const GpuTileCache& cache,
                                    TileFetcher& fetcher, WorkerPool& pool) {
@@ -62,12 +62,13 @@ Status DrawLayerPaged(Renderer& renderer, GpuTileCache& cache, TileFetcher& fetc
       TR_ASSIGN_OR_RETURN(TileData d, fetcher.Fetch(image, layer.level, t.column, t.row));
       data = std::move(d);
     }
-    TR_ASSIGN_OR_RETURN(ids[i], cache.Insert(key, plan.layout, level.Tile(t.column, t.row), *data));
+    TR_ASSIGN_OR_RETURN(ids[i], cache.Insert(key, plan.layout, level.Tile(t.column, t.row), plan.TextureWidth(level, t.column),
+                                             plan.TextureHeight(level, t.row), *data));
     data.reset();  // uploaded: the host copy may go
     ++timings->tiles_paged_in;
     return Status::Ok();
   };
-  auto bytes_of = [&](int i) { return i < 0 || ids[i] != 0 ? 0 : plan.TileBytes(level.Tile(tiles[i].column, tiles[i].row)); };
+  auto bytes_of = [&](int i) { return i < 0 || ids[i] != 0 ? 0 : plan.TileBytes(level, tiles[i].column, tiles[i].row); };
 
   for (size_t i = 0; i < tiles.size(); ++i) {
     const NeededTile& t = tiles[i];
@@ -79,15 +80,12 @@ Status DrawLayerPaged(Renderer& renderer, GpuTileCache& cache, TileFetcher& fetc
     for (int g : group) {
       if (g >= 0) TR_RETURN_IF_ERROR(ensure(g));
     }
-    DrawTile d;
-    d.core = level.Tile(t.column, t.row);
-    d.texture = ids[i];
-    // Units without a needed neighbour get the tile's own texture: never read, but a texture of
-    // the same format keeps the shader variant the same (llvmpipe compiles one per bound format).
-    d.right = t.right >= 0 ? ids[t.right] : d.texture;
-    d.below = t.below >= 0 ? ids[t.below] : d.texture;
-    d.diag = t.diag >= 0 ? ids[t.diag] : d.texture;
-    batch.push_back(d);
+    if (t.right >= 0 || t.below >= 0 || t.diag >= 0) {
+      // The neighbours' first column and row, into this tile's gutters (once while resident).
+      TR_RETURN_IF_ERROR(cache.FillGutters({image.id(), layer.level, t.column, t.row}, t.right >= 0 ? ids[t.right] : 0,
+                                           t.below >= 0 ? ids[t.below] : 0, t.diag >= 0 ? ids[t.diag] : 0));
+    }
+    batch.push_back({level.Tile(t.column, t.row), ids[i]});
   }
   if (!batch.empty()) flush();
   return Status::Ok();

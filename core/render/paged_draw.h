@@ -33,7 +33,8 @@ Result<PreparedLayer> PrepareLayer(const View& view, const ResolvedLayer& layer,
 Status DrawLayerPaged(Renderer& renderer, GpuTileCache& cache, TileFetcher& fetcher, const View& view,
                       const ResolvedLayer& layer, PreparedLayer& prepared, RenderTimings* timings);
 
-/// The GPU tile budget a draw needs at least: one tile and the three neighbours it may read.
+/// The GPU tile budget a draw needs at least: one tile and the three neighbours its gutters are
+/// copied from (four-byte texels, gutters included).
 int64_t MinimumGpuBudget(int tile_size);
 
 }  // namespace tilerender

@@ -13,13 +13,12 @@ namespace tilerender {
 namespace {
 
 constexpr const char* kTileUniforms[] = {
-    "u_tex",        "u_lut",       "u_right",      "u_below",   "u_diag",  "u_lut_size",
-    "u_out_height", "u_half",      "u_m",          "u_c_int",   "u_c_frac", "u_inside_lo",
-    "u_inside_hi",  "u_level_size", "u_core",      "u_linear",  "u_float", "u_scale",
-    "u_lo",         "u_range",     "u_gamma",      "u_opacity", "u_blend", "u_corners"};
+    "u_tex",       "u_lut",        "u_lut_size", "u_out_height", "u_half",  "u_m",     "u_c_int",
+    "u_c_frac",    "u_inside_lo",  "u_inside_hi", "u_level_size", "u_core", "u_float", "u_scale",
+    "u_lo",        "u_range",      "u_gamma",    "u_opacity",    "u_blend", "u_corners"};
 
-// Texture units: 0 the tile, 1 the colormap, 2-4 the neighbours.
-constexpr int kUnitTile = 0, kUnitLut = 1, kUnitRight = 2, kUnitBelow = 3, kUnitDiag = 4;
+// Texture units: 0 the tile, 1 the colormap.
+constexpr int kUnitTile = 0, kUnitLut = 1;
 
 // Texels of margin around a tile's quad: the shader decides ownership, and a linear footprint's
 // owner sits half a texel off; a floor-sized level may end inside the image's last texel.
@@ -29,7 +28,9 @@ double Ms(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::ti
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
-int ProgramIndex(int channels) { return channels == 1 ? 0 : channels == 3 ? 1 : 2; }
+int ProgramIndex(int channels, Interpolation interp) {
+  return (channels == 1 ? 0 : channels == 3 ? 1 : 2) * 2 + (interp == Interpolation::kLinear ? 1 : 0);
+}
 
 float ValueScale(const ImageDesc& d) {
   switch (d.type) {
@@ -72,10 +73,10 @@ Result<std::unique_ptr<Renderer>> Renderer::Create(bool pbo_readback) {
   std::unique_ptr<Renderer> r(new Renderer());
   r->pbo_readback_ = pbo_readback;
   const int channels[3] = {1, 3, 4};
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < 6; ++i) {
     TR_ASSIGN_OR_RETURN(r->programs_[i].program,
                         gl::BuildProgram("tile.vert", "tile.frag",
-                                         {"CHANNELS " + std::to_string(channels[i])}));
+                                         {"CHANNELS " + std::to_string(channels[i / 2]), "LINEAR " + std::to_string(i % 2)}));
     for (const char* name : kTileUniforms) {
       r->programs_[i].uniforms[name] = glGetUniformLocation(r->programs_[i].program.get(), name);
     }
@@ -140,7 +141,7 @@ void Renderer::DrawTiles(const View& view, const ResolvedLayer& layer, const std
   const TiledImage& image = *layer.image;
   const ImageDesc& desc = image.info().desc;
   const LevelPlan& level = image.plan().levels[layer.level];
-  const Program& p = programs_[ProgramIndex(desc.channels)];
+  const Program& p = programs_[ProgramIndex(desc.channels, layer.interpolation)];
   glUseProgram(p.program.get());
   glBindVertexArray(vao_.get());
 
@@ -155,9 +156,6 @@ void Renderer::DrawTiles(const View& view, const ResolvedLayer& layer, const std
   const double cix = std::floor(cx), ciy = std::floor(cy);
   glUniform1i(p["u_tex"], kUnitTile);
   glUniform1i(p["u_lut"], kUnitLut);
-  glUniform1i(p["u_right"], kUnitRight);
-  glUniform1i(p["u_below"], kUnitBelow);
-  glUniform1i(p["u_diag"], kUnitDiag);
   glUniform1f(p["u_out_height"], static_cast<float>(view.height));
   glUniform2f(p["u_half"], view.width / 2.0f, view.height / 2.0f);
   glUniformMatrix2fv(p["u_m"], 1, GL_FALSE, m);
@@ -167,7 +165,6 @@ void Renderer::DrawTiles(const View& view, const ResolvedLayer& layer, const std
   glUniform2f(p["u_inside_hi"], static_cast<float>(desc.width / scale - cix),
               static_cast<float>(desc.height / scale - ciy));
   glUniform2i(p["u_level_size"], static_cast<int>(level.width), static_cast<int>(level.height));
-  glUniform1i(p["u_linear"], layer.interpolation == Interpolation::kLinear);
   glUniform1i(p["u_float"], desc.type == PixelType::kFloat32);
   glUniform1f(p["u_scale"], ValueScale(desc));
   glUniform3fv(p["u_lo"], 1, layer.lo.data());
@@ -181,6 +178,7 @@ void Renderer::DrawTiles(const View& view, const ResolvedLayer& layer, const std
     glUniform1i(p["u_lut_size"], static_cast<int>(layer.lut.entries.size()));
   }
   SetBlendState(layer.blending);
+  glActiveTexture(GL_TEXTURE0 + kUnitTile);
 
   for (const DrawTile& t : tiles) {
     // The quad carries a margin: the shader, not the rasterizer, decides ownership.
@@ -196,13 +194,6 @@ void Renderer::DrawTiles(const View& view, const ResolvedLayer& layer, const std
     glUniform2fv(p["u_corners"], 4, corners);
     glUniform4i(p["u_core"], static_cast<int>(t.core.x0), static_cast<int>(t.core.y0),
                 static_cast<int>(t.core.x1), static_cast<int>(t.core.y1));
-    glActiveTexture(GL_TEXTURE0 + kUnitRight);
-    glBindTexture(GL_TEXTURE_2D, t.right);
-    glActiveTexture(GL_TEXTURE0 + kUnitBelow);
-    glBindTexture(GL_TEXTURE_2D, t.below);
-    glActiveTexture(GL_TEXTURE0 + kUnitDiag);
-    glBindTexture(GL_TEXTURE_2D, t.diag);
-    glActiveTexture(GL_TEXTURE0 + kUnitTile);
     glBindTexture(GL_TEXTURE_2D, t.texture);
     glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
   }

@@ -16,12 +16,11 @@
 
 namespace tilerender {
 
-/// One tile to draw: its pixels (level coordinates) and textures, with the neighbours its
-/// bilinear footprints reach (where none is needed, any texture of the same format).
+/// One tile to draw: its pixels (level coordinates) and its texture (gutters filled where its
+/// bilinear footprints reach them).
 struct DrawTile {
   PixelRect core;
   gl::Id texture = 0;
-  gl::Id right = 0, below = 0, diag = 0;
 };
 
 class Renderer {
@@ -53,7 +52,7 @@ class Renderer {
   Result<const Target*> TargetFor(int width, int height);
   unsigned LutTexture(const Lut& lut);
 
-  std::array<Program, 3> programs_;  // CHANNELS 1, 3, 4
+  std::array<Program, 6> programs_;  // CHANNELS 1, 3, 4 x nearest, linear
   gl::VertexArray vao_;
   std::map<std::string, gl::Texture> lut_cache_;  // named colormaps
   gl::Texture custom_lut_;

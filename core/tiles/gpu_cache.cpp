@@ -68,9 +68,9 @@ bool GpuTileCache::MakeRoom(int64_t bytes, int64_t w, int64_t h, TexelLayout lay
 }
 
 Result<gl::Id> GpuTileCache::Insert(const TileKey& key, TexelLayout layout, const PixelRect& rect,
-                                    const TileData& data) {
+                                    int64_t texture_width, int64_t texture_height, const TileData& data) {
   const int tpp = TexelsPerPixelX(layout);
-  const int64_t w = rect.width() * tpp, h = rect.height();
+  const int64_t w = texture_width, h = texture_height;
   const int64_t bytes = w * h * BytesPerTexel(layout);
   const GlFormat f = GlFormatFor(layout);
   gl::Texture tex;
@@ -126,7 +126,10 @@ Result<gl::Id> GpuTileCache::Insert(const TileKey& key, TexelLayout layout, cons
   s.bytes = bytes;
   s.width = w;
   s.height = h;
+  s.core_width = rect.width() * tpp;
+  s.core_height = rect.height();
   s.layout = layout;
+  s.gutters = 0;
   s.pinned = true;
   s.lru = lru_.begin();
   pinned_.push_back(key);
@@ -134,6 +137,51 @@ Result<gl::Id> GpuTileCache::Insert(const TileKey& key, TexelLayout layout, cons
   Account(key, bytes);
   bytes_uploaded_ += bytes;
   return id;
+}
+
+Status GpuTileCache::FillGutters(const TileKey& key, gl::Id right, gl::Id below, gl::Id diag) {
+  Slot* slot;
+  {
+    std::lock_guard lock(mu_);
+    auto it = slots_.find(key);
+    if (it == slots_.end()) return Internal("filling the gutters of a tile that is not resident");
+    slot = &it->second;  // stable: only this (render) thread erases slots, and not meanwhile
+  }
+  const int tpp = TexelsPerPixelX(slot->layout);  // texels of one pixel
+  struct Copy {
+    uint8_t bit;
+    gl::Id src;
+    int64_t x, y, w, h;  // destination texels; the source starts at its (0, 0)
+  } copies[3] = {{1, right, slot->core_width, 0, tpp, slot->core_height},
+                 {2, below, 0, slot->core_height, slot->core_width, 1},
+                 {4, diag, slot->core_width, slot->core_height, tpp, 1}};
+  for (const Copy& c : copies) {
+    if (c.src == 0 || (slot->gutters & c.bit) || c.x + c.w > slot->width || c.y + c.h > slot->height) continue;
+    if (glCopyImageSubData != nullptr) {
+      glCopyImageSubData(c.src, GL_TEXTURE_2D, 0, 0, 0, 0, slot->texture.get(), GL_TEXTURE_2D, 0, static_cast<GLint>(c.x),
+                         static_cast<GLint>(c.y), 0, static_cast<GLsizei>(c.w), static_cast<GLsizei>(c.h), 1);
+    } else {
+      // GL 3.3: a blit between two framebuffers, with the caller's framebuffer restored after.
+      GLint draw_fb = 0, read_fb = 0;
+      glGetIntegerv(GL_DRAW_FRAMEBUFFER_BINDING, &draw_fb);
+      glGetIntegerv(GL_READ_FRAMEBUFFER_BINDING, &read_fb);
+      if (!copy_read_) copy_read_ = gl::CreateFramebuffer(), copy_draw_ = gl::CreateFramebuffer();
+      glBindFramebuffer(GL_READ_FRAMEBUFFER, copy_read_.get());
+      glFramebufferTexture2D(GL_READ_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, c.src, 0);
+      glBindFramebuffer(GL_DRAW_FRAMEBUFFER, copy_draw_.get());
+      glFramebufferTexture2D(GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, slot->texture.get(), 0);
+      glDisable(GL_SCISSOR_TEST);
+      glBlitFramebuffer(0, 0, static_cast<GLint>(c.w), static_cast<GLint>(c.h), static_cast<GLint>(c.x),
+                        static_cast<GLint>(c.y), static_cast<GLint>(c.x + c.w), static_cast<GLint>(c.y + c.h),
+                        GL_COLOR_BUFFER_BIT, GL_NEAREST);
+      glFramebufferTexture2D(GL_READ_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, 0, 0);
+      glFramebufferTexture2D(GL_DRAW_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, 0, 0);
+      glBindFramebuffer(GL_READ_FRAMEBUFFER, static_cast<GLuint>(read_fb));
+      glBindFramebuffer(GL_DRAW_FRAMEBUFFER, static_cast<GLuint>(draw_fb));
+    }
+    slot->gutters |= c.bit;
+  }
+  return gl::CheckGl("copying a tile's gutters from its neighbours");
 }
 
 void GpuTileCache::UnpinAll() {
@@ -171,6 +219,8 @@ void GpuTileCache::Collect() {
 
 void GpuTileCache::Clear() {
   std::lock_guard lock(mu_);
+  copy_read_.reset();
+  copy_draw_.reset();
   graveyard_.clear();
   slots_.clear();
   lru_.clear();
@@ -184,6 +234,8 @@ void GpuTileCache::Abandon() {
   for (auto& [key, slot] : slots_) gl::AbandonTexture(slot.texture);
   for (gl::Texture& t : graveyard_) gl::AbandonTexture(t);
   graveyard_.clear();
+  copy_read_.release();
+  copy_draw_.release();
   slots_.clear();
   lru_.clear();
   pinned_.clear();

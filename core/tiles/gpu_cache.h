@@ -63,10 +63,16 @@ class GpuTileCache {
 
   /// The texture of a resident tile, pinned and made most recent; 0 when it is not resident.
   gl::Id Pin(const TileKey& key);
-  /// Makes room (evicting unpinned tiles, least recently used first), uploads `data` as tile
-  /// `rect` of `layout`, and pins it. RESOURCE_EXHAUSTED when pinned tiles leave no room or the
-  /// driver is out of memory.
-  Result<gl::Id> Insert(const TileKey& key, TexelLayout layout, const PixelRect& rect, const TileData& data);
+  /// Makes room (evicting unpinned tiles, least recently used first), makes a texture of
+  /// `texture_width` x `texture_height` texels (the tile and its gutters), uploads `data` (tile
+  /// `rect` of `layout`) at its origin, and pins it. RESOURCE_EXHAUSTED when pinned tiles leave no
+  /// room or the driver is out of memory.
+  Result<gl::Id> Insert(const TileKey& key, TexelLayout layout, const PixelRect& rect, int64_t texture_width,
+                        int64_t texture_height, const TileData& data);
+  /// Fills a resident tile's right gutter column, bottom gutter row and corner texel from the first
+  /// column / row / texel of its neighbours' textures (0: leave that gutter), on the GPU; each gutter
+  /// once per residency.
+  Status FillGutters(const TileKey& key, gl::Id right, gl::Id below, gl::Id diag);
   /// Ends a draw: every tile becomes evictable again.
   void UnpinAll();
   /// Forgets every tile of an image (unloaded: none of its tiles is pinned or drawn), from any
@@ -89,9 +95,11 @@ class GpuTileCache {
   struct Slot {
     gl::Texture texture;
     int64_t bytes = 0;
-    int64_t width = 0, height = 0;  // texels
+    int64_t width = 0, height = 0;            // texels, gutters included
+    int64_t core_width = 0, core_height = 0;  // texels of the tile's own pixels
     TexelLayout layout = TexelLayout::kR8;
     bool pinned = false;
+    uint8_t gutters = 0;  // filled: 1 right, 2 below, 4 corner
     std::list<TileKey>::iterator lru;
   };
   // Forgets a slot's bytes (the slot itself is erased by the caller). Lock held.
@@ -107,6 +115,7 @@ class GpuTileCache {
   std::vector<TileKey> pinned_;
   std::unordered_map<uint64_t, int64_t> image_bytes_;
   std::vector<gl::Texture> graveyard_;  // dropped, to delete on the render thread
+  gl::Framebuffer copy_read_, copy_draw_;  // gutter copies where glCopyImageSubData is missing (GL < 4.3)
   int64_t bytes_ = 0;
   int64_t pinned_bytes_ = 0;
   int64_t hits_ = 0, misses_ = 0, evictions_ = 0, bytes_uploaded_ = 0;

@@ -48,13 +48,24 @@ int64_t ImagePlan::tile_count() const {
   return n;
 }
 
-int64_t ImagePlan::TileBytes(const PixelRect& t) const {
-  return t.width() * TexelsPerPixelX(layout) * t.height() * BytesPerTexel(layout);
+int64_t ImagePlan::TextureWidth(const LevelPlan& l, int64_t column) const {
+  return (l.Tile(column, 0).width() + (l.HasRight(column) ? 1 : 0)) * TexelsPerPixelX(layout);
+}
+
+int64_t ImagePlan::TextureHeight(const LevelPlan& l, int64_t row) const {
+  return l.Tile(0, row).height() + (l.HasBelow(row) ? 1 : 0);
+}
+
+int64_t ImagePlan::TileBytes(const LevelPlan& l, int64_t column, int64_t row) const {
+  return TextureWidth(l, column) * TextureHeight(l, row) * BytesPerTexel(layout);
 }
 
 int64_t ImagePlan::LevelBytes(int level) const {
   const LevelPlan& l = levels.at(level);
-  return TileBytes({0, 0, l.width, l.height});  // tiles partition the level exactly
+  // Every interior edge adds one gutter column (row) of texels.
+  const int64_t texels_x = (l.width + l.columns() - 1) * TexelsPerPixelX(layout);
+  const int64_t texels_y = l.height + l.rows() - 1;
+  return texels_x * texels_y * BytesPerTexel(layout);
 }
 
 int64_t ImagePlan::TotalBytes() const {
@@ -85,8 +96,9 @@ Result<ImagePlan> PlanImage(const ImageDesc& desc, const std::vector<SourceLevel
   ImagePlan plan;
   plan.layout = LayoutFor(desc);
   plan.tile_size = tile_size;
-  const int64_t max_x = std::max<int64_t>(1, std::min<int64_t>(tile_size, max_texture_size / TexelsPerPixelX(plan.layout)));
-  const int64_t max_y = std::min<int64_t>(tile_size, max_texture_size);
+  // A texture holds the tile and a one-pixel gutter.
+  const int64_t max_x = std::max<int64_t>(1, std::min<int64_t>(tile_size, max_texture_size / TexelsPerPixelX(plan.layout) - 1));
+  const int64_t max_y = std::min<int64_t>(tile_size, max_texture_size - 1);
   int64_t w = desc.width, h = desc.height;
   for (int k = 0;; ++k) {
     LevelPlan l;

@@ -1,10 +1,12 @@
 #pragma once
 /// The tile plan of an image: levels of detail (level 0 = full resolution, level k = 2^k level-0
-/// pixels per texel), each cut into a regular grid of GPU tiles whose textures hold exactly their
-/// own pixels (no gutters: the shader reads a neighbour tile's texture where bilinear sampling
-/// reaches across an edge). Each level comes from the source (a file's own pyramid level, or the
-/// image in memory) or is derived from the level below with the binomial filter. Pure arithmetic,
-/// no GL.
+/// pixels per texel), each cut into a regular grid of GPU tiles. A tile's texture holds its own
+/// pixels plus a one-texel gutter on the right and at the bottom where a neighbour exists: bilinear
+/// sampling reaches one texel into the next tile there (the tile owning a sample holds the top-left
+/// of its 2 x 2 footprint), and the gutter is copied from the neighbour's texture on the GPU when a
+/// linear render first needs it. Each level comes from the source (a file's own pyramid level, or
+/// the image in memory) or is derived from the level below with the binomial filter. Pure
+/// arithmetic, no GL.
 
 #include <cstdint>
 #include <vector>
@@ -56,6 +58,9 @@ struct LevelPlan {
   int64_t tile_count() const { return columns() * rows(); }
   PixelRect Tile(int64_t column, int64_t row) const;
   PixelRect Chunk(int64_t cx, int64_t cy) const;
+  /// Whether tile (column, row) has a neighbour to its right / below (and so a gutter there).
+  bool HasRight(int64_t column) const { return column + 1 < columns(); }
+  bool HasBelow(int64_t row) const { return row + 1 < rows(); }
 };
 
 struct ImagePlan {
@@ -63,8 +68,12 @@ struct ImagePlan {
   int tile_size = 0;  ///< the tile side (pixels) the plan was made for
   std::vector<LevelPlan> levels;
   int64_t tile_count() const;
-  /// Exact GPU bytes of one tile, of one level's tiles, of every tile of every level.
-  int64_t TileBytes(const PixelRect& tile) const;
+  /// Texture size of tile (column, row) of a level in texels: its pixels (three texels each for
+  /// RGB), plus the gutters.
+  int64_t TextureWidth(const LevelPlan& l, int64_t column) const;
+  int64_t TextureHeight(const LevelPlan& l, int64_t row) const;
+  /// Exact GPU bytes of one tile's texture, of one level's tiles, of every tile of every level.
+  int64_t TileBytes(const LevelPlan& l, int64_t column, int64_t row) const;
   int64_t LevelBytes(int level) const;
   int64_t TotalBytes() const;
 };
@@ -74,7 +83,7 @@ struct ImagePlan {
 inline constexpr int64_t kTopLevelMaxSide = 16;
 
 /// Plans every level of an image read from `source_levels` (ImageSource::levels()). `tile_size`
-/// (>= 16) is the GPU tile side in pixels; a tile's texture is also kept within
+/// (>= 16) is the GPU tile side in pixels; a tile's texture, gutters included, is also kept within
 /// `max_texture_size` texels wide (RGB takes three per pixel). Tiles of a source level are whole
 /// multiples of its chunks where chunks are smaller than a tile, so a tile decodes no chunk
 /// another tile also needs. `pyramid` false plans level 0 only.
