@@ -169,16 +169,32 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
 
   std::unique_ptr<Engine> engine(new Engine());
   engine->state_ = std::move(state);
-  // Warm-up: the first draw compiles the shaders for real (~50 ms on llvmpipe); pay it now.
-  auto src = BufferSource::Allocate({2, 2, PixelType::kUint8, 1});
-  if (!src.ok()) return src.status();
-  std::fill_n((*src)->mutable_data(), 4, uint8_t{128});
-  TR_ASSIGN_OR_RETURN(ImageHandle warm, engine->LoadImage(std::move(src).value(), {.build_pyramid = false}));
-  RenderRequest req;
-  req.width = req.height = 4;
-  req.layers.push_back({.image = warm, .interpolation = Interpolation::kLinear});
-  auto out = engine->Render(req);
-  if (!out.ok()) return Internal("warm-up render failed: " + out.status().ToString());
+  // Warm-up: a shader variant's first draw compiles it for real (llvmpipe compiles one per program,
+  // texture format and power-of-two-ness of the texture's sides); pay that now, not in a client's
+  // first render.
+  std::vector<ImageDesc> kinds = {{2, 2, PixelType::kUint8, 1}};
+  if (options.warm_up_all) {
+    for (int64_t side : {2, 3}) {
+      for (auto [type, channels] : {std::pair{PixelType::kUint8, 1}, std::pair{PixelType::kUint16, 1},
+                                    std::pair{PixelType::kFloat32, 1}, std::pair{PixelType::kUint8, 3},
+                                    std::pair{PixelType::kUint8, 4}}) {
+        if (side > 2 || type != PixelType::kUint8 || channels != 1) kinds.push_back({side, side, type, channels});
+      }
+    }
+  }
+  for (const ImageDesc& kind : kinds) {
+    TR_ASSIGN_OR_RETURN(std::shared_ptr<BufferSource> src, BufferSource::Allocate(kind));
+    std::fill_n(src->mutable_data(), kind.byte_size(), uint8_t{0});
+    TR_ASSIGN_OR_RETURN(ImageHandle warm, engine->LoadImage(std::move(src), {.build_pyramid = false}));
+    for (Interpolation interp : {Interpolation::kNearest, Interpolation::kLinear}) {
+      RenderRequest req;
+      req.width = req.height = 4;
+      req.layers.push_back({.image = warm, .interpolation = interp});
+      auto out = engine->Render(req);
+      if (!out.ok()) return Internal("warm-up render failed: " + out.status().ToString());
+      if (!options.warm_up_all) break;
+    }
+  }
   return engine;
 }
 

@@ -42,6 +42,9 @@ struct EngineOptions {
   int64_t max_output_pixels = int64_t{64} << 20;
   int max_queue_depth = 64;                  ///< renders waiting; beyond: RESOURCE_EXHAUSTED
   ImageLimits image_limits;
+  /// Warm up every shader variant at start (pixel type x channels x nearest/linear: llvmpipe
+  /// compiles each on first use, ~50-150 ms apiece); false: the uint8 one only (tests).
+  bool warm_up_all = true;
   /// Read frames back through a pixel-pack buffer and a mapping instead of straight into host
   /// memory. Unset: on for hardware renderers (a DMA into driver memory), off for llvmpipe (where
   /// it only adds a copy).
@@ -68,8 +71,8 @@ struct EngineState;
 
 class Engine {
  public:
-  /// Starts the render thread, creates the context, compiles shaders and runs a warm-up render (the
-  /// first draw on llvmpipe costs ~50 ms of shader compilation).
+  /// Starts the render thread, creates the context, compiles shaders and runs warm-up renders (a
+  /// shader variant's first draw on llvmpipe costs 50-150 ms of compilation).
   static Result<std::unique_ptr<Engine>> Create(const EngineOptions& options);
   ~Engine();
 

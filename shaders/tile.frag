@@ -109,7 +109,7 @@ void main() {
   color = Colormap(t);
 #else
   vec3 t = clamp((v.rgb * u_scale - u_lo) / u_range, 0.0, 1.0);
-  t = pow(t, u_gamma);
+  if (u_gamma != vec3(1.0)) t = pow(t, u_gamma);
   color = vec4(t, CHANNELS == 4 ? v.a : 1.0);
 #endif
 

@@ -49,6 +49,7 @@ std::vector<uint8_t> RenderOn(Engine& e, const RenderRequest& req) {
 // chunks.
 std::unique_ptr<Engine> TinyEngine(int tile, int64_t host_bytes) {
   EngineOptions o;
+  o.warm_up_all = false;  // shader variants compile on first use
   o.max_tile_size = tile;
   o.gpu_budget_bytes = int64_t{4} * (tile + 1) * (tile + 1) * 4;  // four textures with gutters
   o.host_cache_bytes = host_bytes;

@@ -10,6 +10,7 @@ namespace tilerender::testing {
 Engine& TestEngine() {
   static std::unique_ptr<Engine> engine = [] {
     EngineOptions o;
+    o.warm_up_all = false;  // shader variants compile on first use
     auto e = Engine::Create(o);
     if (!e.ok()) {
       ADD_FAILURE() << "engine: " << e.status().ToString();

@@ -167,6 +167,7 @@ TEST_F(ValidationTest, CancelledBeforeStartIsDroppedUndrawn) {
 
 TEST(BudgetTest, BudgetBelowFourTilesIsRefusedAtStart) {
   EngineOptions o;
+  o.warm_up_all = false;  // shader variants compile on first use
   o.max_tile_size = 256;
   o.gpu_budget_bytes = 4 * 257 * 257 * 4 - 1;  // four 256-pixel tiles and their gutters, 4 bytes a texel
   auto engine = Engine::Create(o);
@@ -223,6 +224,7 @@ TEST(SourceErrorTest, UnreadableDataAtLoadLeavesNothingBehind) {
 TEST(SourceErrorTest, ChunkThatBreaksWhileRenderingFailsThatRenderOnly) {
   // A host cache of three chunks: what the load read is gone again when the render asks.
   EngineOptions o;
+  o.warm_up_all = false;  // shader variants compile on first use
   o.host_cache_bytes = 30'000;
   auto engine = Engine::Create(o);
   ASSERT_TRUE(engine.ok());
