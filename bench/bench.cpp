@@ -7,10 +7,6 @@
 // "SUMMARY" line. --quick uses a 4000 x 4000 image and a subset of cases and runs in well under a
 // minute on 2 cores.
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #ifdef TILERENDER_HAVE_VIPS
 #include <vips/vips.h>
@@ -28,6 +24,7 @@
 #include <map>
 #include <thread>
 
+#include "bench/bench_util.h"
 #include "bench/synthetic_files.h"
 #include "client/client.h"
 #include "core/encode/png_encoder.h"
@@ -35,25 +32,11 @@
 #include "core/image/image_file.h"
 #include "core/render/colormap.h"
 
-extern char** environ;
-
 namespace tilerender::bench {
 namespace {
 
 namespace fs = std::filesystem;
 namespace v1 = ::tilerender::v1;
-using Clock = std::chrono::steady_clock;
-
-double Ms(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 struct Config {
   bool quick = false;
@@ -63,120 +46,6 @@ struct Config {
   std::string egl_device = "auto";
   std::string daemon = TILERENDERD_PATH;
   std::string pbo = "auto";  // readback through a pixel-pack buffer: auto, on, off
-};
-
-// Median of `reps` timed runs of f (ms), after one untimed warm-up run.
-double TimeMs(int reps, const std::function<void()>& f) {
-  f();
-  std::vector<double> t;
-  for (int i = 0; i < reps; ++i) {
-    const auto a = Clock::now();
-    f();
-    t.push_back(Ms(a, Clock::now()));
-  }
-  return Median(t);
-}
-
-int64_t ProcStatusKib(pid_t pid, const char* key) {
-  std::ifstream f("/proc/" + (pid ? std::to_string(pid) : std::string("self")) + "/status");
-  std::string k;
-  while (f >> k) {
-    if (k == key) {
-      int64_t v;
-      f >> v;
-      return v;
-    }
-  }
-  return -1;
-}
-
-// Resets the peak-RSS mark (VmHWM) of this process.
-void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
-
-void DropFromPageCache(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) return;
-  ::fdatasync(fd);
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-  ::close(fd);
-}
-
-double ReadFileMs(const std::string& path, std::vector<uint8_t>& buf) {
-  const auto a = Clock::now();
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  size_t off = 0;
-  buf.resize(fs::file_size(path));
-  while (off < buf.size()) {
-    const ssize_t n = ::read(fd, buf.data() + off, buf.size() - off);
-    if (n <= 0) break;
-    off += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  return Ms(a, Clock::now());
-}
-
-std::string Fmt(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-std::string Fmt(const char* fmt, ...) {
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  std::vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  return buf;
-}
-
-void Summary(const std::string& measure, const std::string& text) {
-  std::printf("SUMMARY %-10s %s\n", measure.c_str(), text.c_str());
-  std::fflush(stdout);
-}
-
-// ---- the daemon, for the measures that go through gRPC ----
-
-class DaemonProcess {
- public:
-  DaemonProcess(const std::string& binary, const std::string& data_root, const std::string& egl_device) {
-    int out[2];
-    if (pipe(out) != 0) return;
-    std::vector<std::string> args = {binary, "--listen", "127.0.0.1:0", "--data-root", data_root,
-                                     "--egl-device", egl_device, "--log-level", "warn"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(out[1]);
-    FILE* f = fdopen(out[0], "r");
-    char line[256] = {};
-    if (f && std::fgets(line, sizeof line, f)) {
-      std::string l(line);
-      const std::string prefix = "tilerenderd listening on ";
-      if (l.rfind(prefix, 0) == 0) address_ = l.substr(prefix.size(), l.size() - prefix.size() - 1);
-    }
-    if (f) std::fclose(f);
-    client_ = client::Client::Connect(address_);
-    ok_ = !address_.empty() && client_->WaitForServing(std::chrono::seconds(60)).ok();
-  }
-  ~DaemonProcess() {
-    client_.reset();
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  bool ok() const { return ok_; }
-  const std::string& address() const { return address_; }
-  client::Client& client() { return *client_; }
-  pid_t pid() const { return pid_; }
-
- private:
-  pid_t pid_ = -1;
-  std::string address_;
-  std::unique_ptr<client::Client> client_;
-  bool ok_ = false;
 };
 
 // ---- 1. load ----
@@ -610,7 +479,7 @@ int main(int argc, char** argv) {
   auto file = OpenImageFile(npy);
   auto img = (*engine)->LoadImage(file->source);
   const auto* pixels = reinterpret_cast<const uint16_t*>(file->source->contiguous(0));
-  DaemonProcess daemon(c.daemon, c.data_dir, c.egl_device);
+  DaemonProcess daemon(c.daemon, c.data_dir, {"--egl-device", c.egl_device});
   if (!daemon.ok() || !daemon.client().Load(fs::path(npy).filename().string(), "img").ok()) std::fprintf(stderr, "daemon did not start; daemon columns are 0\n");
   BenchRender(**engine, &daemon, c, *img, pixels);
   if (daemon.ok()) BenchThroughput(daemon, c);

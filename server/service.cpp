@@ -145,6 +145,7 @@ grpc::Status TileRenderService::LoadImage(grpc::ServerContext*, const v1::LoadIm
     OpenOptions open;
     open.limits = engine_.limits().image;
     open.page = req->page();
+    open.name = req->path();  // messages name the path under the data root, never the absolute one
     TR_ASSIGN_OR_RETURN(OpenedImage file, OpenImageFile(path, open));
     TR_RETURN_IF_ERROR(engine_.CheckLoad(file.source->desc()));
     RegisteredImage image;

@@ -7,9 +7,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
+#include <tiffio.h>
 
 #include "core/image/image_file.h"
 #include "tests/daemon_fixture.h"
@@ -516,7 +518,11 @@ TEST(DaemonBudgetTest, ImagesLargerThanTheCachesRenderThroughThem) {
   ImageHandle local = Load(file->source, 128);
   struct View {
     double cx, cy, zoom, rot;
-  } views[] = {{1000, 500, 0.6, 0}, {700, 300, 1.0, 0}, {1500, 800, 2.5, 33}, {1000, 500, 0.1, 0}, {20, 20, 1.5, -10}};
+  };
+  std::vector<View> views = {{1000, 500, 0.6, 0}, {700, 300, 1.0, 0}, {1500, 800, 2.5, 33}, {1000, 500, 0.1, 0}, {20, 20, 1.5, -10}};
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<double> u(0, 1);
+  for (int i = 0; i < 15; ++i) views.push_back({2000 * u(rng), 1000 * u(rng), std::exp2(-5 + 7 * u(rng)), u(rng) < 0.3 ? 90 * u(rng) : 0});
   for (const char* id : {"big.npy", "big2"}) {
     for (const View& v : views) {
       v1::RenderRequest r = SimpleRender(id, 900, 700);
@@ -544,6 +550,85 @@ TEST(DaemonBudgetTest, ImagesLargerThanTheCachesRenderThroughThem) {
   auto stats = d.client().Stats();
   EXPECT_GT(stats->gpu_cache().evictions(), 0);
   EXPECT_EQ(stats->gpu_cache().budget_bytes(), 1 << 20);
+}
+
+TEST(DaemonBudgetTest, CorruptTileFailsItsRenderOnlyAndTheDaemonGoesOn) {
+  Daemon d({"--host-cache", "1M"});
+  // A two-level deflate page pyramid (2000 x 1500, 1000 x 750, 64 x 64 tiles); one level-0 tile's
+  // compressed bytes are then overwritten. Loading reads the coarser level only, so the damage is
+  // found when a render first needs that tile.
+  const std::string path = d.data_root() + "/damaged.tif";
+  TIFF* t = TIFFOpen(path.c_str(), "w");
+  ASSERT_TRUE(t);
+  for (int k = 0; k < 2; ++k) {
+    const uint32_t w = 2000 >> k, h = 1500 >> k;
+    TIFFSetField(t, TIFFTAG_SUBFILETYPE, k ? FILETYPE_REDUCEDIMAGE : 0);
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+    TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
+    TIFFSetField(t, TIFFTAG_TILEWIDTH, 64);
+    TIFFSetField(t, TIFFTAG_TILELENGTH, 64);
+    std::vector<uint8_t> tile(64 * 64);
+    for (uint32_t ty = 0; ty < h; ty += 64) {
+      for (uint32_t tx = 0; tx < w; tx += 64) {
+        for (size_t i = 0; i < tile.size(); ++i) tile[i] = static_cast<uint8_t>((tx + i % 64) * 3 + (ty + i / 64) * 7);
+        ASSERT_GE(TIFFWriteEncodedTile(t, TIFFComputeTile(t, tx, ty, 0, 0), tile.data(), tile.size()), 0);
+      }
+    }
+    ASSERT_TRUE(TIFFWriteDirectory(t));
+  }
+  TIFFClose(t);
+  uint64_t offset = 0, bytes = 0;
+  t = TIFFOpen(path.c_str(), "r");
+  const uint32_t bad = TIFFComputeTile(t, 1280, 640, 0, 0);  // pixels [1280, 1344) x [640, 704)
+  offset = TIFFGetStrileOffset(t, bad);
+  bytes = TIFFGetStrileByteCount(t, bad);
+  TIFFClose(t);
+  ASSERT_GT(bytes, 8u);
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(offset));
+    const std::string junk(static_cast<size_t>(bytes), '\x5a');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  ASSERT_TRUE(d.client().Load("damaged.tif", "damaged").ok());
+  std::vector<uint8_t> ramp(64 * 64, 7);
+  WriteNpy(d.data_root() + "/other.npy", "|u1", {64, 64}, ramp.data(), ramp.size());
+  ASSERT_TRUE(d.client().Load("other.npy", "other").ok());
+  // A walk across the image at 1:1: exactly the views that need the GPU tile holding the damaged
+  // file tile fail (512-pixel tiles: [1024, 1536) x [512, 1024)); the rest render.
+  int failed = 0, ok = 0;
+  for (int y = 100; y < 1500; y += 200) {
+    for (int x = 100; x < 2000; x += 300) {
+      v1::RenderRequest r = SimpleRender("damaged", 200, 150);
+      r.mutable_camera()->set_center_x(x);
+      r.mutable_camera()->set_center_y(y);
+      r.mutable_camera()->set_zoom(1);
+      auto out = d.client().Render(r);
+      const bool covers = x + 100 > 1024 && x - 100 < 1536 && y + 75 > 512 && y - 75 < 1024;
+      if (covers) {
+        ++failed;
+        EXPECT_EQ(out.status().code(), StatusCode::kDataLoss) << x << "," << y << ": " << out.status().ToString();
+        EXPECT_EQ(out.status().message().rfind("damaged.tif: ", 0), 0u) << "named under the data root: " << out.status().message();
+        EXPECT_NE(out.status().message().find("cannot decode tile (20, 10)"), std::string::npos) << out.status().message();
+      } else {
+        ++ok;
+        EXPECT_TRUE(out.ok()) << x << "," << y << ": " << out.status().ToString();
+      }
+      ASSERT_TRUE(d.client().Render(SimpleRender("other")).ok());
+    }
+  }
+  EXPECT_GE(failed, 1);
+  EXPECT_GE(ok, 40);
+  // Zoomed out it draws the file's own level 1, which is sound.
+  EXPECT_TRUE(d.client().Render(SimpleRender("damaged", 500, 375)).ok());
+  auto stats = d.client().Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->render_errors(), failed);
+  EXPECT_EQ(d.client().List()->size(), 2u) << "nothing loaded is lost";
 }
 
 }  // namespace

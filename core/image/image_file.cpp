@@ -19,13 +19,14 @@ Status FileError(const std::string& what, const std::string& path, int err) {
   return InvalidArgument(msg);
 }
 
-Result<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path) {
+Result<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path, const std::string& display) {
+  const std::string& name = display.empty() ? path : display;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return FileError("cannot open", path, errno);
+  if (fd < 0) return FileError("cannot open", name, errno);
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    return InvalidArgument(path + " is not a regular file");
+    return InvalidArgument(name + " is not a regular file");
   }
   std::shared_ptr<MappedFile> f(new MappedFile());
   f->size_ = static_cast<size_t>(st.st_size);
@@ -34,7 +35,7 @@ Result<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path) {
     if (p == MAP_FAILED) {
       const int err = errno;
       ::close(fd);
-      return FileError("cannot map", path, err);
+      return FileError("cannot map", name, err);
     }
     f->data_ = static_cast<uint8_t*>(p);
   }
@@ -53,19 +54,20 @@ Status MappedSource::ReadChunk(int index, int64_t cx, int64_t cy, uint8_t* dst, 
 }
 
 Result<OpenedImage> OpenImageFile(const std::string& path, const OpenOptions& options) {
+  const std::string& name = options.name.empty() ? path : options.name;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return FileError("cannot open", path, errno);
+  if (fd < 0) return FileError("cannot open", name, errno);
   uint8_t magic[8] = {};
   const ssize_t n = ::read(fd, magic, sizeof magic);
   ::close(fd);
-  if (n < 4) return InvalidArgument(path + ": file too short to be an image");
+  if (n < 4) return InvalidArgument(name + ": file too short to be an image");
   static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   if (n == 8 && std::memcmp(magic, kPng, 8) == 0) return OpenPng(path, options);
   if (n >= 6 && std::memcmp(magic, "\x93NUMPY", 6) == 0) return OpenNpy(path, options);
   const bool tiff = (magic[0] == 'I' && magic[1] == 'I' && (magic[2] == 42 || magic[2] == 43) && magic[3] == 0) ||
                     (magic[0] == 'M' && magic[1] == 'M' && magic[2] == 0 && (magic[3] == 42 || magic[3] == 43));
   if (tiff) return OpenTiff(path, options);
-  return InvalidArgument(path + ": not a PNG, TIFF or NPY file");
+  return InvalidArgument(name + ": not a PNG, TIFF or NPY file");
 }
 
 }  // namespace tilerender

@@ -16,6 +16,8 @@ namespace tilerender {
 struct OpenOptions {
   ImageLimits limits;
   int page = 0;  ///< TIFF directory index; must be 0 for other formats
+  /// How messages name the file (the daemon: its path under the data root); empty: the path.
+  std::string name;
 };
 
 struct OpenedImage {
@@ -37,7 +39,8 @@ std::string NpyHeaderBytes(const std::string& descr, const std::vector<int64_t>&
 /// A read-only memory map of a whole file.
 class MappedFile {
  public:
-  static Result<std::shared_ptr<MappedFile>> Open(const std::string& path);
+  /// `name`: how messages name the file (empty: the path).
+  static Result<std::shared_ptr<MappedFile>> Open(const std::string& path, const std::string& name = "");
   ~MappedFile();
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }

@@ -123,9 +123,10 @@ std::string NpyHeaderBytes(const std::string& descr, const std::vector<int64_t>&
 }
 
 Result<OpenedImage> OpenNpy(const std::string& path, const OpenOptions& options) {
-  if (options.page != 0) return InvalidArgument(path + ": NPY files have no pages");
-  TR_ASSIGN_OR_RETURN(std::shared_ptr<MappedFile> file, MappedFile::Open(path));
-  TR_ASSIGN_OR_RETURN(NpyHeader h, ParseHeader(file->data(), file->size(), path));
+  const std::string& name = options.name.empty() ? path : options.name;
+  if (options.page != 0) return InvalidArgument(name + ": NPY files have no pages");
+  TR_ASSIGN_OR_RETURN(std::shared_ptr<MappedFile> file, MappedFile::Open(path, name));
+  TR_ASSIGN_OR_RETURN(NpyHeader h, ParseHeader(file->data(), file->size(), name));
 
   OpenedImage out;
   out.format = "npy";
@@ -134,7 +135,7 @@ Result<OpenedImage> OpenNpy(const std::string& path, const OpenOptions& options)
                               (h.kind == 'i' && (h.item_size == 1 || h.item_size == 2 || h.item_size == 4)) ||
                               (h.kind == 'f' && (h.item_size == 4 || h.item_size == 8)) ||
                               (h.kind == 'b' && h.item_size == 1);
-  if (!supported_kind) return InvalidArgument(path + ": unsupported NPY dtype '" + dtype + "'");
+  if (!supported_kind) return InvalidArgument(name + ": unsupported NPY dtype '" + dtype + "'");
 
   ImageDesc desc;
   if (h.shape.size() == 2 || (h.shape.size() == 3 && h.shape[2] == 1)) {
@@ -144,7 +145,7 @@ Result<OpenedImage> OpenNpy(const std::string& path, const OpenOptions& options)
   } else {
     std::string s;
     for (int64_t d : h.shape) s += (s.empty() ? "" : ", ") + std::to_string(d);
-    return InvalidArgument(path + ": NPY shape (" + s + ") is not an image: need (H, W) or (H, W, 3|4)");
+    return InvalidArgument(name + ": NPY shape (" + s + ") is not an image: need (H, W) or (H, W, 3|4)");
   }
   desc.height = h.shape[0];
   desc.width = h.shape[1];
@@ -163,13 +164,13 @@ Result<OpenedImage> OpenNpy(const std::string& path, const OpenOptions& options)
     }
   }
   if (desc.channels != 1 && desc.type != PixelType::kUint8) {
-    return InvalidArgument(path + ": RGB(A) NPY arrays must be uint8, got " + dtype);
+    return InvalidArgument(name + ": RGB(A) NPY arrays must be uint8, got " + dtype);
   }
   TR_RETURN_IF_ERROR(ValidateDesc(desc, options.limits));
   const size_t elements = static_cast<size_t>(desc.width) * desc.height * desc.channels;
   const size_t data_bytes = elements * h.item_size;
   if (file->size() < h.data_offset || file->size() - h.data_offset < data_bytes) {
-    return InvalidArgument(path + ": NPY data truncated: header promises " + std::to_string(data_bytes) +
+    return InvalidArgument(name + ": NPY data truncated: header promises " + std::to_string(data_bytes) +
                            " bytes, file has " + std::to_string(file->size() - std::min(file->size(), h.data_offset)));
   }
 

@@ -85,11 +85,12 @@ struct PngReader {
 }  // namespace
 
 Result<OpenedImage> OpenPng(const std::string& path, const OpenOptions& options) {
-  if (options.page != 0) return InvalidArgument(path + ": PNG files have no pages");
+  const std::string& name = options.name.empty() ? path : options.name;
+  if (options.page != 0) return InvalidArgument(name + ": PNG files have no pages");
   ReadState state;
   PngReader r;
   r.file = std::fopen(path.c_str(), "rbe");
-  if (r.file == nullptr) return FileError("cannot open", path, errno);
+  if (r.file == nullptr) return FileError("cannot open", name, errno);
   r.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &state, OnError, OnWarning);
   if (r.png == nullptr) return Internal("png_create_read_struct failed");
   r.info = png_create_info_struct(r.png);
@@ -101,19 +102,19 @@ Result<OpenedImage> OpenPng(const std::string& path, const OpenOptions& options)
 
   PngLayout l;
   if (!ReadHeader(r.png, r.info, &l)) {
-    return InvalidArgument(path + ": corrupt PNG: " + state.error);
+    return InvalidArgument(name + ": corrupt PNG: " + state.error);
   }
   ImageDesc desc{l.width, l.height, l.out_16 ? PixelType::kUint16 : PixelType::kUint8, l.out_channels};
   TR_RETURN_IF_ERROR(ValidateDesc(desc, options.limits));
   if (png_get_rowbytes(r.png, r.info) != desc.row_bytes()) {
-    return Internal(path + ": PNG row size " + std::to_string(png_get_rowbytes(r.png, r.info)) +
+    return Internal(name + ": PNG row size " + std::to_string(png_get_rowbytes(r.png, r.info)) +
                     " does not match " + desc.ToString());
   }
   TR_ASSIGN_OR_RETURN(std::unique_ptr<BufferSource> buf, BufferSource::Allocate(desc));
   std::vector<png_bytep> rows(desc.height);
   for (int64_t y = 0; y < desc.height; ++y) rows[y] = buf->mutable_data() + y * desc.row_bytes();
   if (!ReadRows(r.png, rows.data())) {
-    return InvalidArgument(path + ": corrupt PNG data: " + state.error);
+    return InvalidArgument(name + ": corrupt PNG data: " + state.error);
   }
   OpenedImage out;
   out.format = "png";

@@ -99,7 +99,7 @@ class TiffSource final : public ImageSource {
 
  private:
   Status Fail(const Handle& h, const std::string& what) const {
-    return InvalidArgument(path_ + ": " + what + (h.error.empty() ? "" : " (" + h.error + ")"));
+    return InvalidArgument(name_ + ": " + what + (h.error.empty() ? "" : " (" + h.error + ")"));
   }
   Result<std::unique_ptr<Handle>> OpenHandle() const;
   bool SetDirectory(Handle& h, const DirectoryRef& dir) const;
@@ -113,6 +113,7 @@ class TiffSource final : public ImageSource {
   void ConvertPixels(const TiffLevel& l, const uint8_t* const* planes, int64_t n, uint8_t* out) const;
 
   std::string path_;
+  std::string name_;  // in messages
   ImageDesc desc_;
   SampleFormat format_;
   Mode mode_ = Mode::kNative;
@@ -195,6 +196,7 @@ bool TiffSource::ReadLevel(Handle& h, const DirectoryRef& dir, TiffLevel* l, Sam
 
 Status TiffSource::Open(const std::string& path, const OpenOptions& options, OpenedImage* out) {
   path_ = path;
+  name_ = options.name.empty() ? path : options.name;
   TR_ASSIGN_OR_RETURN(std::unique_ptr<Handle> h, OpenHandle());
   // TIFFNumberOfDirectories follows the IFD chain and stops at loops.
   const tdir_t pages = TIFFNumberOfDirectories(h->tif);
@@ -344,7 +346,7 @@ Result<std::unique_ptr<Handle>> TiffSource::Acquire(int index) {
   if (h->level != index) {
     h->level = -1;
     if (!SetDirectory(*h, levels_[index].dir)) {
-      return DataLoss(path_ + ": cannot read the directory of level " + std::to_string(levels_[index].level.level) +
+      return DataLoss(name_ + ": cannot read the directory of level " + std::to_string(levels_[index].level.level) +
                       (h->error.empty() ? "" : " (" + h->error + ")"));
     }
     h->level = index;
@@ -431,7 +433,7 @@ Status TiffSource::DecodeNative(Handle& h, const TiffLevel& l, int64_t cx, int64
                 : TIFFReadEncodedStrip(h.tif, TIFFComputeStrip(h.tif, static_cast<uint32_t>(y0), static_cast<uint16_t>(s)),
                                        buf, static_cast<tmsize_t>(plane_bytes));
     if (got < 0) {
-      return DataLoss(path_ + ": cannot decode " + (l.tiled ? "tile" : "strip") + " (" + std::to_string(cx) + ", " +
+      return DataLoss(name_ + ": cannot decode " + (l.tiled ? "tile" : "strip") + " (" + std::to_string(cx) + ", " +
                       std::to_string(cy) + ") of level " + std::to_string(sl.level) + " at row " + std::to_string(y0) +
                       (h.error.empty() ? "" : " (" + h.error + ")"));
     }
@@ -458,7 +460,7 @@ Status TiffSource::DecodeRgba(Handle& h, const TiffLevel& l, int64_t cx, int64_t
   const int ok = l.tiled ? TIFFReadRGBATile(h.tif, static_cast<uint32_t>(x0), static_cast<uint32_t>(y0), h.raster.data())
                          : TIFFReadRGBAStrip(h.tif, static_cast<uint32_t>(y0), h.raster.data());
   if (!ok) {
-    return DataLoss(path_ + ": cannot decode chunk (" + std::to_string(cx) + ", " + std::to_string(cy) + ") of level " +
+    return DataLoss(name_ + ": cannot decode chunk (" + std::to_string(cx) + ", " + std::to_string(cy) + ") of level " +
                     std::to_string(sl.level) + " at row " + std::to_string(y0) + (h.error.empty() ? "" : " (" + h.error + ")"));
   }
   // The raster's origin is its lower-left corner; its height is the rows present in this chunk.
