@@ -212,7 +212,8 @@ Result<ImageHandle> Engine::LoadImage(std::shared_ptr<ImageSource> source, const
   if (!source) return InvalidArgument("no image source");
   const auto start = Clock::now();
   const ImageDesc desc = source->desc();
-  TR_RETURN_IF_ERROR(ValidateDesc(desc, state_->limits.image));
+  // The engine never holds an image whole (the source does, if anyone): sides and pixels only.
+  TR_RETURN_IF_ERROR(ValidateDesc(desc, state_->limits.image.Paged()));
   int tile = state_->limits.tile_size;
   if (options.max_tile_size > 0) tile = std::min(tile, options.max_tile_size);
   TR_ASSIGN_OR_RETURN(ImagePlan plan, PlanImage(desc, source->levels(), tile, state_->limits.max_texture_size,

@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   app.add_option("--max-output-pixels", engine_options.max_output_pixels, "pixels of a render")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--max-image-side", engine_options.image_limits.max_side, "pixels per side of an image")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--max-image-pixels", engine_options.image_limits.max_pixels, "pixels of an image")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--max-image-bytes", max_image_bytes, "bytes of an image")->capture_default_str();
+  app.add_option("--max-image-bytes", max_image_bytes, "bytes of an image held whole in memory (PNG, converted NPY, upload)")->capture_default_str();
   app.add_option("--max-upload-bytes", max_upload, "bytes of one upload")->capture_default_str();
   app.add_option("--max-message-bytes", service_options.max_message_bytes, "largest gRPC message")->capture_default_str()->check(CLI::Range(1 << 20, INT_MAX));
   app.add_option("--max-stream-in-flight", service_options.max_stream_in_flight, "renders of one RenderStream in flight")->capture_default_str()->check(CLI::Range(1, 64));

@@ -201,8 +201,10 @@ class FormulaSource : public ImageSource {
 };
 
 TEST(CacheTest, LoadReadsMetadataAndRendersReadOnlyWhatTheyShow) {
-  // 2^17 x 2^17 pixels (17 Gpx, the default limit): loads and renders with a few chunks read.
-  auto src = std::make_shared<FormulaSource>(int64_t{1} << 17);
+  // 2^18 x 2^18 pixels (69 Gpx, 69 GB: more than the 64 GiB limit for images held in memory,
+  // which does not apply to a source read a tile at a time): loads and renders with a few chunks
+  // read.
+  auto src = std::make_shared<FormulaSource>(int64_t{1} << 18);
   auto img = TestEngine().LoadImage(src);
   ASSERT_TRUE(img.ok()) << img.status().ToString();
   EXPECT_EQ(src->level0_reads.load(), 0);

@@ -34,8 +34,17 @@ struct ImageDesc {
 /// Limits checked before any memory is allocated for an image.
 struct ImageLimits {
   int64_t max_side = int64_t{1} << 20;        ///< per dimension
-  int64_t max_pixels = int64_t{1} << 34;      ///< 16 Gpx
+  int64_t max_pixels = int64_t{1} << 38;      ///< 275 Gpx (a 100000 x 190000 slide is 19 Gpx)
+  /// Bytes of an image held whole in memory (a decoded PNG, a converted NPY, an upload). Images
+  /// read a tile at a time (TIFF, memory-mapped NPY) are not bounded by it: see Paged().
   int64_t max_bytes = int64_t{64} << 30;      ///< 64 GiB
+
+  /// The limits for an image that is never held whole in memory.
+  ImageLimits Paged() const {
+    ImageLimits l = *this;
+    l.max_bytes = INT64_MAX;
+    return l;
+  }
 };
 
 /// Sizes positive and within limits, byte count free of overflow, supported type x channels.

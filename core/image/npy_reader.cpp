@@ -166,7 +166,7 @@ Result<OpenedImage> OpenNpy(const std::string& path, const OpenOptions& options)
   if (desc.channels != 1 && desc.type != PixelType::kUint8) {
     return InvalidArgument(name + ": RGB(A) NPY arrays must be uint8, got " + dtype);
   }
-  TR_RETURN_IF_ERROR(ValidateDesc(desc, options.limits));
+  TR_RETURN_IF_ERROR(ValidateDesc(desc, options.limits.Paged()));
   const size_t elements = static_cast<size_t>(desc.width) * desc.height * desc.channels;
   const size_t data_bytes = elements * h.item_size;
   if (file->size() < h.data_offset || file->size() - h.data_offset < data_bytes) {
@@ -182,7 +182,9 @@ Result<OpenedImage> OpenNpy(const std::string& path, const OpenOptions& options)
     return out;
   }
 
-  // Convert once into host memory: byte order, Fortran order and dtype in one pass.
+  // Convert once into host memory: byte order, Fortran order and dtype in one pass. Only this copy
+  // is bounded by the byte limit (a memory-mapped file is read a tile at a time).
+  TR_RETURN_IF_ERROR(ValidateDesc(desc, options.limits));
   if (h.byte_order == '>' && h.item_size > 1) out.notes.push_back("big-endian data converted");
   if (h.fortran) out.notes.push_back("Fortran-order data transposed to row-major");
   TR_ASSIGN_OR_RETURN(std::unique_ptr<BufferSource> buf, BufferSource::Allocate(desc));

@@ -260,7 +260,8 @@ Status TiffSource::Open(const std::string& path, const OpenOptions& options, Ope
     out->notes.push_back("decoded through libtiff's RGBA interface (photometric " + std::to_string(f.photometric) +
                          ", " + std::to_string(f.bps) + " bits x " + std::to_string(f.spp) + ")");
   }
-  TR_RETURN_IF_ERROR(ValidateDesc(desc_, options.limits));
+  // Read a tile at a time, never whole: the byte limit for images in memory does not apply.
+  TR_RETURN_IF_ERROR(ValidateDesc(desc_, options.limits.Paged()));
 
   // Checks a level's chunks before anything is allocated for them; the sizes come from the file, so
   // the products are checked for overflow too.

@@ -1,5 +1,6 @@
 #include "core/tiles/host_cache.h"
 
+#include <exception>
 #include <new>
 
 namespace tilerender {
@@ -31,7 +32,15 @@ Result<ChunkRef> HostCache::Get(const ChunkKey& key, const Maker& make) {
     in_flight_.emplace(key, promise.get_future().share());
     ++misses_;
   }
-  Result<std::shared_ptr<HostChunk>> made = make();
+  // Waiters must always get an answer: nothing may escape between here and set_value.
+  Result<std::shared_ptr<HostChunk>> made = Internal("making a tile failed");
+  try {
+    made = make();
+  } catch (const std::bad_alloc&) {
+    made = ResourceExhausted("out of memory making a tile");
+  } catch (const std::exception& e) {
+    made = Internal(std::string("making a tile failed: ") + e.what());
+  }
   Result<ChunkRef> result = made.ok() ? Result<ChunkRef>(ChunkRef(std::move(made).value())) : Result<ChunkRef>(made.status());
   {
     std::lock_guard lock(mu_);
