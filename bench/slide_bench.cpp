@@ -1,6 +1,6 @@
 // tilerender-slide-bench: a whole-slide file served out of core, side by side with libvips.
 //
-//   tilerender-slide-bench SLIDE.tif [--reps 5] [--images 10] [--walk 200] [--gpu-budget 2G]
+//   tilerender-slide-bench SLIDE.tif [--reps 5] [--images 10] [--walk 200] [--jumps 600] [--gpu-budget 2G]
 //                          [--host-cache 1G] [--small-budgets 512M,256M] [--no-vips] [--only walk|first]
 //
 // Runs the real daemon (built next to this program) on the slide's directory and measures through
@@ -12,7 +12,8 @@
 //  3. Many images at once: the slide loaded under `--images` ids, a fit view and twelve 1:1 or 1:2
 //     views of each, with small budgets: the daemon's peak RSS against the budgets.
 //  4. A pan/zoom walk of `--walk` views from the fit view down to 1:1 and back along a path,
-//     cold then warm, with --gpu-budget and --host-cache: latency percentiles, peak RSS.
+//     cold then warm, then `--jumps` views at random places (more tiles than the budgets hold),
+//     with --gpu-budget and --host-cache: latency percentiles, peak RSS.
 // Every figure is printed as a markdown table row; each section ends with a SUMMARY line.
 
 #include <unistd.h>
@@ -37,6 +38,7 @@ struct Config {
   int reps = 5;
   int images = 10;
   int walk = 200;
+  int jumps = 600;
   std::string gpu_budget = "2G";
   std::string host_cache = "1G";
   std::string small_gpu = "512M", small_host = "256M";
@@ -80,8 +82,8 @@ void FirstViews(const Config& c, DaemonProcess& d, const Slide& s) {
   const std::string tmp = fs::temp_directory_path() / "tilerender-slide-bench";
   fs::create_directories(tmp);
   std::mt19937 rng(42);
-  std::vector<double> load_ms, fit_ms, fit_cli_ms, vips_thumb_ms, one_ms, one_cli_ms, vips_crop_ms, warm_ms, warm_draw_ms,
-      warm_encode_ms, warm_total_ms;
+  std::vector<double> load_ms, fit_ms, fit_cli_ms, vips_thumb_ms, one_ms, one_cli_ms, vips_crop_ms, warm_ms, warm_raw_ms,
+      warm_draw_ms, warm_encode_ms, warm_total_ms;
   std::printf("\n## First views of %s (%lld x %lld), page cache dropped before each\n\n", name.c_str(),
               static_cast<long long>(s.width), static_cast<long long>(s.height));
   std::vector<std::pair<double, double>> places;
@@ -125,12 +127,17 @@ void FirstViews(const Config& c, DaemonProcess& d, const Slide& s) {
       crop = RunMs({"vips", "crop", c.slide, tmp + "/crop.png", std::to_string(static_cast<int64_t>(x)),
                     std::to_string(static_cast<int64_t>(y)), "1024", "768"});
     }
-    // Warm: the same 1:1 view again.
+    // Warm: the same 1:1 view again, as PNG and as raw RGBA.
     v1::Timings timings;
     auto t5 = Clock::now();
     auto again = d.client().Render(View(id, x + 512, y + 384, 1));
     auto t6 = Clock::now();
     if (again.ok()) timings = again->timings();
+    v1::RenderRequest raw = View(id, x + 512, y + 384, 1);
+    raw.set_format(v1::RAW_RGBA8);
+    auto t7 = Clock::now();
+    const bool raw_ok = d.client().Render(raw).ok();
+    auto t8 = Clock::now();
     if (i == 0) continue;
     load_ms.push_back(Ms(t0, t1));
     fit_ms.push_back(Ms(t0, t2));
@@ -140,6 +147,7 @@ void FirstViews(const Config& c, DaemonProcess& d, const Slide& s) {
     vips_thumb_ms.push_back(thumb);
     vips_crop_ms.push_back(crop);
     warm_ms.push_back(Ms(t5, t6));
+    if (raw_ok) warm_raw_ms.push_back(Ms(t7, t8));
     warm_draw_ms.push_back(timings.draw_ms() + timings.readback_ms());
     warm_encode_ms.push_back(timings.encode_ms());
     warm_total_ms.push_back(timings.total_ms());
@@ -155,10 +163,12 @@ void FirstViews(const Config& c, DaemonProcess& d, const Slide& s) {
               Median(one_cli_ms), Median(vips_crop_ms));
   std::printf("| the same 1:1 view again, warm (RPC; in the daemon: draw + readback %.1f, PNG %.1f, total %.1f) | %.1f ms | | |\n",
               Median(warm_draw_ms), Median(warm_encode_ms), Median(warm_total_ms), Median(warm_ms));
+  std::printf("| the same 1:1 view again, warm, RAW_RGBA8 (no encode) | %.1f ms | | |\n", Median(warm_raw_ms));
   Summary("first", Fmt("%s: load+fit %.0f ms (CLI %.0f) vs vipsthumbnail %.0f ms; first 1:1 %.0f ms (CLI %.0f) vs vips crop %.0f ms; "
-                       "warm 1:1 %.1f ms (draw+readback %.1f, PNG %.1f)",
+                       "warm 1:1 %.1f ms PNG (draw+readback %.1f, encode %.1f), %.1f ms raw",
                        name.c_str(), Median(fit_ms), Median(fit_cli_ms), Median(vips_thumb_ms), Median(one_ms),
-                       Median(one_cli_ms), Median(vips_crop_ms), Median(warm_ms), Median(warm_draw_ms), Median(warm_encode_ms)));
+                       Median(one_cli_ms), Median(vips_crop_ms), Median(warm_ms), Median(warm_draw_ms), Median(warm_encode_ms),
+                       Median(warm_raw_ms)));
 }
 
 // ---- 3: many images at once ----
@@ -239,6 +249,15 @@ void Walk(const Config& c, const Slide& s) {
       if (pass == 0) paged += r->timings().tiles_paged_in();
     }
   }
+  // Then jumps: random places at 1:1 and 1:2, more tiles than both budgets hold together.
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> ux(512, s.width - 512), uy(384, s.height - 384);
+  std::vector<double> jumps;
+  for (int i = 0; i < c.jumps; ++i) {
+    auto a = Clock::now();
+    if (!d.client().Render(View("walk", ux(rng), uy(rng), i % 2 ? 0.5 : 1)).ok()) return;
+    jumps.push_back(Ms(a, Clock::now()));
+  }
   auto stats = d.client().Stats();
   const int64_t peak_kib = ProcStatusKib(d.pid(), "VmHWM:");
   std::printf("\n## Pan/zoom walk: %d views 1024 x 768 of %s (%lld x %lld), fit to 1:1 and back, --gpu-budget %s --host-cache %s\n\n",
@@ -249,13 +268,17 @@ void Walk(const Config& c, const Slide& s) {
               Percentile(cold, 0.9), Percentile(cold, 0.99), Percentile(cold, 1), static_cast<long long>(paged));
   std::printf("| warm (the same walk again) | %.0f ms | %.0f ms | %.0f ms | %.0f ms | |\n", Percentile(warm, 0.5),
               Percentile(warm, 0.9), Percentile(warm, 0.99), Percentile(warm, 1));
+  std::printf("| then %d jumps to random places at 1:1 and 1:2 (cold) | %.0f ms | %.0f ms | %.0f ms | %.0f ms | |\n", c.jumps,
+              Percentile(jumps, 0.5), Percentile(jumps, 0.9), Percentile(jumps, 0.99), Percentile(jumps, 1));
   std::printf("\nLoadImage %.1f ms; daemon peak RSS %.0f MiB; GPU cache %.0f MiB (%lld evictions), host cache %.0f MiB (%lld evictions, %.0f MiB decoded)\n",
               load_ms, MiB(peak_kib), stats->gpu_cache().bytes() / 1048576.0, static_cast<long long>(stats->gpu_cache().evictions()),
               stats->host_cache().bytes() / 1048576.0, static_cast<long long>(stats->host_cache().evictions()),
               stats->host_cache().bytes_in() / 1048576.0);
-  Summary("walk", Fmt("%s %d views: cold p50 %.0f p90 %.0f p99 %.0f ms, warm p50 %.0f p90 %.0f p99 %.0f ms; peak RSS %.0f MiB",
+  Summary("walk", Fmt("%s %d views: cold p50 %.0f p90 %.0f p99 %.0f ms, warm p50 %.0f p90 %.0f p99 %.0f ms; %d jumps p50 %.0f "
+                      "p99 %.0f ms; peak RSS %.0f MiB (budgets %s + %s)",
                       name.c_str(), c.walk, Percentile(cold, 0.5), Percentile(cold, 0.9), Percentile(cold, 0.99),
-                      Percentile(warm, 0.5), Percentile(warm, 0.9), Percentile(warm, 0.99), MiB(peak_kib)));
+                      Percentile(warm, 0.5), Percentile(warm, 0.9), Percentile(warm, 0.99), c.jumps, Percentile(jumps, 0.5),
+                      Percentile(jumps, 0.99), MiB(peak_kib), c.gpu_budget.c_str(), c.host_cache.c_str()));
 }
 
 int Main(int argc, char** argv) {
@@ -267,6 +290,7 @@ int Main(int argc, char** argv) {
     if (a == "--reps") c.reps = std::stoi(value());
     else if (a == "--images") c.images = std::stoi(value());
     else if (a == "--walk") c.walk = std::stoi(value());
+    else if (a == "--jumps") c.jumps = std::stoi(value());
     else if (a == "--gpu-budget") c.gpu_budget = value();
     else if (a == "--host-cache") c.host_cache = value();
     else if (a == "--small-budgets") {
@@ -278,7 +302,7 @@ int Main(int argc, char** argv) {
     else pos.push_back(a);
   }
   if (pos.size() != 1 || c.reps < 1 || c.walk < 4) {
-    std::fprintf(stderr, "usage: tilerender-slide-bench SLIDE.tif [--reps 5] [--images 10] [--walk 200] [--gpu-budget 2G] "
+    std::fprintf(stderr, "usage: tilerender-slide-bench SLIDE.tif [--reps 5] [--images 10] [--walk 200] [--jumps 600] [--gpu-budget 2G] "
                          "[--host-cache 1G] [--small-budgets 512M,256M] [--no-vips] [--only first|images|walk]\n");
     return 2;
   }

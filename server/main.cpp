@@ -46,10 +46,6 @@ int main(int argc, char** argv) {
   // freed frame, PNG and band buffers stay cached in all of them: RSS climbs with concurrency.
   // Four arenas keep it flat at no measurable cost (buffers here are few and large).
   mallopt(M_ARENA_MAX, 4);
-  // Tiles come and go all the time (host chunks, and on llvmpipe the textures themselves). A fixed
-  // mmap threshold keeps glibc from raising it dynamically after the first frees, so blocks of a
-  // tile's size stay mmapped and go back to the system when freed: RSS follows the cache budgets.
-  mallopt(M_MMAP_THRESHOLD, 128 << 10);
   CLI::App app{"tilerenderd: headless GPU tile-rendering daemon (gRPC)"};
   std::string listen = "127.0.0.1:50051";
   std::string data_root = ".";

@@ -1,16 +1,25 @@
 #include "core/tiles/host_cache.h"
 
+#include <sys/mman.h>
+
+#include <algorithm>
 #include <exception>
 #include <new>
 
 namespace tilerender {
 
+HostChunk::~HostChunk() {
+  if (data != nullptr) ::munmap(data, bytes);
+}
+
 Result<std::shared_ptr<HostChunk>> HostChunk::Allocate(size_t stride, int64_t rows) {
   auto c = std::make_shared<HostChunk>();
-  c->bytes = stride * static_cast<size_t>(rows);
+  const size_t bytes = std::max<size_t>(1, stride * static_cast<size_t>(rows));
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return ResourceExhausted("cannot allocate " + std::to_string(bytes) + " bytes for a tile");
+  c->data = static_cast<uint8_t*>(p);
+  c->bytes = bytes;
   c->stride = stride;
-  c->data.reset(new (std::nothrow) uint8_t[c->bytes]);
-  if (!c->data) return ResourceExhausted("cannot allocate " + std::to_string(c->bytes) + " bytes for a tile");
   return c;
 }
 

@@ -35,12 +35,19 @@ struct ChunkKeyHash {
   }
 };
 
-/// Decoded pixels of one chunk, rows `stride` bytes apart.
+/// Decoded pixels of one chunk, rows `stride` bytes apart. The memory is mapped for the chunk
+/// alone and unmapped when it goes, so the process gives back what the cache evicts (chunks freed
+/// into the malloc heap would stay in the process, scattered among live ones).
 struct HostChunk {
-  std::unique_ptr<uint8_t[]> data;
+  HostChunk() = default;
+  ~HostChunk();
+  HostChunk(const HostChunk&) = delete;
+  HostChunk& operator=(const HostChunk&) = delete;
+
+  uint8_t* data = nullptr;
   size_t bytes = 0;
   size_t stride = 0;
-  /// Allocates `rows` rows of `stride` bytes (uninitialised); RESOURCE_EXHAUSTED when that fails.
+  /// Allocates `rows` rows of `stride` bytes; RESOURCE_EXHAUSTED when that fails.
   static Result<std::shared_ptr<HostChunk>> Allocate(size_t stride, int64_t rows);
 };
 using ChunkRef = std::shared_ptr<const HostChunk>;

@@ -19,7 +19,7 @@ Result<std::shared_ptr<HostChunk>> TileFetcher::Decode(const TiledImage& image, 
   const size_t bpp = image.info().desc.bytes_per_pixel();
   TR_ASSIGN_OR_RETURN(std::shared_ptr<HostChunk> chunk,
                       HostChunk::Allocate(static_cast<size_t>(l.chunk_width) * bpp, l.chunk_height));
-  TR_RETURN_IF_ERROR(image.source().ReadChunk(l.source_index, cx, cy, chunk->data.get(), chunk->stride));
+  TR_RETURN_IF_ERROR(image.source().ReadChunk(l.source_index, cx, cy, chunk->data, chunk->stride));
   return chunk;
 }
 
@@ -33,7 +33,7 @@ Result<std::shared_ptr<HostChunk>> TileFetcher::Derive(const TiledImage& image, 
   TR_ASSIGN_OR_RETURN(RectView view, ReadRect(image, level - 1, src, &scratch));
   const size_t stride = static_cast<size_t>(dst.width()) * desc.bytes_per_pixel();
   TR_ASSIGN_OR_RETURN(std::shared_ptr<HostChunk> chunk, HostChunk::Allocate(stride, dst.height()));
-  Downsample(desc, view.pixels, view.stride, src, below.width, below.height, dst, chunk->data.get(), stride);
+  Downsample(desc, view.pixels, view.stride, src, below.width, below.height, dst, chunk->data, stride);
   return chunk;
 }
 
@@ -56,7 +56,7 @@ Result<RectView> TileFetcher::ReadRect(const TiledImage& image, int level, const
       const PixelRect part = c.Intersect(rect);
       for (int64_t y = part.y0; y < part.y1; ++y) {
         std::memcpy(scratch->data() + static_cast<size_t>(y - rect.y0) * stride + static_cast<size_t>(part.x0 - rect.x0) * bpp,
-                    chunk->data.get() + static_cast<size_t>(y - c.y0) * chunk->stride + static_cast<size_t>(part.x0 - c.x0) * bpp,
+                    chunk->data + static_cast<size_t>(y - c.y0) * chunk->stride + static_cast<size_t>(part.x0 - c.x0) * bpp,
                     static_cast<size_t>(part.width()) * bpp);
       }
     }
@@ -81,7 +81,7 @@ Result<TileData> TileFetcher::Fetch(const TiledImage& image, int level, int64_t 
       TR_ASSIGN_OR_RETURN(ChunkRef chunk, Chunk(image, level, cx, cy));
       const PixelRect c = l.Chunk(cx, cy);
       const PixelRect part = c.Intersect(tile);
-      data.pieces.push_back({chunk->data.get() + static_cast<size_t>(part.y0 - c.y0) * chunk->stride +
+      data.pieces.push_back({chunk->data + static_cast<size_t>(part.y0 - c.y0) * chunk->stride +
                                  static_cast<size_t>(part.x0 - c.x0) * bpp,
                              chunk->stride, part});
       data.keep.push_back(std::move(chunk));
