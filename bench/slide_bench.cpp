@@ -83,7 +83,7 @@ void FirstViews(const Config& c, DaemonProcess& d, const Slide& s) {
   fs::create_directories(tmp);
   std::mt19937 rng(42);
   std::vector<double> load_ms, fit_ms, fit_cli_ms, vips_thumb_ms, one_ms, one_cli_ms, vips_crop_ms, warm_ms, warm_raw_ms,
-      warm_draw_ms, warm_encode_ms, warm_total_ms;
+      warm_stored_ms, warm_draw_ms, warm_encode_ms, warm_total_ms;
   std::printf("\n## First views of %s (%lld x %lld), page cache dropped before each\n\n", name.c_str(),
               static_cast<long long>(s.width), static_cast<long long>(s.height));
   std::vector<std::pair<double, double>> places;
@@ -138,6 +138,11 @@ void FirstViews(const Config& c, DaemonProcess& d, const Slide& s) {
     auto t7 = Clock::now();
     const bool raw_ok = d.client().Render(raw).ok();
     auto t8 = Clock::now();
+    v1::RenderRequest stored = View(id, x + 512, y + 384, 1);
+    stored.set_png_level(0);
+    auto t9 = Clock::now();
+    const bool stored_ok = d.client().Render(stored).ok();
+    auto t10 = Clock::now();
     if (i == 0) continue;
     load_ms.push_back(Ms(t0, t1));
     fit_ms.push_back(Ms(t0, t2));
@@ -148,6 +153,7 @@ void FirstViews(const Config& c, DaemonProcess& d, const Slide& s) {
     vips_crop_ms.push_back(crop);
     warm_ms.push_back(Ms(t5, t6));
     if (raw_ok) warm_raw_ms.push_back(Ms(t7, t8));
+    if (stored_ok) warm_stored_ms.push_back(Ms(t9, t10));
     warm_draw_ms.push_back(timings.draw_ms() + timings.readback_ms());
     warm_encode_ms.push_back(timings.encode_ms());
     warm_total_ms.push_back(timings.total_ms());
@@ -164,11 +170,12 @@ void FirstViews(const Config& c, DaemonProcess& d, const Slide& s) {
   std::printf("| the same 1:1 view again, warm (RPC; in the daemon: draw + readback %.1f, PNG %.1f, total %.1f) | %.1f ms | | |\n",
               Median(warm_draw_ms), Median(warm_encode_ms), Median(warm_total_ms), Median(warm_ms));
   std::printf("| the same 1:1 view again, warm, RAW_RGBA8 (no encode) | %.1f ms | | |\n", Median(warm_raw_ms));
+  std::printf("| the same 1:1 view again, warm, PNG level 0 (stored) | %.1f ms | | |\n", Median(warm_stored_ms));
   Summary("first", Fmt("%s: load+fit %.0f ms (CLI %.0f) vs vipsthumbnail %.0f ms; first 1:1 %.0f ms (CLI %.0f) vs vips crop %.0f ms; "
-                       "warm 1:1 %.1f ms PNG (draw+readback %.1f, encode %.1f), %.1f ms raw",
+                       "warm 1:1 %.1f ms PNG (draw+readback %.1f, encode %.1f), %.1f ms raw, %.1f ms PNG level 0",
                        name.c_str(), Median(fit_ms), Median(fit_cli_ms), Median(vips_thumb_ms), Median(one_ms),
                        Median(one_cli_ms), Median(vips_crop_ms), Median(warm_ms), Median(warm_draw_ms), Median(warm_encode_ms),
-                       Median(warm_raw_ms)));
+                       Median(warm_raw_ms), Median(warm_stored_ms)));
 }
 
 // ---- 3: many images at once ----

@@ -1,6 +1,7 @@
 #include "core/engine.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -55,11 +56,17 @@ Result<MeasuredRange> MeasureRange(const TiledImage& image, TileFetcher& fetcher
       out.range = ComputeRange(whole, desc.row_bytes(), desc, desc.width, desc.height);
       return out;
     }
-    // Every k-th row: a large memory map is not read whole at load.
+    // Every k-th row: a large memory map is not read whole at load. Without read-ahead while doing
+    // so (each row would otherwise fault in megabytes around it: the whole file, cold).
     const int64_t step = std::max<int64_t>(1, pixels / kSampledRangePixels);
+    const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGE_SIZE));
+    void* start = reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(whole) / page * page);
+    const size_t length = desc.byte_size() + (reinterpret_cast<uintptr_t>(whole) - reinterpret_cast<uintptr_t>(start));
+    ::madvise(start, length, MADV_RANDOM);
     for (int64_t y = 0; y < desc.height; y += step) {
       out.range.Merge(ComputeRange(whole + static_cast<size_t>(y) * desc.row_bytes(), desc.row_bytes(), desc, desc.width, 1));
     }
+    ::madvise(start, length, MADV_NORMAL);
     out.estimated = true;
     return out;
   }

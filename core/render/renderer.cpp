@@ -177,7 +177,18 @@ void Renderer::DrawTiles(const View& view, const ResolvedLayer& layer, const std
     glBindTexture(GL_TEXTURE_2D, LutTexture(layer.lut));
     glUniform1i(p["u_lut_size"], static_cast<int>(layer.lut.entries.size()));
   }
-  SetBlendState(layer.blending);
+  // "Over" with alpha 1 everywhere is a plain write (dst x (1 - 1) = 0 exactly, in any
+  // arithmetic): skip the framebuffer read. Alpha is 1 where an RGB image or a colormap without
+  // transparent entries is drawn at full opacity; NaN pixels are discarded, not blended.
+  bool always_opaque = layer.blending == Blending::kTranslucent && layer.opacity == 1.f && desc.channels != 4;
+  if (always_opaque && desc.channels == 1) {
+    for (const Rgba& c : layer.lut.entries) always_opaque = always_opaque && c.a >= 1.f;
+  }
+  if (always_opaque) {
+    glDisable(GL_BLEND);
+  } else {
+    SetBlendState(layer.blending);
+  }
   glActiveTexture(GL_TEXTURE0 + kUnitTile);
 
   for (const DrawTile& t : tiles) {
