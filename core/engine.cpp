@@ -271,10 +271,13 @@ Result<std::future<Result<Frame>>> Engine::SubmitRender(const RenderRequest& req
   }
   // Tiles not on the GPU are read and decoded now, in parallel on the workers, so the render
   // thread only uploads and draws.
+  // What a render may hold while it waits in the queue is bounded: half the host cache spread over
+  // a full queue, at least 64 MiB (beyond it, tiles are fetched as their batch is drawn).
   const auto fetch_start = Clock::now();
   auto prepared = std::make_shared<std::vector<PreparedLayer>>();
+  int64_t prefetch = std::max<int64_t>(int64_t{64} << 20, s->limits.host_cache_bytes / 2 / std::max(1, limit));
   for (const ResolvedLayer& layer : resolved.layers) {
-    TR_ASSIGN_OR_RETURN(PreparedLayer p, PrepareLayer(resolved.view, layer, *s->gpu, *s->fetcher, *s->pool));
+    TR_ASSIGN_OR_RETURN(PreparedLayer p, PrepareLayer(resolved.view, layer, *s->gpu, *s->fetcher, *s->pool, &prefetch));
     prepared->push_back(std::move(p));
   }
   const double fetch_ms = MsSince(fetch_start);

@@ -29,8 +29,9 @@ namespace {
 constexpr tmsize_t kMaxChunkBytes = tmsize_t{512} << 20;
 // Pages after the chosen one examined as pyramid levels (an OME-TIFF may have thousands of planes).
 constexpr int kMaxPagesScanned = 64;
-// Idle handles kept per source; more are closed when they come back.
-constexpr size_t kMaxIdleHandles = 6;
+// Idle handles kept per source (the engine decodes on up to 16 workers, plus the render thread and
+// callers); more are closed when they come back.
+constexpr size_t kMaxIdleHandles = 20;
 
 enum class SampleKind { kUint, kInt, kFloat };
 
@@ -342,7 +343,10 @@ Result<std::unique_ptr<Handle>> TiffSource::Acquire(int index) {
     }
   }
   if (!h) {
-    TR_ASSIGN_OR_RETURN(h, OpenHandle());
+    // The file opened at load: failing now means it changed or went away under us.
+    Result<std::unique_ptr<Handle>> opened = OpenHandle();
+    if (!opened.ok()) return DataLoss(opened.status().message());
+    h = std::move(opened).value();
   }
   if (h->level != index) {
     h->level = -1;

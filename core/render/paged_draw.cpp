@@ -7,7 +7,7 @@ namespace tilerender {
 int64_t MinimumGpuBudget(int tile_size) { return int64_t{4} * (tile_size + 1) * (tile_size + 1) * 4; }
 
 Result<PreparedLayer> PrepareLayer(const View& view, const ResolvedLayer& layer, const GpuTileCache& cache,
-                                   TileFetcher& fetcher, WorkerPool& pool) {
+                                   TileFetcher& fetcher, WorkerPool& pool, int64_t* prefetch_bytes) {
   const TiledImage& image = *layer.image;
   const LevelPlan& level = image.plan().levels[layer.level];
   PreparedLayer out;
@@ -18,6 +18,8 @@ Result<PreparedLayer> PrepareLayer(const View& view, const ResolvedLayer& layer,
   for (size_t i = 0; i < out.tiles.size(); ++i) {
     const NeededTile& t = out.tiles[i];
     if (cache.Resident({image.id(), layer.level, t.column, t.row})) continue;
+    if (*prefetch_bytes <= 0) break;
+    *prefetch_bytes -= image.plan().TileBytes(level, t.column, t.row);
     fetches.emplace_back(i, pool.Submit([&fetcher, &image, level = layer.level, c = t.column, r = t.row] {
                            return fetcher.Fetch(image, level, c, r);
                          }));

@@ -24,9 +24,11 @@ struct PreparedLayer {
 };
 
 /// The tiles a layer needs, with the host pixels of those not resident now, fetched in parallel on
-/// `pool` (the calling thread waits). DATA_LOSS when a tile cannot be decoded.
+/// `pool` (the calling thread waits), up to `*prefetch_bytes` of them (decremented): a render held
+/// in the queue keeps what it fetched, so what it may hold is bounded; the rest is fetched on the
+/// render thread as its batch comes. DATA_LOSS when a tile cannot be decoded.
 Result<PreparedLayer> PrepareLayer(const View& view, const ResolvedLayer& layer, const GpuTileCache& cache,
-                                   TileFetcher& fetcher, WorkerPool& pool);
+                                   TileFetcher& fetcher, WorkerPool& pool, int64_t* prefetch_bytes);
 
 /// Draws a prepared layer (render thread): pages missing tiles in (from the prepared pixels, or
 /// fetched again if a tile was evicted since), pins each batch while it is drawn.

@@ -74,6 +74,17 @@ Result<gl::Id> GpuTileCache::Insert(const TileKey& key, TexelLayout layout, cons
   const int64_t bytes = w * h * BytesPerTexel(layout);
   const GlFormat f = GlFormatFor(layout);
   gl::Texture tex;
+  // Dropped images' textures still hold memory: they go first (one of the right size is reused).
+  {
+    std::vector<Dead> dead;
+    {
+      std::lock_guard lock(mu_);
+      dead.swap(graveyard_);
+    }
+    for (Dead& d : dead) {
+      if (!tex && d.width == w && d.height == h && d.layout == layout) tex = std::move(d.texture);
+    }
+  }  // the others are deleted here
   {
     std::lock_guard lock(mu_);
     if (auto it = slots_.find(key); it != slots_.end()) {
@@ -145,7 +156,9 @@ Status GpuTileCache::FillGutters(const TileKey& key, gl::Id right, gl::Id below,
     std::lock_guard lock(mu_);
     auto it = slots_.find(key);
     if (it == slots_.end()) return Internal("filling the gutters of a tile that is not resident");
-    slot = &it->second;  // stable: only this (render) thread erases slots, and not meanwhile
+    // Stable after the lock: map nodes do not move, this (render) thread is the only one that
+    // evicts, and DropImage cannot erase it (the render drawing this tile holds its image).
+    slot = &it->second;
   }
   const int tpp = TexelsPerPixelX(slot->layout);  // texels of one pixel
   struct Copy {
@@ -202,14 +215,14 @@ void GpuTileCache::DropImage(uint64_t image) {
     }
     auto s = slots_.find(*it);
     Account(*it, -s->second.bytes);
-    graveyard_.push_back(std::move(s->second.texture));
+    graveyard_.push_back({std::move(s->second.texture), s->second.width, s->second.height, s->second.layout});
     slots_.erase(s);
     it = lru_.erase(it);
   }
 }
 
 void GpuTileCache::Collect() {
-  std::vector<gl::Texture> dead;
+  std::vector<Dead> dead;
   {
     std::lock_guard lock(mu_);
     dead.swap(graveyard_);
@@ -232,7 +245,7 @@ void GpuTileCache::Clear() {
 void GpuTileCache::Abandon() {
   std::lock_guard lock(mu_);
   for (auto& [key, slot] : slots_) gl::AbandonTexture(slot.texture);
-  for (gl::Texture& t : graveyard_) gl::AbandonTexture(t);
+  for (Dead& d : graveyard_) gl::AbandonTexture(d.texture);
   graveyard_.clear();
   copy_read_.release();
   copy_draw_.release();

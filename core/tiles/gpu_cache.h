@@ -76,7 +76,9 @@ class GpuTileCache {
   /// Ends a draw: every tile becomes evictable again.
   void UnpinAll();
   /// Forgets every tile of an image (unloaded: none of its tiles is pinned or drawn), from any
-  /// thread: its bytes are free at once, its textures wait for Collect() on the render thread.
+  /// thread: its tiles leave the cache's count at once; their textures are deleted by the next
+  /// Collect() or Insert() on the render thread (Insert collects before it allocates, so the
+  /// textures alive never exceed the budget).
   void DropImage(uint64_t image);
   /// Deletes the textures of dropped images (render thread).
   void Collect();
@@ -114,7 +116,12 @@ class GpuTileCache {
   std::list<TileKey> lru_;  // front: most recently used
   std::vector<TileKey> pinned_;
   std::unordered_map<uint64_t, int64_t> image_bytes_;
-  std::vector<gl::Texture> graveyard_;  // dropped, to delete on the render thread
+  struct Dead {
+    gl::Texture texture;
+    int64_t width = 0, height = 0;
+    TexelLayout layout = TexelLayout::kR8;
+  };
+  std::vector<Dead> graveyard_;  // dropped images' textures, to reuse or delete on the render thread
   gl::Framebuffer copy_read_, copy_draw_;  // gutter copies where glCopyImageSubData is missing (GL < 4.3)
   int64_t bytes_ = 0;
   int64_t pinned_bytes_ = 0;

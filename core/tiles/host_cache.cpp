@@ -1,6 +1,7 @@
 #include "core/tiles/host_cache.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <exception>
@@ -8,18 +9,37 @@
 
 namespace tilerender {
 
+namespace {
+// Chunks from this size up get a mapping of their own.
+constexpr size_t kMapFrom = size_t{64} << 10;
+}  // namespace
+
 HostChunk::~HostChunk() {
-  if (data != nullptr) ::munmap(data, bytes);
+  if (data == nullptr) return;
+  if (mapped) {
+    ::munmap(data, bytes);
+  } else {
+    delete[] data;
+  }
 }
 
 Result<std::shared_ptr<HostChunk>> HostChunk::Allocate(size_t stride, int64_t rows) {
   auto c = std::make_shared<HostChunk>();
-  const size_t bytes = std::max<size_t>(1, stride * static_cast<size_t>(rows));
-  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return ResourceExhausted("cannot allocate " + std::to_string(bytes) + " bytes for a tile");
-  c->data = static_cast<uint8_t*>(p);
-  c->bytes = bytes;
+  const size_t want = std::max<size_t>(1, stride * static_cast<size_t>(rows));
   c->stride = stride;
+  if (want >= kMapFrom) {
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGE_SIZE));
+    const size_t bytes = (want + page - 1) / page * page;
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return ResourceExhausted("cannot allocate " + std::to_string(bytes) + " bytes for a tile");
+    c->data = static_cast<uint8_t*>(p);
+    c->bytes = bytes;
+    c->mapped = true;
+  } else {
+    c->data = new (std::nothrow) uint8_t[want];
+    if (c->data == nullptr) return ResourceExhausted("cannot allocate " + std::to_string(want) + " bytes for a tile");
+    c->bytes = want;
+  }
   return c;
 }
 

@@ -35,9 +35,10 @@ struct ChunkKeyHash {
   }
 };
 
-/// Decoded pixels of one chunk, rows `stride` bytes apart. The memory is mapped for the chunk
-/// alone and unmapped when it goes, so the process gives back what the cache evicts (chunks freed
-/// into the malloc heap would stay in the process, scattered among live ones).
+/// Decoded pixels of one chunk, rows `stride` bytes apart. A large chunk is mapped for itself alone
+/// and unmapped when it goes, so the process gives back what the cache evicts (chunks freed into the
+/// malloc heap would stay in the process, scattered among live ones); a small one comes from the
+/// heap (a mapping per 256-byte tile would waste pages and mappings).
 struct HostChunk {
   HostChunk() = default;
   ~HostChunk();
@@ -45,8 +46,9 @@ struct HostChunk {
   HostChunk& operator=(const HostChunk&) = delete;
 
   uint8_t* data = nullptr;
-  size_t bytes = 0;
+  size_t bytes = 0;   ///< memory held: counted against the budget (a mapping's whole pages)
   size_t stride = 0;
+  bool mapped = false;
   /// Allocates `rows` rows of `stride` bytes; RESOURCE_EXHAUSTED when that fails.
   static Result<std::shared_ptr<HostChunk>> Allocate(size_t stride, int64_t rows);
 };
