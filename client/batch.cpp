@@ -18,8 +18,8 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-const std::set<std::string> kLayerFields = {"colormap", "contrast", "channel_contrast", "gamma",
-                                            "opacity", "interpolation", "blending", "visible"};
+const std::set<std::string> kLayerFields = {"colormap", "contrast", "channel_contrast", "gamma", "opacity",
+                                            "interpolation", "blending", "visible", "channel"};
 const std::set<std::string> kViewFields = {"name", "image", "layers", "size", "center", "zoom",
                                            "rotation", "background", "format", "png_level", "output"};
 
@@ -123,6 +123,11 @@ Status ApplyLayerFields(const json& obj, v1::Layer* layer, const Where& w) {
     } else if (key == "visible") {
       if (!v.is_boolean()) return w.Error(key, "must be true or false");
       layer->set_visible(v.get<bool>());
+    } else if (key == "channel") {
+      if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() >= kMaxPlanes) {
+        return w.Error(key, "must be a channel index 0.." + std::to_string(kMaxPlanes - 1));
+      }
+      layer->set_channel(v.get<int>());
     }
   }
   return Status::Ok();

@@ -19,7 +19,7 @@
 // center [X, Y], zoom, rotation, background "#RRGGBB[AA]", format "png"|"raw", png_level, output
 // (a file name in --out-dir; default NAME.png or NAME.rgba), and the layer fields, which apply to
 // every layer of the view: colormap (a name, {"points": [[pos, "#RRGGBB[AA]"], ...]} or
-// {"lut": ["#RRGGBBAA" x 256]}), contrast [LO, HI], channel_contrast [[LO, HI] x 3], gamma, opacity,
+// {"lut": ["#RRGGBBAA" x 256]}), contrast [LO, HI], channel_contrast [[LO, HI] x 3], channel (plane index), gamma, opacity,
 // interpolation "nearest"|"linear", blending, visible. Unknown fields are errors (typos show).
 // Paths of "upload" images are relative to the manifest's directory.
 

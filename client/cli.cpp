@@ -32,12 +32,22 @@ void PrintImage(const v1::ImageInfo& i) {
   const char* types[] = {"?", "uint8", "uint16", "float32"};
   int from_file = 0;
   for (const v1::LevelInfo& l : i.level_info()) from_file += l.from_file();
-  std::printf("%-24s %7ldx%-7ld %-7s x%d  tiles %-6ld levels %-2d (%d from file)  all tiles %s  range%s [%g, %g]  %s\n",
+  std::printf("%-24s %7ldx%-7ld %-7s x%d%s  tiles %-6ld levels %-2d (%d from file)  all tiles %s  range%s [%g, %g]  %s\n",
               i.image_id().c_str(), static_cast<long>(i.width()), static_cast<long>(i.height()),
-              types[i.pixel_type() & 3], i.channels(), static_cast<long>(i.tiles()), i.levels(), from_file,
+              types[i.pixel_type() & 3], i.channels(), i.planes() > 1 ? (" " + std::to_string(i.planes()) + " planes").c_str() : "",
+              static_cast<long>(i.tiles()), i.levels(), from_file,
               Mib(i.gpu_bytes()).c_str(), i.value_range_estimated() ? " (estimated)" : "", i.value_min(), i.value_max(),
               i.source().c_str());
   for (const std::string& n : i.notes()) std::printf("%24s note: %s\n", "", n.c_str());
+  if (i.planes() > 1) {
+    for (int c = 0; c < i.channel_info_size(); ++c) {
+      const v1::ChannelInfo& ch = i.channel_info(c);
+      std::printf("%24s channel %d%s%s  range%s [%g, %g]", "", c, ch.name().empty() ? "" : " ", ch.name().c_str(),
+                  ch.value_range_estimated() ? " (estimated)" : "", ch.value_min(), ch.value_max());
+      if (ch.color() != 0) std::printf("  color #%08x", ch.color());
+      std::printf("\n");
+    }
+  }
 }
 
 void PrintCache(const char* name, const v1::CacheStats& c) {

@@ -40,7 +40,8 @@ Status Client::Health() {
   grpc::health::v1::HealthCheckResponse resp;
   TR_RETURN_IF_ERROR(FromGrpc(stub->Check(&ctx, req, &resp)));
   if (resp.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
-    return Unavailable("daemon is not serving (health status " + std::to_string(resp.status()) + ")");
+    return Unavailable("daemon is not serving (health status " + std::to_string(resp.status()) +
+                       ")");
   }
   return Status::Ok();
 }
@@ -56,7 +57,8 @@ Status Client::WaitForServing(std::chrono::milliseconds timeout) {
     grpc::health::v1::HealthCheckRequest req;
     grpc::health::v1::HealthCheckResponse resp;
     const grpc::Status s = stub->Check(&ctx, req, &resp);
-    if (s.ok() && resp.status() == grpc::health::v1::HealthCheckResponse::SERVING) return Status::Ok();
+    if (s.ok() && resp.status() == grpc::health::v1::HealthCheckResponse::SERVING)
+      return Status::Ok();
     if (std::chrono::system_clock::now() >= deadline) {
       return s.ok() ? Unavailable("daemon did not report SERVING in time") : FromGrpc(s);
     }
@@ -112,15 +114,16 @@ Result<v1::ImageInfo> Client::Upload(const std::string& id, ImageSource& source,
                     : d.type == PixelType::kUint16 ? v1::UINT16
                                                    : v1::FLOAT32);
   h->set_channels(d.channels);
+  h->set_planes(d.planes);
   const size_t total = d.byte_size();
   bool cancelled = false;
   if (writer->Write(msg)) {
     const size_t row = d.row_bytes();
     const size_t chunk = std::max<size_t>(options.chunk_bytes, 1);
-    const uint8_t* whole = source.contiguous(0);
     // Without contiguous rows, read bands of whole rows of about one chunk each, a multiple of the
     // rows the source decodes together (whole TIFF strips or tile rows: none decoded twice).
-    int64_t band_rows = std::max<int64_t>(1, static_cast<int64_t>(chunk / std::max<size_t>(row, 1)));
+    int64_t band_rows =
+        std::max<int64_t>(1, static_cast<int64_t>(chunk / std::max<size_t>(row, 1)));
     if (const int64_t p = source.preferred_band_rows(); p > 0 && p < d.height) {
       if (p <= band_rows) {
         band_rows = band_rows / p * p;
@@ -130,32 +133,41 @@ Result<v1::ImageInfo> Client::Upload(const std::string& id, ImageSource& source,
     }
     std::vector<uint8_t> band;
     size_t sent = 0;
-    for (int64_t y = 0; y < d.height && !cancelled;) {
-      const uint8_t* data;
-      size_t n;
-      if (whole != nullptr) {
-        data = whole + sent;
-        n = std::min(chunk, total - sent);
-      } else {
-        const int64_t rows = std::min(band_rows, d.height - y);
-        band.resize(static_cast<size_t>(rows) * row);
-        const Status s = source.ReadRect(0, y, d.width, rows, band.data(), row);
-        if (!s.ok()) {
-          ctx.TryCancel();
-          writer->Finish();
-          return s;
+    // Plane after plane (numpy's (C, H, W) order); each from memory or in bands of rows.
+    bool ended = false;  // the server ended the call: Finish tells why
+    for (int plane = 0; plane < d.planes && !cancelled && !ended; ++plane) {
+      const uint8_t* whole = source.contiguous(0, plane);
+      const size_t plane_start = sent;
+      for (int64_t y = 0; y < d.height && !cancelled && !ended;) {
+        const uint8_t* data;
+        size_t n;
+        if (whole != nullptr) {
+          data = whole + (sent - plane_start);
+          n = std::min(chunk, plane_start + d.plane_bytes() - sent);
+        } else {
+          const int64_t rows = std::min(band_rows, d.height - y);
+          band.resize(static_cast<size_t>(rows) * row);
+          const Status s = source.ReadRect(plane, 0, y, d.width, rows, band.data(), row);
+          if (!s.ok()) {
+            ctx.TryCancel();
+            writer->Finish();
+            return s;
+          }
+          data = band.data();
+          n = band.size();
         }
-        data = band.data();
-        n = band.size();
-      }
-      msg.Clear();
-      msg.set_chunk(data, n);
-      if (!writer->Write(msg)) break;  // the server ended the call: Finish tells why
-      sent += n;
-      y = static_cast<int64_t>(sent / row);
-      if (options.progress && !options.progress(sent, total)) {
-        cancelled = true;
-        ctx.TryCancel();
+        msg.Clear();
+        msg.set_chunk(data, n);
+        if (!writer->Write(msg)) {
+          ended = true;
+          break;
+        }
+        sent += n;
+        y = static_cast<int64_t>((sent - plane_start) / row);
+        if (options.progress && !options.progress(sent, total)) {
+          cancelled = true;
+          ctx.TryCancel();
+        }
       }
     }
   }

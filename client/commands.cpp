@@ -1,5 +1,6 @@
 #include "client/commands.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace tilerender::client {
@@ -17,6 +18,10 @@ void AddRenderOptions(CLI::App* c, RenderArgs* a) {
   c->add_option("--background", a->background, "#RRGGBB or #RRGGBBAA (default opaque black)");
   c->add_option("--format", a->format, "png or raw (RGBA8)")->check(CLI::IsMember({"png", "raw"}))->capture_default_str();
   c->add_option("--png-level", a->png_level, "zlib level 0..9 (default 1)")->check(CLI::Range(0, 9));
+  c->add_option("--channel", a->channel, "plane of an image of several channels (default 0)")->check(CLI::NonNegativeNumber);
+  c->add_option("--channels", a->channels,
+                "composite of channels, e.g. 0:green,1:magenta,2:cyan (one additive layer each, its own default contrast, "
+                "--contrast/--gamma/--interp apply to every one)");
 }
 
 Result<v1::Color> ParseColor(const std::string& text) {
@@ -60,6 +65,7 @@ Result<v1::RenderRequest> BuildRenderRequest(const RenderArgs& a) {
   cam->set_rotation_deg(a.rotate);
   v1::Layer* layer = r.add_layers();
   layer->set_image_id(a.id);
+  layer->set_channel(a.channel);
   if (!a.colormap.empty()) layer->mutable_colormap()->set_name(a.colormap);
   if (!a.contrast.empty()) {
     double lo, hi;
@@ -69,6 +75,29 @@ Result<v1::RenderRequest> BuildRenderRequest(const RenderArgs& a) {
   }
   if (a.gamma) layer->set_gamma(*a.gamma);
   layer->set_interpolation(a.interp == "linear" ? v1::LINEAR : v1::NEAREST);
+  if (!a.channels.empty()) {
+    // One additive layer per "channel:colormap", each like the one above otherwise.
+    const v1::Layer base = *layer;
+    r.clear_layers();
+    size_t start = 0;
+    while (start <= a.channels.size()) {
+      const size_t end = std::min(a.channels.find(',', start), a.channels.size());
+      const std::string item = a.channels.substr(start, end - start);
+      const size_t colon = item.find(':');
+      int channel = -1;
+      char tail;
+      if (colon == std::string::npos || std::sscanf(item.substr(0, colon).c_str(), "%d%c", &channel, &tail) != 1 ||
+          channel < 0 || colon + 1 == item.size()) {
+        return InvalidArgument("--channels item '" + item + "' must be CHANNEL:COLORMAP, e.g. 0:green");
+      }
+      v1::Layer* l = r.add_layers();
+      *l = base;
+      l->set_channel(channel);
+      l->mutable_colormap()->set_name(item.substr(colon + 1));
+      l->set_blending(v1::ADDITIVE);
+      start = end + 1;
+    }
+  }
   if (!a.background.empty()) {
     TR_ASSIGN_OR_RETURN(*r.mutable_background(), ParseColor(a.background));
   }

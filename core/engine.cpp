@@ -46,11 +46,11 @@ struct MeasuredRange {
   bool estimated = false;
 };
 
-Result<MeasuredRange> MeasureRange(const TiledImage& image, TileFetcher& fetcher) {
+Result<MeasuredRange> MeasureRange(const TiledImage& image, int plane, TileFetcher& fetcher) {
   const ImageDesc& desc = image.info().desc;
   const ImagePlan& plan = image.plan();
   MeasuredRange out;
-  if (const uint8_t* whole = image.source().contiguous(0)) {
+  if (const uint8_t* whole = image.source().contiguous(0, plane)) {
     const int64_t pixels = desc.width * desc.height;
     if (pixels <= kExactRangePixels) {
       out.range = ComputeRange(whole, desc.row_bytes(), desc, desc.width, desc.height);
@@ -61,7 +61,7 @@ Result<MeasuredRange> MeasureRange(const TiledImage& image, TileFetcher& fetcher
     const int64_t step = std::max<int64_t>(1, pixels / kSampledRangePixels);
     const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGE_SIZE));
     void* start = reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(whole) / page * page);
-    const size_t length = desc.byte_size() + (reinterpret_cast<uintptr_t>(whole) - reinterpret_cast<uintptr_t>(start));
+    const size_t length = desc.plane_bytes() + (reinterpret_cast<uintptr_t>(whole) - reinterpret_cast<uintptr_t>(start));
     ::madvise(start, length, MADV_RANDOM);
     for (int64_t y = 0; y < desc.height; y += step) {
       out.range.Merge(ComputeRange(whole + static_cast<size_t>(y) * desc.row_bytes(), desc.row_bytes(), desc, desc.width, 1));
@@ -81,7 +81,7 @@ Result<MeasuredRange> MeasureRange(const TiledImage& image, TileFetcher& fetcher
   std::vector<uint8_t> scratch;
   out.estimated = coarsest > 0;
   if (l.width * l.height <= kSampledRangePixels) {
-    TR_ASSIGN_OR_RETURN(RectView v, fetcher.ReadRect(image, coarsest, {0, 0, l.width, l.height}, &scratch));
+    TR_ASSIGN_OR_RETURN(RectView v, fetcher.ReadRect(image, coarsest, plane, {0, 0, l.width, l.height}, &scratch));
     out.range = ComputeRange(v.pixels, v.stride, level_desc, l.width, l.height);
     return out;
   }
@@ -91,7 +91,7 @@ Result<MeasuredRange> MeasureRange(const TiledImage& image, TileFetcher& fetcher
   for (int j = 0; j < 4; ++j) {
     for (int i = 0; i < 4; ++i) {
       const PixelRect c = l.Chunk((2 * i + 1) * cols / 8, (2 * j + 1) * rows / 8);
-      TR_ASSIGN_OR_RETURN(RectView v, fetcher.ReadRect(image, coarsest, c, &scratch));
+      TR_ASSIGN_OR_RETURN(RectView v, fetcher.ReadRect(image, coarsest, plane, c, &scratch));
       out.range.Merge(ComputeRange(v.pixels, v.stride, level_desc, c.width(), c.height()));
     }
   }
@@ -104,13 +104,15 @@ ImageInfo InfoFor(const ImageDesc& desc, const ImagePlan& plan) {
   info.desc = desc;
   info.tile_size = plan.tile_size;
   info.levels = static_cast<int>(plan.levels.size());
-  info.tiles = plan.tile_count();
-  info.gpu_bytes = plan.TotalBytes();
-  info.gpu_bytes_level0 = plan.LevelBytes(0);
+  // Every plane has the same levels and tiles.
+  const int planes = desc.planes;
+  info.tiles = plan.tile_count() * planes;
+  info.gpu_bytes = plan.TotalBytes() * planes;
+  info.gpu_bytes_level0 = plan.LevelBytes(0) * planes;
   for (size_t i = 0; i < plan.levels.size(); ++i) {
     const LevelPlan& l = plan.levels[i];
-    info.level_info.push_back({l.width, l.height, l.from_source(), l.tile_width, l.tile_height, l.tile_count(),
-                               plan.LevelBytes(static_cast<int>(i))});
+    info.level_info.push_back({l.width, l.height, l.from_source(), l.tile_width, l.tile_height, l.tile_count() * planes,
+                               plan.LevelBytes(static_cast<int>(i)) * planes});
   }
   return info;
 }
@@ -243,14 +245,23 @@ Result<ImageHandle> Engine::LoadImage(std::shared_ptr<ImageSource> source, const
   };
   auto image = std::make_shared<TiledImage>(id, std::move(source), std::move(plan), std::move(info), on_release);
   state_->images.fetch_add(1);
-  Result<MeasuredRange> range = MeasureRange(*image, *state_->fetcher);
-  if (!range.ok()) {
-    // The load reads the file's data here for the first time: a file that cannot be decoded is a
-    // bad argument to LoadImage (DATA_LOSS is for a file that breaks later, while rendering).
-    const Status& st = range.status();
-    return st.code() == StatusCode::kDataLoss ? InvalidArgument(st.message()) : st;
+  const std::vector<PlaneInfo> named = image->source().plane_info();
+  std::vector<ChannelInfo> channels;
+  for (int plane = 0; plane < desc.planes; ++plane) {
+    Result<MeasuredRange> range = MeasureRange(*image, plane, *state_->fetcher);
+    if (!range.ok()) {
+      // The load reads the file's data here for the first time: a file that cannot be decoded is a
+      // bad argument to LoadImage (DATA_LOSS is for a file that breaks later, while rendering).
+      const Status& st = range.status();
+      return st.code() == StatusCode::kDataLoss ? InvalidArgument(st.message()) : st;
+    }
+    ChannelInfo c;
+    if (plane < static_cast<int>(named.size())) c.name = named[plane].name, c.color = named[plane].color;
+    c.range = range->range;
+    c.range_estimated = range->estimated;
+    channels.push_back(std::move(c));
   }
-  image->set_range(range->range, range->estimated);
+  image->set_channels(std::move(channels));
   spdlog::debug("loaded {} as {} levels ({} from the source), {} tiles, in {:.1f} ms", desc.ToString(),
                 image->info().levels,
                 std::count_if(image->plan().levels.begin(), image->plan().levels.end(),

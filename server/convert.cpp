@@ -99,6 +99,7 @@ Result<RenderRequest> FromProto(const v1::RenderRequest& r, const ImageRegistry&
     if (l.image_id().empty()) return InvalidArgument("layer " + std::to_string(i) + ": image_id is empty");
     TR_ASSIGN_OR_RETURN(std::shared_ptr<const RegisteredImage> image, registry.Find(l.image_id()));
     layer.image = image->handle;
+    layer.channel = l.channel();
     TR_ASSIGN_OR_RETURN(layer.colormap, FromProto(l.colormap()));
     if (l.has_contrast()) layer.contrast = Contrast{l.contrast().lo(), l.contrast().hi()};
     for (const v1::Contrast& cc : l.channel_contrast()) layer.channel_contrast.push_back({cc.lo(), cc.hi()});
@@ -130,6 +131,17 @@ void ToProto(const RegisteredImage& image, v1::ImageInfo* out) {
   }
   out->set_nan_count(info.range.nan_count);
   out->set_value_range_estimated(info.range_estimated);
+  out->set_planes(info.desc.planes);
+  for (const ChannelInfo& c : info.channel_info) {
+    v1::ChannelInfo* p = out->add_channel_info();
+    p->set_name(c.name);
+    p->set_color(c.color);
+    if (!c.range.empty()) {
+      p->set_value_min(c.range.min);
+      p->set_value_max(c.range.max);
+    }
+    p->set_value_range_estimated(c.range_estimated);
+  }
   for (const LevelInfo& l : info.level_info) {
     v1::LevelInfo* p = out->add_level_info();
     p->set_width(l.width);

@@ -179,6 +179,7 @@ grpc::Status TileRenderService::UploadImage(grpc::ServerContext* ctx,
     desc.height = h.height();
     TR_ASSIGN_OR_RETURN(desc.type, FromProto(h.pixel_type()));
     desc.channels = h.channels();
+    desc.planes = h.planes() == 0 ? 1 : h.planes();
     detail = "desc=" + desc.ToString();
     TR_RETURN_IF_ERROR(ValidateDesc(desc, engine_.limits().image));
     if (static_cast<int64_t>(desc.byte_size()) > options_.max_upload_bytes) {

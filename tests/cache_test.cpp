@@ -184,7 +184,7 @@ class FormulaSource : public ImageSource {
     for (int k = 0; (d_.width >> k) >= 256; k += 2) v.push_back({k, d_.width >> k, d_.height >> k, 256, 256});
     return v;
   }
-  Status ReadChunk(int index, int64_t cx, int64_t cy, uint8_t* dst, size_t stride) override {
+  Status ReadChunk(int index, int, int64_t cx, int64_t cy, uint8_t* dst, size_t stride) override {
     const int k = levels()[index].level;
     chunks_read.fetch_add(1);
     if (k == 0) level0_reads.fetch_add(1);

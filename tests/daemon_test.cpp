@@ -248,7 +248,7 @@ TEST_F(DaemonTest, UploadRoundTripAndSizeMismatch) {
    public:
     const ImageDesc& desc() const override { return d; }
     std::vector<SourceLevel> levels() const override { return {{0, 100, 10, 100, 1}}; }  // a row a chunk
-    Status ReadChunk(int, int64_t, int64_t cy, uint8_t* dst, size_t) override {
+    Status ReadChunk(int, int, int64_t, int64_t cy, uint8_t* dst, size_t) override {
       if (cy >= 5) return DataLoss("simulated read failure");
       std::fill_n(dst, 100, uint8_t{1});
       return Status::Ok();
@@ -343,7 +343,7 @@ TEST_F(DaemonTest, UploadProtocolErrors) {
    public:
     const ImageDesc& desc() const override { return d; }
     std::vector<SourceLevel> levels() const override { return {{0, d.width, d.height, d.width, 1}}; }
-    Status ReadChunk(int, int64_t, int64_t, uint8_t*, size_t) override { return Status::Ok(); }
+    Status ReadChunk(int, int, int64_t, int64_t, uint8_t*, size_t) override { return Status::Ok(); }
     ImageDesc d{int64_t{1} << 21, int64_t{1} << 21, PixelType::kFloat32, 1};
   } huge;
   EXPECT_EQ(c().Upload("huge", huge).status().code(), StatusCode::kInvalidArgument);
@@ -428,6 +428,70 @@ TEST_F(DaemonTest, CliCommands) {
   EXPECT_EQ(RunCommand(cli + " unload nope 2>/dev/null", &out), 1);
   EXPECT_EQ(RunCommand(cli + " render --help", &out), 0);
   EXPECT_NE(out.find("--colormap"), std::string::npos);
+}
+
+TEST_F(DaemonTest, MultiChannelUploadListsChannelsAndRendersComposites) {
+  const auto before = Ids();
+  // Three uint16 planes, each its own range, uploaded in numpy's (C, H, W) order.
+  ImageDesc d{200, 150, PixelType::kUint16, 1, 3};
+  auto stack = BufferSource::Allocate(d);
+  ASSERT_TRUE(stack.ok());
+  for (int c = 0; c < 3; ++c) {
+    auto* px = reinterpret_cast<uint16_t*>((*stack)->mutable_data() + c * d.plane_bytes());
+    for (int64_t i = 0; i < d.width * d.height; ++i) px[i] = static_cast<uint16_t>(1000 * (c + 1) + (i * (7 + c)) % 3000);
+  }
+  std::shared_ptr<BufferSource> shared = std::move(stack).value();
+  auto up = c().Upload("cells3", *shared);
+  ASSERT_TRUE(up.ok()) << up.status().ToString();
+  EXPECT_EQ(up->planes(), 3);
+  ASSERT_EQ(up->channel_info_size(), 3);
+  for (int ch = 0; ch < 3; ++ch) {
+    EXPECT_EQ(up->channel_info(ch).value_min(), 1000 * (ch + 1)) << ch;
+    EXPECT_LE(up->channel_info(ch).value_max(), 1000 * (ch + 1) + 2999) << ch;
+  }
+  // The CLI shows the channels and renders a composite equal to the library's layers.
+  const std::string cli = std::string(TILERENDER_CLI_PATH) + " --server " + daemon_->address();
+  std::string out;
+  ASSERT_EQ(RunCommand(cli + " ls", &out), 0);
+  EXPECT_NE(out.find("3 planes"), std::string::npos) << out;
+  EXPECT_NE(out.find("channel 2  range [3000,"), std::string::npos) << out;
+  const std::string png = daemon_->data_root() + "/../composite.png";
+  ASSERT_EQ(RunCommand(cli + " render --id cells3 --size 160x120 --interp linear --channels 0:green,1:magenta,2:cyan -o " + png, &out),
+            0) << out;
+  v1::RenderRequest r = SimpleRender("cells3", 160, 120);
+  r.clear_layers();
+  const char* maps[3] = {"green", "magenta", "cyan"};
+  for (int ch = 0; ch < 3; ++ch) {
+    v1::Layer* l = r.add_layers();
+    l->set_image_id("cells3");
+    l->set_channel(ch);
+    l->mutable_colormap()->set_name(maps[ch]);
+    l->set_blending(v1::ADDITIVE);
+    l->set_interpolation(v1::LINEAR);
+  }
+  auto lib = c().Render(r);
+  ASSERT_TRUE(lib.ok()) << lib.status().ToString();
+  std::ifstream f(png, std::ios::binary);
+  const std::string file((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(file, lib->data());
+  // Channel 1 alone through the daemon equals channel 1 in this process.
+  auto local = TestEngine().LoadImage(shared);
+  ASSERT_TRUE(local.ok());
+  v1::RenderRequest one = SimpleRender("cells3", 100, 80);
+  one.set_format(v1::RAW_RGBA8);
+  one.mutable_layers(0)->set_channel(1);
+  auto remote = c().Render(one);
+  ASSERT_TRUE(remote.ok());
+  RenderRequest req{.width = 100, .height = 80, .format = OutputFormat::kRawRgba8};
+  req.layers.push_back({.image = *local, .channel = 1});
+  const std::vector<uint8_t> mine = RenderRgba(req);
+  EXPECT_TRUE(mine.size() == remote->data().size() && std::memcmp(mine.data(), remote->data().data(), mine.size()) == 0);
+  // A channel the image lacks, and a bad --channels list.
+  one.mutable_layers(0)->set_channel(3);
+  EXPECT_EQ(c().Render(one).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(RunCommand(cli + " render --id cells3 --channels 0green -o /dev/null 2>/dev/null", &out), 2);
+  ASSERT_TRUE(c().Unload("cells3").ok());
+  ExpectStillServing(before);
 }
 
 TEST_F(DaemonTest, CliUploadsLocalFile) {

@@ -28,7 +28,7 @@ template <typename Out>
 std::vector<Out> ReadAll(ImageSource& s) {
   const ImageDesc& d = s.desc();
   std::vector<Out> out(d.width * d.height * d.channels);
-  EXPECT_TRUE(s.ReadRect(0, 0, d.width, d.height, reinterpret_cast<uint8_t*>(out.data()), d.row_bytes()).ok());
+  EXPECT_TRUE(s.ReadRect(0, 0, 0, d.width, d.height, reinterpret_cast<uint8_t*>(out.data()), d.row_bytes()).ok());
   return out;
 }
 

@@ -110,7 +110,7 @@ TEST_P(LibtiffImageTest, LoadsAndRendersLikeLibtiff) {
     std::vector<double> row(d.width);
     auto again = OpenImageFile(path);
     std::vector<float> ours(d.width * d.height);
-    ASSERT_TRUE(again->source->ReadRect(0, 0, d.width, d.height, reinterpret_cast<uint8_t*>(ours.data()), d.width * 4).ok());
+    ASSERT_TRUE(again->source->ReadRect(0, 0, 0, d.width, d.height, reinterpret_cast<uint8_t*>(ours.data()), d.width * 4).ok());
     for (uint32_t y = 0; y < d.height; ++y) {
       ASSERT_EQ(TIFFReadScanline(t, row.data(), y, 0), 1);
       for (int64_t x = 0; x < d.width; ++x) ASSERT_EQ(ours[y * d.width + x], static_cast<float>(row[x])) << x << "," << y;
@@ -386,7 +386,7 @@ TEST_P(GeneratedTiffTest, ReadsBackExactly) {
   EXPECT_EQ(d.type, k.expect_type);
   EXPECT_EQ(d.channels, k.expect_channels);
   std::vector<uint8_t> got(d.byte_size());
-  ASSERT_TRUE(f->source->ReadRect(0, 0, w, h, got.data(), d.row_bytes()).ok());
+  ASSERT_TRUE(f->source->ReadRect(0, 0, 0, w, h, got.data(), d.row_bytes()).ok());
   // Expected output from the written samples.
   const size_t n = size_t(w) * h * l.samples;
   size_t wrong = 0;
@@ -409,7 +409,7 @@ TEST_P(GeneratedTiffTest, ReadsBackExactly) {
   EXPECT_EQ(wrong, 0u);
   // A rectangle away from the origin, crossing chunks.
   std::vector<uint8_t> part(size_t(50) * 40 * d.bytes_per_pixel());
-  ASSERT_TRUE(f->source->ReadRect(77, 33, 50, 40, part.data(), 50 * d.bytes_per_pixel()).ok());
+  ASSERT_TRUE(f->source->ReadRect(0, 77, 33, 50, 40, part.data(), 50 * d.bytes_per_pixel()).ok());
   for (int r = 0; r < 40; ++r) {
     ASSERT_EQ(0, std::memcmp(&part[r * 50 * d.bytes_per_pixel()], &got[((33 + r) * w + 77) * d.bytes_per_pixel()], 50 * d.bytes_per_pixel()));
   }

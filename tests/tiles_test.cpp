@@ -80,7 +80,7 @@ class ChunkedSource : public ImageSource {
   explicit ChunkedSource(std::shared_ptr<BufferSource> inner) : inner_(std::move(inner)) {}
   const ImageDesc& desc() const override { return inner_->desc(); }
   std::vector<SourceLevel> levels() const override { return {{0, desc().width, desc().height, 50, 30}}; }
-  Status ReadChunk(int index, int64_t cx, int64_t cy, uint8_t* dst, size_t stride) override {
+  Status ReadChunk(int index, int, int64_t cx, int64_t cy, uint8_t* dst, size_t stride) override {
     EXPECT_EQ(index, 0);
     EXPECT_GE(stride, 50 * desc().bytes_per_pixel());
     reads.fetch_add(1);

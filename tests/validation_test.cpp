@@ -146,7 +146,7 @@ TEST_F(ValidationTest, ImageDescriptions) {
   class NeverRead : public ImageSource {
    public:
     const ImageDesc& desc() const override { return d; }
-    Status ReadChunk(int, int64_t, int64_t, uint8_t*, size_t) override {
+    Status ReadChunk(int, int, int64_t, int64_t, uint8_t*, size_t) override {
       ADD_FAILURE() << "read";
       return Status::Ok();
     }
@@ -183,7 +183,7 @@ class FlakySource : public ImageSource {
   FlakySource(ImageDesc d, int64_t chunk) : d_(d), chunk_(chunk) {}
   const ImageDesc& desc() const override { return d_; }
   std::vector<SourceLevel> levels() const override { return {{0, d_.width, d_.height, chunk_, chunk_}}; }
-  Status ReadChunk(int, int64_t cx, int64_t cy, uint8_t* dst, size_t stride) override {
+  Status ReadChunk(int, int, int64_t cx, int64_t cy, uint8_t* dst, size_t stride) override {
     if (cx == fail_cx.load() && cy == fail_cy.load()) {
       return DataLoss("chunk " + std::to_string(cx) + "," + std::to_string(cy) + " is corrupt");
     }

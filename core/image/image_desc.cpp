@@ -30,7 +30,7 @@ Result<PixelType> ParsePixelType(std::string_view name) {
 
 std::string ImageDesc::ToString() const {
   return std::to_string(width) + "x" + std::to_string(height) + " " + PixelTypeName(type) + " x" +
-         std::to_string(channels);
+         std::to_string(channels) + (planes > 1 ? " " + std::to_string(planes) + " planes" : "");
 }
 
 Status ValidateDesc(const ImageDesc& d, const ImageLimits& limits) {
@@ -44,6 +44,13 @@ Status ValidateDesc(const ImageDesc& d, const ImageLimits& limits) {
   if (d.channels != 1 && d.type != PixelType::kUint8) {
     return InvalidArgument(std::string("RGB(A) images must be uint8, got ") + PixelTypeName(d.type));
   }
+  if (d.planes < 1 || d.planes > kMaxPlanes) {
+    return InvalidArgument("planes must be 1.." + std::to_string(kMaxPlanes) + ", got " + std::to_string(d.planes));
+  }
+  if (d.planes > 1 && d.channels != 1) {
+    return InvalidArgument("an image of several planes has scalar (one-channel) planes, got " +
+                           std::to_string(d.channels) + " channels");
+  }
   if (d.width > limits.max_side || d.height > limits.max_side) {
     return InvalidArgument("image " + std::to_string(d.width) + "x" + std::to_string(d.height) +
                            " exceeds the per-side limit of " + std::to_string(limits.max_side));
@@ -54,7 +61,7 @@ Status ValidateDesc(const ImageDesc& d, const ImageLimits& limits) {
     return InvalidArgument("image " + std::to_string(d.width) + "x" + std::to_string(d.height) +
                            " exceeds the limit of " + std::to_string(limits.max_pixels) + " pixels");
   }
-  if (__builtin_mul_overflow(pixels, static_cast<int64_t>(d.bytes_per_pixel()), &bytes) ||
+  if (__builtin_mul_overflow(pixels, static_cast<int64_t>(d.bytes_per_pixel()) * d.planes, &bytes) ||
       bytes > limits.max_bytes) {
     return InvalidArgument("image " + d.ToString() + " exceeds the limit of " +
                            std::to_string(limits.max_bytes) + " bytes");

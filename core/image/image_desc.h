@@ -1,6 +1,8 @@
 #pragma once
-/// The image model (DESIGN §2): a pixel type and a channel count; rows are packed, channels
-/// interleaved, row 0 at the top.
+/// The image model (DESIGN §2): a pixel type, a channel count (1, or interleaved RGB / RGBA for
+/// uint8) and a plane count (separate scalar channels of one image, as fluorescence microscopy has:
+/// each plane a full image, rendered as a layer of its own); rows are packed, row 0 at the top; a
+/// buffer holding several planes holds them one after the other.
 
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +15,9 @@ namespace tilerender {
 
 enum class PixelType : uint8_t { kUint8, kUint16, kFloat32 };
 
+/// Planes (separate channels) an image may have.
+inline constexpr int kMaxPlanes = 64;
+
 size_t BytesPerSample(PixelType type);
 const char* PixelTypeName(PixelType type);  ///< "uint8", "uint16", "float32"
 /// Parses "uint8", "uint16", "float32" (also "u8", "u16", "f32").
@@ -23,12 +28,14 @@ struct ImageDesc {
   int64_t height = 0;
   PixelType type = PixelType::kUint8;
   int channels = 1;  ///< 1 for any type; 3 (RGB) or 4 (RGBA) for uint8
+  int planes = 1;    ///< separate scalar channels (fluorescence); > 1 only with channels == 1
 
-  size_t bytes_per_pixel() const { return BytesPerSample(type) * channels; }
+  size_t bytes_per_pixel() const { return BytesPerSample(type) * channels; }  ///< of one plane
   size_t row_bytes() const { return bytes_per_pixel() * static_cast<size_t>(width); }
-  /// width * height * bytes per pixel. Only meaningful after Validate() succeeded.
-  size_t byte_size() const { return row_bytes() * static_cast<size_t>(height); }
-  std::string ToString() const;  ///< "4000x3000 uint16 x1"
+  size_t plane_bytes() const { return row_bytes() * static_cast<size_t>(height); }
+  /// Every plane. Only meaningful after ValidateDesc() succeeded.
+  size_t byte_size() const { return plane_bytes() * static_cast<size_t>(planes); }
+  std::string ToString() const;  ///< "4000x3000 uint16 x1", "2000x2000 uint16 x1 4 planes"
 };
 
 /// Limits checked before any memory is allocated for an image.

@@ -47,8 +47,8 @@ MappedFile::~MappedFile() {
   if (data_ != nullptr) ::munmap(data_, size_);
 }
 
-Status MappedSource::ReadChunk(int index, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) {
-  if (index != 0 || cx != 0 || cy != 0) return InvalidArgument("no such chunk in a memory map");
+Status MappedSource::ReadChunk(int index, int plane, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) {
+  if (index != 0 || plane != 0 || cx != 0 || cy != 0) return InvalidArgument("no such chunk in a memory map");
   CopyRect(contiguous(0), desc_.row_bytes(), desc_, 0, 0, desc_.width, desc_.height, dst, dst_stride);
   return Status::Ok();
 }

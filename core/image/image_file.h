@@ -57,10 +57,10 @@ class MappedSource final : public ImageSource {
   MappedSource(std::shared_ptr<MappedFile> file, size_t offset, const ImageDesc& desc)
       : file_(std::move(file)), offset_(offset), desc_(desc) {}
   const ImageDesc& desc() const override { return desc_; }
-  const uint8_t* contiguous(int index) const override {
-    return index == 0 ? file_->data() + offset_ : nullptr;
+  const uint8_t* contiguous(int index, int plane = 0) const override {
+    return index == 0 && plane == 0 ? file_->data() + offset_ : nullptr;
   }
-  Status ReadChunk(int index, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) override;
+  Status ReadChunk(int index, int plane, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) override;
 
  private:
   std::shared_ptr<MappedFile> file_;

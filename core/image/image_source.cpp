@@ -13,10 +13,10 @@ std::vector<SourceLevel> ImageSource::levels() const {
 
 int64_t ImageSource::preferred_band_rows() const { return levels().front().chunk_height; }
 
-Status ImageSource::ReadRect(int64_t x, int64_t y, int64_t w, int64_t h, uint8_t* dst,
+Status ImageSource::ReadRect(int plane, int64_t x, int64_t y, int64_t w, int64_t h, uint8_t* dst,
                              size_t dst_stride) {
   const ImageDesc& d = desc();
-  if (const uint8_t* whole = contiguous(0)) {
+  if (const uint8_t* whole = contiguous(0, plane)) {
     CopyRect(whole, d.row_bytes(), d, x, y, w, h, dst, dst_stride);
     return Status::Ok();
   }
@@ -28,7 +28,7 @@ Status ImageSource::ReadRect(int64_t x, int64_t y, int64_t w, int64_t h, uint8_t
   if (!chunk) return ResourceExhausted("cannot allocate a " + std::to_string(chunk_bytes) + "-byte chunk");
   for (int64_t cy = y / l.chunk_height; cy * l.chunk_height < y + h; ++cy) {
     for (int64_t cx = x / l.chunk_width; cx * l.chunk_width < x + w; ++cx) {
-      TR_RETURN_IF_ERROR(ReadChunk(0, cx, cy, chunk.get(), chunk_stride));
+      TR_RETURN_IF_ERROR(ReadChunk(0, plane, cx, cy, chunk.get(), chunk_stride));
       const int64_t ax = std::max(x, cx * l.chunk_width);
       const int64_t bx = std::min({x + w, (cx + 1) * l.chunk_width, d.width});
       const int64_t ay = std::max(y, cy * l.chunk_height);
@@ -71,9 +71,11 @@ Result<std::unique_ptr<BufferSource>> BufferSource::Wrap(const ImageDesc& desc,
   return src;
 }
 
-Status BufferSource::ReadChunk(int index, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) {
-  if (index != 0 || cx != 0 || cy != 0) return InvalidArgument("no such chunk in a host buffer");
-  CopyRect(data_, desc_.row_bytes(), desc_, 0, 0, desc_.width, desc_.height, dst, dst_stride);
+Status BufferSource::ReadChunk(int index, int plane, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) {
+  if (index != 0 || cx != 0 || cy != 0 || plane < 0 || plane >= desc_.planes) {
+    return InvalidArgument("no such chunk in a host buffer");
+  }
+  CopyRect(contiguous(0, plane), desc_.row_bytes(), desc_, 0, 0, desc_.width, desc_.height, dst, dst_stride);
   return Status::Ok();
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/image/image_desc.h"
@@ -26,51 +27,65 @@ struct SourceLevel {
   int64_t chunk_height = 0;
 };
 
+/// What a file says of one plane (channel).
+struct PlaneInfo {
+  std::string name;    ///< e.g. "DAPI"; empty when the file does not say
+  uint32_t color = 0;  ///< suggested display color 0xRRGGBBAA; 0 when the file does not say
+};
+
 class ImageSource {
  public:
   virtual ~ImageSource() = default;
   /// Level 0 (full resolution).
   virtual const ImageDesc& desc() const = 0;
 
+  /// Names and colors of the planes where the file gives them (empty, or one per plane).
+  virtual std::vector<PlaneInfo> plane_info() const { return {}; }
+
   /// The levels this source reads itself, finest first; [0] is level 0 (level index 0). Indices
   /// strictly increase. Default: level 0 only, as one chunk.
   virtual std::vector<SourceLevel> levels() const;
 
-  /// Level `index` of levels() as packed rows in addressable memory (a host buffer, a memory map),
-  /// or null. Tiles of such a level are uploaded straight from it, with no copy and no host cache.
-  virtual const uint8_t* contiguous(int index) const {
+  /// Plane `plane` of level `index` of levels() as packed rows in addressable memory (a host
+  /// buffer, a memory map), or null. Tiles of such a level are uploaded straight from it, with no
+  /// copy and no host cache.
+  virtual const uint8_t* contiguous(int index, int plane = 0) const {
     (void)index;
+    (void)plane;
     return nullptr;
   }
 
-  /// Decodes chunk (cx, cy) of level `index` of levels() into dst, rows `dst_stride` bytes apart:
+  /// Decodes chunk (cx, cy) of plane `plane` of level `index` of levels() into dst, rows `dst_stride` bytes apart:
   /// the chunk's pixels clipped to the level. dst has room for a whole chunk (chunk_height rows of
   /// dst_stride >= chunk_width * bytes per pixel), so a decoder may write the padded chunk there.
   /// Thread-safe: several workers decode chunks of one source at once. A chunk that cannot be
   /// decoded is DATA_LOSS, naming the file, level and chunk.
-  virtual Status ReadChunk(int index, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) = 0;
+  virtual Status ReadChunk(int index, int plane, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) = 0;
 
   /// Rows that are cheapest read together at level 0 (its chunk height).
   int64_t preferred_band_rows() const;
 
-  /// Copies the level-0 rectangle [x, x+w) x [y, y+h) into dst (rows `dst_stride` bytes apart),
-  /// from memory or through the chunks it covers. For streaming a whole image (client uploads).
-  Status ReadRect(int64_t x, int64_t y, int64_t w, int64_t h, uint8_t* dst, size_t dst_stride);
+  /// Copies the level-0 rectangle [x, x+w) x [y, y+h) of a plane into dst (rows `dst_stride` bytes
+  /// apart), from memory or through the chunks it covers. For streaming a whole image (uploads).
+  Status ReadRect(int plane, int64_t x, int64_t y, int64_t w, int64_t h, uint8_t* dst, size_t dst_stride);
 };
 
 /// Pixels in host memory, owned. The allocation is left uninitialised: the caller fills it.
 class BufferSource final : public ImageSource {
  public:
-  /// Allocates desc.byte_size() bytes; RESOURCE_EXHAUSTED if the allocation fails.
+  /// Allocates desc.byte_size() bytes (planes one after the other); RESOURCE_EXHAUSTED if the
+  /// allocation fails.
   static Result<std::unique_ptr<BufferSource>> Allocate(const ImageDesc& desc);
   /// Takes `bytes` as the image; INVALID_ARGUMENT unless its size is exactly desc.byte_size().
   static Result<std::unique_ptr<BufferSource>> Wrap(const ImageDesc& desc, std::vector<uint8_t> bytes);
 
   const ImageDesc& desc() const override { return desc_; }
-  const uint8_t* contiguous(int index) const override { return index == 0 ? data_ : nullptr; }
+  const uint8_t* contiguous(int index, int plane = 0) const override {
+    return index == 0 && plane >= 0 && plane < desc_.planes ? data_ + plane * desc_.plane_bytes() : nullptr;
+  }
   uint8_t* mutable_data() { return data_; }
   const uint8_t* data() const { return data_; }
-  Status ReadChunk(int index, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) override;
+  Status ReadChunk(int index, int plane, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) override;
 
  private:
   ImageDesc desc_;

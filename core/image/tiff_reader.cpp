@@ -96,7 +96,7 @@ class TiffSource final : public ImageSource {
     for (const TiffLevel& l : levels_) v.push_back(l.level);
     return v;
   }
-  Status ReadChunk(int index, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) override;
+  Status ReadChunk(int index, int plane, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) override;
 
  private:
   Status Fail(const Handle& h, const std::string& what) const {
@@ -491,8 +491,8 @@ Status TiffSource::DecodeRgba(Handle& h, const TiffLevel& l, int64_t cx, int64_t
   return Status::Ok();
 }
 
-Status TiffSource::ReadChunk(int index, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) {
-  if (index < 0 || index >= static_cast<int>(levels_.size())) return InvalidArgument("no such level");
+Status TiffSource::ReadChunk(int index, int plane, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) {
+  if (index < 0 || index >= static_cast<int>(levels_.size()) || plane != 0) return InvalidArgument("no such level");
   const TiffLevel& l = levels_[index];
   if (cx < 0 || cy < 0 || cx * l.level.chunk_width >= l.level.width || cy * l.level.chunk_height >= l.level.height) {
     return InvalidArgument("no such chunk");

@@ -17,12 +17,11 @@ Result<PreparedLayer> PrepareLayer(const View& view, const ResolvedLayer& layer,
   std::vector<std::pair<size_t, std::future<Result<TileData>>>> fetches;
   for (size_t i = 0; i < out.tiles.size(); ++i) {
     const NeededTile& t = out.tiles[i];
-    if (cache.Resident({image.id(), layer.level, t.column, t.row})) continue;
+    if (cache.Resident({image.id(), layer.level, layer.channel, t.column, t.row})) continue;
     if (*prefetch_bytes <= 0) break;
     *prefetch_bytes -= image.plan().TileBytes(level, t.column, t.row);
-    fetches.emplace_back(i, pool.Submit([&fetcher, &image, level = layer.level, c = t.column, r = t.row] {
-                           return fetcher.Fetch(image, level, c, r);
-                         }));
+    fetches.emplace_back(i, pool.Submit([&fetcher, &image, level = layer.level, plane = layer.channel, c = t.column,
+                                         r = t.row] { return fetcher.Fetch(image, level, plane, c, r); }));
   }
   Status first;
   for (auto& [i, f] : fetches) {
@@ -56,12 +55,12 @@ Status DrawLayerPaged(Renderer& renderer, GpuTileCache& cache, TileFetcher& fetc
   auto ensure = [&](int i) -> Status {
     if (ids[i] != 0) return Status::Ok();
     const NeededTile& t = tiles[i];
-    const TileKey key{image.id(), layer.level, t.column, t.row};
+    const TileKey key{image.id(), layer.level, layer.channel, t.column, t.row};
     if ((ids[i] = cache.Pin(key)) != 0) return Status::Ok();
     std::optional<TileData>& data = prepared.data[i];
     if (!data) {
       // Resident when the render was prepared, evicted since: read it again, here.
-      TR_ASSIGN_OR_RETURN(TileData d, fetcher.Fetch(image, layer.level, t.column, t.row));
+      TR_ASSIGN_OR_RETURN(TileData d, fetcher.Fetch(image, layer.level, layer.channel, t.column, t.row));
       data = std::move(d);
     }
     TR_ASSIGN_OR_RETURN(ids[i], cache.Insert(key, plan.layout, level.Tile(t.column, t.row), plan.TextureWidth(level, t.column),
@@ -84,7 +83,7 @@ Status DrawLayerPaged(Renderer& renderer, GpuTileCache& cache, TileFetcher& fetc
     }
     if (t.right >= 0 || t.below >= 0 || t.diag >= 0) {
       // The neighbours' first column and row, into this tile's gutters (once while resident).
-      TR_RETURN_IF_ERROR(cache.FillGutters({image.id(), layer.level, t.column, t.row}, t.right >= 0 ? ids[t.right] : 0,
+      TR_RETURN_IF_ERROR(cache.FillGutters({image.id(), layer.level, layer.channel, t.column, t.row}, t.right >= 0 ? ids[t.right] : 0,
                                            t.below >= 0 ? ids[t.below] : 0, t.diag >= 0 ? ids[t.diag] : 0));
     }
     batch.push_back({level.Tile(t.column, t.row), ids[i]});

@@ -5,10 +5,12 @@
 
 namespace tilerender {
 
-Contrast DefaultContrast(const ImageInfo& info) {
-  if (info.desc.type == PixelType::kUint8 || info.range.empty()) return {0, 255};
-  if (info.range.min == info.range.max) return {info.range.min, info.range.min + 1};  // flat image
-  return {info.range.min, info.range.max};
+Contrast DefaultContrast(const ImageInfo& info, int channel) {
+  const ValueRange& range =
+      channel >= 0 && channel < static_cast<int>(info.channel_info.size()) ? info.channel_info[channel].range : info.range;
+  if (info.desc.type == PixelType::kUint8 || range.empty()) return {0, 255};
+  if (range.min == range.max) return {range.min, range.min + 1};  // flat image
+  return {range.min, range.max};
 }
 
 namespace {
@@ -28,8 +30,13 @@ Result<ResolvedLayer> ResolveLayer(const Layer& layer, size_t index, double zoom
   const std::string where = "layer " + std::to_string(index);
   if (!layer.image) return InvalidArgument(where + ": no image");
   const ImageInfo& info = layer.image->info();
+  if (layer.channel < 0 || layer.channel >= info.desc.planes) {
+    return InvalidArgument(where + ": channel " + std::to_string(layer.channel) + " does not exist (the image has " +
+                           std::to_string(info.desc.planes) + ")");
+  }
   ResolvedLayer r;
   r.image = layer.image;
+  r.channel = layer.channel;
   r.level = SelectLevel(zoom, info.levels);
   r.interpolation = layer.interpolation;
   r.blending = layer.blending;
@@ -42,7 +49,7 @@ Result<ResolvedLayer> ResolveLayer(const Layer& layer, size_t index, double zoom
   }
   r.gamma.fill(static_cast<float>(layer.gamma));
 
-  Contrast base = layer.contrast.value_or(DefaultContrast(info));
+  Contrast base = layer.contrast.value_or(DefaultContrast(info, layer.channel));
   TR_RETURN_IF_ERROR(CheckContrast(base, where));
   std::array<Contrast, 3> per{base, base, base};
   if (!layer.channel_contrast.empty()) {

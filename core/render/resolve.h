@@ -15,6 +15,7 @@ namespace tilerender {
 
 struct ResolvedLayer {
   ImageHandle image;
+  int channel = 0;  ///< plane
   int level = 0;
   Lut lut;
   std::array<float, 3> lo{};
@@ -31,8 +32,8 @@ struct ResolvedRender {
   Rgba background;
 };
 
-/// Default contrast limits of an image (DESIGN §3).
-Contrast DefaultContrast(const ImageInfo& info);
+/// Default contrast limits of a channel of an image (DESIGN §3).
+Contrast DefaultContrast(const ImageInfo& info, int channel = 0);
 
 Result<ResolvedRender> ResolveRender(const RenderRequest& request, const EngineLimits& limits);
 

@@ -22,13 +22,14 @@ namespace tilerender {
 struct TileKey {
   uint64_t image = 0;
   int level = 0;
+  int plane = 0;
   int64_t column = 0, row = 0;
   bool operator==(const TileKey&) const = default;
 };
 
 struct TileKeyHash {
   size_t operator()(const TileKey& k) const {
-    return ChunkKeyHash()({k.image, k.level, k.column, k.row});
+    return ChunkKeyHash()({k.image, k.level, k.plane, k.column, k.row});
   }
 };
 

@@ -21,6 +21,7 @@ namespace tilerender {
 struct ChunkKey {
   uint64_t image = 0;
   int level = 0;
+  int plane = 0;
   int64_t cx = 0, cy = 0;
   bool operator==(const ChunkKey&) const = default;
 };
@@ -28,7 +29,7 @@ struct ChunkKey {
 struct ChunkKeyHash {
   size_t operator()(const ChunkKey& k) const {
     uint64_t h = k.image * 0x9E3779B97F4A7C15ull;
-    h ^= static_cast<uint64_t>(k.level) + 0x7F4A7C15ull + (h << 6) + (h >> 2);
+    h ^= static_cast<uint64_t>(k.level) * 131 + static_cast<uint64_t>(k.plane) + 0x7F4A7C15ull + (h << 6) + (h >> 2);
     h ^= static_cast<uint64_t>(k.cx) * 0xC2B2AE3D27D4EB4Full + (h << 6) + (h >> 2);
     h ^= static_cast<uint64_t>(k.cy) * 0x165667B19E3779F9ull + (h << 6) + (h >> 2);
     return static_cast<size_t>(h);

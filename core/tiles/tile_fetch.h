@@ -34,18 +34,19 @@ class TileFetcher {
  public:
   explicit TileFetcher(HostCache& cache) : cache_(cache) {}
 
-  /// The pixels of tile (column, row) of `level`. A chunk that cannot be decoded is DATA_LOSS.
-  Result<TileData> Fetch(const TiledImage& image, int level, int64_t column, int64_t row);
+  /// The pixels of tile (column, row) of a plane of `level`. A chunk that cannot be decoded is
+  /// DATA_LOSS.
+  Result<TileData> Fetch(const TiledImage& image, int level, int plane, int64_t column, int64_t row);
 
-  /// The pixels of `rect` of `level`, as packed rows (copied into `scratch` unless the level
-  /// is in memory).
-  Result<RectView> ReadRect(const TiledImage& image, int level, const PixelRect& rect,
+  /// The pixels of `rect` of a plane of `level`, as packed rows (copied into `scratch` unless the
+  /// level is in memory).
+  Result<RectView> ReadRect(const TiledImage& image, int level, int plane, const PixelRect& rect,
                             std::vector<uint8_t>* scratch);
 
  private:
-  Result<ChunkRef> Chunk(const TiledImage& image, int level, int64_t cx, int64_t cy);
-  Result<std::shared_ptr<HostChunk>> Decode(const TiledImage& image, int level, int64_t cx, int64_t cy);
-  Result<std::shared_ptr<HostChunk>> Derive(const TiledImage& image, int level, int64_t cx, int64_t cy);
+  Result<ChunkRef> Chunk(const TiledImage& image, int level, int plane, int64_t cx, int64_t cy);
+  Result<std::shared_ptr<HostChunk>> Decode(const TiledImage& image, int level, int plane, int64_t cx, int64_t cy);
+  Result<std::shared_ptr<HostChunk>> Derive(const TiledImage& image, int level, int plane, int64_t cx, int64_t cy);
 
   HostCache& cache_;
 };

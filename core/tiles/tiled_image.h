@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/image/image_desc.h"
@@ -22,8 +23,15 @@ struct LevelInfo {
   bool from_source = false;  ///< read from the source (the file's own level), else derived
   int64_t tile_width = 0;    ///< GPU tile size
   int64_t tile_height = 0;
-  int64_t tiles = 0;
-  int64_t gpu_bytes = 0;     ///< every tile of the level resident
+  int64_t tiles = 0;         ///< of every plane
+  int64_t gpu_bytes = 0;     ///< every tile of the level (and of every plane) resident
+};
+
+struct ChannelInfo {
+  std::string name;    ///< from the file, where it says
+  uint32_t color = 0;  ///< suggested display color 0xRRGGBBAA from the file; 0 when it says none
+  ValueRange range;    ///< of this plane (RGB(A): of the color channels), NaN/inf excluded
+  bool range_estimated = false;
 };
 
 struct ImageInfo {
@@ -34,9 +42,10 @@ struct ImageInfo {
   int64_t gpu_bytes = 0;         ///< every tile of every level resident: exact texture bytes
   int64_t gpu_bytes_level0 = 0;  ///< full resolution: the raw bytes (textures hold no gutters)
   std::vector<LevelInfo> level_info;
-  ValueRange range;              ///< of the color channels, NaN/inf excluded
+  ValueRange range;              ///< over every plane (color channels), NaN/inf excluded
   /// The range was taken from a coarser level or a sample of the image, not from every pixel.
   bool range_estimated = false;
+  std::vector<ChannelInfo> channel_info;  ///< one per plane
 };
 
 class TiledImage {
@@ -57,10 +66,15 @@ class TiledImage {
   const ImageInfo& info() const { return info_; }
   const ImagePlan& plan() const { return plan_; }
   ImageSource& source() const { return *source_; }
-  /// Set once, at load, before the image is shared.
-  void set_range(const ValueRange& range, bool estimated) {
-    info_.range = range;
-    info_.range_estimated = estimated;
+  /// Set once, at load, before the image is shared: one entry per plane.
+  void set_channels(std::vector<ChannelInfo> channels) {
+    info_.range = ValueRange{};
+    info_.range_estimated = false;
+    for (const ChannelInfo& c : channels) {
+      info_.range.Merge(c.range);
+      info_.range_estimated = info_.range_estimated || c.range_estimated;
+    }
+    info_.channel_info = std::move(channels);
   }
 
  private:
