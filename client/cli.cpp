@@ -76,12 +76,17 @@ int Main(int argc, char** argv) {
   load->add_option("PATH", load_path, "path relative to the data root")->required();
   load->add_option("--id", load_id, "image id (default: the file name)");
   load->add_option("--page", page, "TIFF page")->check(CLI::NonNegativeNumber);
+  int64_t plane_z = 0, plane_t = 0;
+  load->add_option("--z", plane_z, "z plane of an OME-Zarr image")->check(CLI::NonNegativeNumber);
+  load->add_option("--t", plane_t, "time point of an OME-Zarr image")->check(CLI::NonNegativeNumber);
 
   auto* upload = app.add_subcommand("upload", "read a PNG/TIFF/NPY here and stream it to the daemon");
   std::string upload_file, upload_id;
-  upload->add_option("FILE", upload_file, "local image file")->required()->check(CLI::ExistingFile);
+  upload->add_option("FILE", upload_file, "local image file (or OME-Zarr directory)")->required()->check(CLI::ExistingPath);
   upload->add_option("--id", upload_id, "image id (default: the file name)");
   upload->add_option("--page", page, "TIFF page")->check(CLI::NonNegativeNumber);
+  upload->add_option("--z", plane_z, "z plane of an OME-Zarr image")->check(CLI::NonNegativeNumber);
+  upload->add_option("--t", plane_t, "time point of an OME-Zarr image")->check(CLI::NonNegativeNumber);
 
   auto* ls = app.add_subcommand("ls", "list loaded images");
   auto* unload = app.add_subcommand("unload", "free an image");
@@ -178,7 +183,7 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (*load) {
-    auto r = client->Load(load_path, load_id, page);
+    auto r = client->Load(load_path, load_id, page, plane_z, plane_t);
     if (!r.ok()) return Fail(r.status());
     PrintImage(*r);
     return 0;
@@ -186,6 +191,8 @@ int Main(int argc, char** argv) {
   if (*upload) {
     OpenOptions open;
     open.page = page;
+    open.z = plane_z;
+    open.t = plane_t;
     auto file = OpenImageFile(upload_file, open);
     if (!file.ok()) return Fail(file.status());
     std::string id = upload_id.empty() ? std::filesystem::path(upload_file).filename().string() : upload_id;

@@ -39,7 +39,9 @@ class Client {
   Status Health();
 
   Result<v1::ServerInfo> Info();
-  Result<v1::ImageInfo> Load(const std::string& path, const std::string& id = "", int page = 0);
+  /// `page`: TIFF page; `z`, `t`: the plane of an OME-Zarr image with those axes.
+  Result<v1::ImageInfo> Load(const std::string& path, const std::string& id = "", int page = 0, int64_t z = 0,
+                             int64_t t = 0);
   /// Streams the source's pixels: straight from its memory when it has contiguous rows, else in
   /// bands read on demand, so a file is never held twice.
   Result<v1::ImageInfo> Upload(const std::string& id, ImageSource& source, const UploadOptions& options = {});

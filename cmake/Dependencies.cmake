@@ -4,14 +4,27 @@ find_package(PNG REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(TIFF REQUIRED)
+find_package(nlohmann_json REQUIRED)
+# Zarr codecs (Debian libblosc-dev, liblz4-dev, libzstd-dev).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(BLOSC REQUIRED IMPORTED_TARGET blosc)
+pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 
 if(TILERENDER_BUILD_SERVER)
   find_package(Protobuf REQUIRED)
   find_package(gRPC CONFIG REQUIRED)  # gRPC::grpc++, gRPC::grpc++_reflection, gRPC::grpc_cpp_plugin
   find_package(CLI11 REQUIRED)
-  find_package(nlohmann_json REQUIRED)
 endif()
 
 if(TILERENDER_BUILD_TESTS)
   find_package(GTest REQUIRED)
+endif()
+
+if(TILERENDER_BUILD_BENCH)
+  option(TILERENDER_BENCH_VIPS "Compare with libvips in the benchmarks" ON)
+  if(TILERENDER_BENCH_VIPS)
+    pkg_check_modules(VIPS REQUIRED IMPORTED_TARGET vips)
+  endif()
+  pkg_check_modules(TURBOJPEG REQUIRED IMPORTED_TARGET libturbojpeg)
 endif()

@@ -9,7 +9,9 @@ packages=(
   # GL through EGL, glad generated at build time, Mesa llvmpipe for machines without a GPU
   python3-glad libegl-dev libegl1 libegl-mesa0 libgl1-mesa-dri
   # core libraries
-  libpng-dev libspdlog-dev libfmt-dev libtiff-dev zlib1g-dev
+  libpng-dev libspdlog-dev libfmt-dev libtiff-dev zlib1g-dev nlohmann-json3-dev
+  # Zarr codecs
+  libblosc-dev liblz4-dev libzstd-dev
   # gRPC service and client
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libcli11-dev nlohmann-json3-dev

@@ -139,12 +139,14 @@ grpc::Status TileRenderService::LoadImage(grpc::ServerContext*, const v1::LoadIm
   const auto start = Clock::now();
   const std::string id = req->image_id().empty() ? IdFromPath(req->path()) : req->image_id();
   auto run = [&]() -> Status {
-    if (req->page() < 0) return InvalidArgument("page must be >= 0");
+    if (req->page() < 0 || req->z() < 0 || req->t() < 0) return InvalidArgument("page, z and t must be >= 0");
     TR_ASSIGN_OR_RETURN(std::string path, ResolveUnderRoot(options_.data_root, req->path()));
     TR_ASSIGN_OR_RETURN(auto reservation, registry_.Reserve(id));
     OpenOptions open;
     open.limits = engine_.limits().image;
     open.page = req->page();
+    open.z = req->z();
+    open.t = req->t();
     open.name = req->path();  // messages name the path under the data root, never the absolute one
     TR_ASSIGN_OR_RETURN(OpenedImage file, OpenImageFile(path, open));
     TR_RETURN_IF_ERROR(engine_.CheckLoad(file.source->desc()));

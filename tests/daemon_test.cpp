@@ -16,6 +16,7 @@
 #include "core/image/image_file.h"
 #include "tests/daemon_fixture.h"
 #include "tests/test_util.h"
+#include "tests/zarr_writer.h"
 
 namespace tilerender::testing {
 namespace {
@@ -693,6 +694,35 @@ TEST(DaemonBudgetTest, CorruptTileFailsItsRenderOnlyAndTheDaemonGoesOn) {
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->render_errors(), failed);
   EXPECT_EQ(d.client().List()->size(), 2u) << "nothing loaded is lost";
+}
+
+TEST(DaemonOmeZarrTest, LoadsAStoreWithChannelNamesAndChosenPlanes) {
+  Daemon d;
+  const std::string dir = d.data_root() + "/cells.ome.zarr";
+  WriteOmeGroup(dir, 3, "czyx", 2, {{"channels", {{{"label", "DAPI"}, {"color", "0000FF"}}, {{"label", "GFP"}, {"color", "00FF00"}}}}});
+  auto value = [](const std::vector<int64_t>& i) { return 100.0 * i[0] + 10.0 * i[1] + (i[2] + i[3]) % 50; };
+  WriteZarrArray(dir + "/0", {.version = 3, .shape = {2, 4, 300, 400}, .chunks = {1, 1, 128, 128}, .codec = "zstd"}, value);
+  WriteZarrArray(dir + "/1", {.version = 3, .shape = {2, 4, 150, 200}, .chunks = {1, 1, 128, 128}, .codec = "zstd"}, value);
+  auto info = d.client().Load("cells.ome.zarr", "cells", 0, /*z=*/3);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->format(), "ome-zarr v3");
+  EXPECT_EQ(info->planes(), 2);
+  ASSERT_EQ(info->channel_info_size(), 2);
+  EXPECT_EQ(info->channel_info(0).name(), "DAPI");
+  EXPECT_EQ(info->channel_info(1).color(), 0x00FF00FFu);
+  EXPECT_TRUE(info->level_info(1).from_file());
+  EXPECT_GE(info->channel_info(1).value_min(), 130) << "GFP at z 3: 100 + 30 + ...";
+  std::string out;
+  ASSERT_EQ(RunCommand(std::string(TILERENDER_CLI_PATH) + " --server " + d.address() + " ls", &out), 0);
+  EXPECT_NE(out.find("channel 0 DAPI"), std::string::npos) << out;
+  EXPECT_NE(out.find("color #00ff00ff"), std::string::npos) << out;
+  // A z the store lacks, and a directory that is not a store.
+  EXPECT_EQ(d.client().Load("cells.ome.zarr", "bad", 0, /*z=*/4).status().code(), StatusCode::kInvalidArgument);
+  std::filesystem::create_directories(d.data_root() + "/empty");
+  EXPECT_EQ(d.client().Load("empty", "empty").status().code(), StatusCode::kInvalidArgument);
+  v1::RenderRequest r = SimpleRender("cells", 200, 150);
+  r.mutable_layers(0)->set_channel(1);
+  EXPECT_TRUE(d.client().Render(r).ok());
 }
 
 }  // namespace

@@ -55,6 +55,12 @@ Status MappedSource::ReadChunk(int index, int plane, int64_t cx, int64_t cy, uin
 
 Result<OpenedImage> OpenImageFile(const std::string& path, const OpenOptions& options) {
   const std::string& name = options.name.empty() ? path : options.name;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (IsOmeZarrDirectory(path)) return OpenOmeZarr(path, options);
+    return InvalidArgument(name + " is a directory, not an OME-Zarr image");
+  }
+  if ((options.z != 0 || options.t != 0)) return InvalidArgument(name + ": z and t choose planes of OME-Zarr images only");
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return FileError("cannot open", name, errno);
   uint8_t magic[8] = {};
@@ -67,7 +73,7 @@ Result<OpenedImage> OpenImageFile(const std::string& path, const OpenOptions& op
   const bool tiff = (magic[0] == 'I' && magic[1] == 'I' && (magic[2] == 42 || magic[2] == 43) && magic[3] == 0) ||
                     (magic[0] == 'M' && magic[1] == 'M' && magic[2] == 0 && (magic[3] == 42 || magic[3] == 43));
   if (tiff) return OpenTiff(path, options);
-  return InvalidArgument(name + ": not a PNG, TIFF or NPY file");
+  return InvalidArgument(name + ": not a PNG, TIFF or NPY file (or an OME-Zarr directory)");
 }
 
 }  // namespace tilerender

@@ -1,6 +1,7 @@
 #pragma once
-/// Opening image files (PNG, NPY; TIFF with its pyramid in tiff_reader) as image sources. The format is told by the
-/// file's first bytes, not its name. Dimension and byte limits are checked from the header, before
+/// Opening image files (PNG, NPY; TIFF with its pyramid in tiff_reader; OME-Zarr directories in
+/// ome_zarr_reader) as image sources. The format is told by the file's first bytes (or a
+/// directory's Zarr metadata), not its name. Dimension and byte limits are checked from the header, before
 /// any pixel memory is allocated. Corrupt or unsupported files are INVALID_ARGUMENT, missing files
 /// NOT_FOUND.
 
@@ -16,6 +17,8 @@ namespace tilerender {
 struct OpenOptions {
   ImageLimits limits;
   int page = 0;  ///< TIFF directory index; must be 0 for other formats
+  int64_t z = 0;  ///< the z plane of an image with a z axis (OME-Zarr)
+  int64_t t = 0;  ///< the time point of an image with a t axis (OME-Zarr)
   /// How messages name the file (the daemon: its path under the data root); empty: the path.
   std::string name;
 };
@@ -31,6 +34,9 @@ Result<OpenedImage> OpenImageFile(const std::string& path, const OpenOptions& op
 /// The readers behind OpenImageFile.
 Result<OpenedImage> OpenNpy(const std::string& path, const OpenOptions& options);
 Result<OpenedImage> OpenPng(const std::string& path, const OpenOptions& options);
+/// OME-Zarr (NGFF 0.4 / 0.5): a directory.
+Result<OpenedImage> OpenOmeZarr(const std::string& dir, const OpenOptions& options);
+bool IsOmeZarrDirectory(const std::string& path);
 
 /// The bytes of an NPY (format 1.0) header for `descr` (e.g. "<u2") and `shape` (H, W[, C]), padded
 /// as numpy pads it; the pixel bytes follow. For the tests and benchmarks that write NPY files.
