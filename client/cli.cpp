@@ -39,6 +39,9 @@ void PrintImage(const v1::ImageInfo& i) {
               Mib(i.gpu_bytes()).c_str(), i.value_range_estimated() ? " (estimated)" : "", i.value_min(), i.value_max(),
               i.source().c_str());
   for (const std::string& n : i.notes()) std::printf("%24s note: %s\n", "", n.c_str());
+  if (i.pixel_size_x_um() > 0) {
+    std::printf("%24s pixel size %g x %g um\n", "", i.pixel_size_x_um(), i.pixel_size_y_um());
+  }
   if (i.planes() > 1) {
     for (int c = 0; c < i.channel_info_size(); ++c) {
       const v1::ChannelInfo& ch = i.channel_info(c);

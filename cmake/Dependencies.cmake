@@ -5,6 +5,7 @@ find_package(ZLIB REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(TIFF REQUIRED)
 find_package(nlohmann_json REQUIRED)
+find_package(pugixml REQUIRED)  # OME-XML
 # Zarr codecs (Debian libblosc-dev, liblz4-dev, libzstd-dev).
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(BLOSC REQUIRED IMPORTED_TARGET blosc)

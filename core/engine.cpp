@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <tuple>
 
 #include "core/engine_state.h"
 #include "core/gl/gl_objects.h"
@@ -228,6 +229,7 @@ Result<ImageHandle> Engine::LoadImage(std::shared_ptr<ImageSource> source, const
   TR_ASSIGN_OR_RETURN(ImagePlan plan, PlanImage(desc, source->levels(), tile, state_->limits.max_texture_size,
                                                 options.build_pyramid));
   ImageInfo info = InfoFor(desc, plan);
+  std::tie(info.pixel_size_x_um, info.pixel_size_y_um) = source->pixel_size_um();
   const uint64_t id = state_->next_image_id.fetch_add(1);
   // When the image dies, its tiles leave both caches (GPU textures on the render thread).
   auto on_release = [weak = std::weak_ptr<EngineState>(state_)](uint64_t image) {

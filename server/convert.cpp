@@ -132,6 +132,8 @@ void ToProto(const RegisteredImage& image, v1::ImageInfo* out) {
   out->set_nan_count(info.range.nan_count);
   out->set_value_range_estimated(info.range_estimated);
   out->set_planes(info.desc.planes);
+  out->set_pixel_size_x_um(info.pixel_size_x_um);
+  out->set_pixel_size_y_um(info.pixel_size_y_um);
   for (const ChannelInfo& c : info.channel_info) {
     v1::ChannelInfo* p = out->add_channel_info();
     p->set_name(c.name);

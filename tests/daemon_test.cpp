@@ -16,6 +16,7 @@
 #include "core/image/image_file.h"
 #include "tests/daemon_fixture.h"
 #include "tests/test_util.h"
+#include "tests/ome_tiff_writer.h"
 #include "tests/zarr_writer.h"
 
 namespace tilerender::testing {
@@ -723,6 +724,15 @@ TEST(DaemonOmeZarrTest, LoadsAStoreWithChannelNamesAndChosenPlanes) {
   v1::RenderRequest r = SimpleRender("cells", 200, 150);
   r.mutable_layers(0)->set_channel(1);
   EXPECT_TRUE(d.client().Render(r).ok());
+  // An OME-TIFF: channel names and the pixel size show in `tilerender ls`.
+  WriteOmeTiff(d.data_root() + "/three.ome.tif", 3, 1);
+  auto ome = d.client().Load("three.ome.tif", "three");
+  ASSERT_TRUE(ome.ok()) << ome.status().ToString();
+  EXPECT_EQ(ome->format(), "ome-tiff");
+  EXPECT_DOUBLE_EQ(ome->pixel_size_x_um(), 0.325);
+  ASSERT_EQ(RunCommand(std::string(TILERENDER_CLI_PATH) + " --server " + d.address() + " ls", &out), 0);
+  EXPECT_NE(out.find("pixel size 0.325 x 0.325 um"), std::string::npos) << out;
+  EXPECT_NE(out.find("channel 2 mCherry"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "core/image/image_file.h"
 #include "tests/test_util.h"
+#include "tests/ome_tiff_writer.h"
 #include "tests/tiff_writer.h"
 
 namespace tilerender::testing {
@@ -342,6 +343,100 @@ TEST(TiffPyramidTest, PageAndSubIfdPyramidsAreTheImagesLevels) {
       EXPECT_EQ(wrong, 0u) << "level " << k;
     }
   }
+}
+
+// ---- OME-TIFF: channels as pages, each with its SubIFD pyramid, described by OME-XML. ----
+
+TEST(OmeTiffTest, ChannelsWithSubIfdPyramidsNamesAndPixelSize) {
+  const std::string path = ::testing::TempDir() + "three_channels.ome.tif";
+  WriteOmeTiff(path, 3, 2);
+  OpenOptions o;
+  o.z = 1;
+  auto f = OpenImageFile(path, o);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->format, "ome-tiff");
+  EXPECT_EQ(f->source->desc().planes, 3);
+  ASSERT_EQ(f->source->levels().size(), 3u) << "each channel's SubIFDs are its levels";
+  const auto [px, py] = f->source->pixel_size_um();
+  EXPECT_DOUBLE_EQ(px, 0.325);
+  EXPECT_DOUBLE_EQ(py, 0.325);
+  ImageHandle img = Load(f->source, 128);
+  ASSERT_TRUE(img);
+  ASSERT_EQ(img->info().channel_info.size(), 3u);
+  EXPECT_EQ(img->info().channel_info[2].name, "mCherry");
+  EXPECT_EQ(img->info().channel_info[2].color, 0xFF0000FFu);
+  EXPECT_EQ(img->info().channel_info[1].color, 0x00FF00FFu);
+  for (int c = 0; c < 3; ++c) {
+    for (int k = 0; k < 3; ++k) {
+      const int64_t w = 600 >> k, h = 400 >> k;
+      RenderRequest req{.width = static_cast<int>(w), .height = static_cast<int>(h), .format = OutputFormat::kRawRgba8};
+      const double scale = std::ldexp(1.0, k);
+      req.camera = {.center_x = w * scale / 2, .center_y = h * scale / 2, .zoom = 1 / scale};
+      const double base = 10000.0 * c + 1000 * 1 + 100 * k;  // z = 1
+      req.layers.push_back({.image = img, .channel = c, .contrast = Contrast{base, base + 255}});
+      auto out = TestEngine().Render(req);
+      ASSERT_TRUE(out.ok());
+      size_t wrong = 0;
+      for (int64_t y = 0; y < h; ++y) {
+        for (int64_t x = 0; x < w; ++x) wrong += out->data[(y * w + x) * 4] != (x + y) % 100;
+      }
+      EXPECT_EQ(wrong, 0u) << "channel " << c << ", level " << k;
+    }
+  }
+  // The composite of the three at zoom 1/2 (level 1), each channel over its level-1 values (these
+  // levels are not downsamples, so the default contrast, taken from level 2, would not fit).
+  RenderRequest comp{.width = 300, .height = 200};
+  const char* maps[3] = {"blue", "green", "red"};
+  for (int c = 0; c < 3; ++c) {
+    const double base = 10000.0 * c + 1000 + 100;
+    comp.layers.push_back({.image = img, .channel = c, .colormap = {.name = maps[c]}, .contrast = Contrast{base, base + 99},
+                           .blending = Blending::kAdditive});
+  }
+  const std::vector<uint8_t> px3 = RenderRgba(comp);
+  ASSERT_EQ(px3.size(), 300u * 200 * 4);
+  // Every pixel is gray (the three channels hold the same pattern), from black to white.
+  size_t off_gray = 0;
+  int hi = 0;
+  for (size_t i = 0; i < px3.size(); i += 4) {
+    off_gray += px3[i] != px3[i + 1] || px3[i + 1] != px3[i + 2];
+    hi = std::max<int>(hi, px3[i]);
+  }
+  EXPECT_EQ(off_gray, 0u);
+  EXPECT_GE(hi, 250);
+  SavePng("ome_tiff_composite", px3, 300, 200);
+  // The page of a plane chooses its z too; a z the image lacks is refused.
+  OpenOptions by_page;
+  by_page.page = 4;  // c 1, z 1
+  auto g = OpenImageFile(path, by_page);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  o.z = 2;
+  EXPECT_EQ(OpenImageFile(path, o).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(OmeTiffTest, OmeXmlThatLiesAboutThePlanesIsRefused) {
+  const std::string path = ::testing::TempDir() + "lying.ome.tif";
+  WriteOmeTiff(path, 3, 1, /*size_c_attr=*/"5");  // says 5 channels, has 3 pages
+  auto f = OpenImageFile(path);
+  EXPECT_EQ(f.status().code(), StatusCode::kInvalidArgument) << f.status().ToString();
+  EXPECT_NE(f.status().message().find("channel 3 (IFD 3)"), std::string::npos) << f.status().message();
+  const std::string broken = ::testing::TempDir() + "broken.ome.tif";
+  {
+    TIFF* t = TIFFOpen(broken.c_str(), "w");
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 8u);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, 8u);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+    TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 8);
+    TIFFSetField(t, TIFFTAG_IMAGEDESCRIPTION, "<OME><Image><Pixels SizeX=\"8\" SizeY=\"8\" DimensionOrder=\"XYZCT\"");
+    std::vector<uint8_t> strip(64, 1);
+    TIFFWriteEncodedStrip(t, 0, strip.data(), 64);
+    TIFFWriteDirectory(t);
+    TIFFClose(t);
+  }
+  auto b = OpenImageFile(broken);
+  EXPECT_EQ(b.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(b.status().message().find("OME-XML does not parse"), std::string::npos) << b.status().message();
 }
 
 // ---- Generated files: every layout against the pixels written. ----

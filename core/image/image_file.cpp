@@ -60,7 +60,6 @@ Result<OpenedImage> OpenImageFile(const std::string& path, const OpenOptions& op
     if (IsOmeZarrDirectory(path)) return OpenOmeZarr(path, options);
     return InvalidArgument(name + " is a directory, not an OME-Zarr image");
   }
-  if ((options.z != 0 || options.t != 0)) return InvalidArgument(name + ": z and t choose planes of OME-Zarr images only");
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return FileError("cannot open", name, errno);
   uint8_t magic[8] = {};

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/image/image_desc.h"
@@ -41,6 +42,10 @@ class ImageSource {
 
   /// Names and colors of the planes where the file gives them (empty, or one per plane).
   virtual std::vector<PlaneInfo> plane_info() const { return {}; }
+
+  /// The physical size of a level-0 pixel in micrometres, x then y, where the file says; 0 where
+  /// it does not.
+  virtual std::pair<double, double> pixel_size_um() const { return {0, 0}; }
 
   /// The levels this source reads itself, finest first; [0] is level 0 (level index 0). Indices
   /// strictly increase. Default: level 0 only, as one chunk.

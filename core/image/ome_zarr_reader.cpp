@@ -29,6 +29,7 @@ class OmeZarrSource final : public ImageSource {
   const ImageDesc& desc() const override { return desc_; }
   std::vector<SourceLevel> levels() const override { return source_levels_; }
   std::vector<PlaneInfo> plane_info() const override { return planes_; }
+  std::pair<double, double> pixel_size_um() const override { return pixel_size_; }
   Status ReadChunk(int index, int plane, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) override;
 
  private:
@@ -42,7 +43,31 @@ class OmeZarrSource final : public ImageSource {
   int ndim_ = 0;
   int axis_t_ = -1, axis_c_ = -1, axis_z_ = -1, axis_y_ = -1, axis_x_ = -1;
   int64_t t_ = 0, z_ = 0;
+  std::pair<double, double> pixel_size_{0, 0};
 };
+
+// Micrometres per unit of an NGFF axis unit (UDUNITS names); 0 for none or unknown.
+double MicrometresPer(const std::string& unit) {
+  if (unit == "micrometer" || unit == "micron" || unit == "um" || unit == "\u00b5m") return 1;
+  if (unit == "nanometer" || unit == "nm") return 1e-3;
+  if (unit == "angstrom") return 1e-4;
+  if (unit == "millimeter" || unit == "mm") return 1e3;
+  if (unit == "centimeter" || unit == "cm") return 1e4;
+  if (unit == "meter" || unit == "m") return 1e6;
+  return 0;
+}
+
+// The product of the "scale" transformations in a coordinateTransformations list, per axis.
+std::vector<double> Scales(const json& transforms, size_t ndim) {
+  std::vector<double> s(ndim, 1.0);
+  if (!transforms.is_array()) return s;
+  for (const json& t : transforms) {
+    if (!t.is_object() || t.value("type", "") != "scale" || !t.contains("scale") || !t["scale"].is_array()) continue;
+    if (t["scale"].size() != ndim) continue;
+    for (size_t i = 0; i < ndim; ++i) s[i] *= t["scale"][i].is_number() ? t["scale"][i].get<double>() : 1.0;
+  }
+  return s;
+}
 
 Result<json> GroupAttributes(const std::string& dir, const std::string& name) {
   struct stat st {};
@@ -175,6 +200,17 @@ Status OmeZarrSource::Open(const std::string& dir, const OpenOptions& options, O
   }
   arrays_ = std::move(kept);
 
+  // Physical pixel size: dataset 0's scale (and the multiscale's own), in the axes' units.
+  if (ms.contains("axes") && ms["axes"].is_array()) {
+    const std::vector<double> ds0 = Scales(ms["datasets"][0].value("coordinateTransformations", json()), ndim_);
+    const std::vector<double> all = Scales(ms.value("coordinateTransformations", json()), ndim_);
+    auto unit = [&](int axis) {
+      const json& a = ms["axes"][axis];
+      return a.is_object() && a.contains("unit") && a["unit"].is_string() ? MicrometresPer(a["unit"].get<std::string>()) : 0.0;
+    };
+    const double ux = unit(axis_x_), uy = unit(axis_y_);
+    if (ux > 0 && uy > 0) pixel_size_ = {ds0[axis_x_] * all[axis_x_] * ux, ds0[axis_y_] * all[axis_y_] * uy};
+  }
   // Channel names and colors.
   if (attrs.contains("omero") && attrs["omero"].is_object() && attrs["omero"].contains("channels") &&
       attrs["omero"]["channels"].is_array()) {

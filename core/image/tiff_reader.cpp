@@ -21,6 +21,7 @@
 #include <mutex>
 
 #include "core/image/image_file.h"
+#include "core/image/ome_xml.h"
 
 namespace tilerender {
 namespace {
@@ -88,7 +89,9 @@ int OnWarning(TIFF*, void*, const char*, const char*, va_list) { return 1; }
 
 class TiffSource final : public ImageSource {
  public:
-  Status Open(const std::string& path, const OpenOptions& options, OpenedImage* out);
+  /// `reduced_pages`: look for pyramid levels among the pages after the chosen one (not in an
+  /// OME-TIFF, whose other pages are other planes).
+  Status Open(const std::string& path, const OpenOptions& options, OpenedImage* out, bool reduced_pages = true);
 
   const ImageDesc& desc() const override { return desc_; }
   std::vector<SourceLevel> levels() const override {
@@ -195,7 +198,7 @@ bool TiffSource::ReadLevel(Handle& h, const DirectoryRef& dir, TiffLevel* l, Sam
   return l->level.chunk_width > 0 && l->level.chunk_height > 0 && TIFFIsCODECConfigured(compression);
 }
 
-Status TiffSource::Open(const std::string& path, const OpenOptions& options, OpenedImage* out) {
+Status TiffSource::Open(const std::string& path, const OpenOptions& options, OpenedImage* out, bool reduced_pages) {
   path_ = path;
   name_ = options.name.empty() ? path : options.name;
   TR_ASSIGN_OR_RETURN(std::unique_ptr<Handle> h, OpenHandle());
@@ -314,7 +317,7 @@ Status TiffSource::Open(const std::string& path, const OpenOptions& options, Ope
   for (toff_t off : subs) {
     if (TIFFSetSubDirectory(h->tif, off)) consider({true, 0, off});
   }
-  if (subs.empty()) {
+  if (subs.empty() && reduced_pages) {
     for (int p = options.page + 1; p < static_cast<int>(pages) && p <= options.page + kMaxPagesScanned; ++p) {
       if (TIFFSetDirectory(h->tif, static_cast<tdir_t>(p))) consider({false, static_cast<tdir_t>(p), 0});
     }
@@ -503,9 +506,118 @@ Status TiffSource::ReadChunk(int index, int plane, int64_t cx, int64_t cy, uint8
   return s;
 }
 
+// An OME-TIFF of several channels: one TiffSource per channel (the IFD the OME-XML maps (c, z, t)
+// to, with that IFD's SubIFD pyramid); every channel must have the same size, type and levels.
+class OmeTiffSource final : public ImageSource {
+ public:
+  const ImageDesc& desc() const override { return desc_; }
+  std::vector<SourceLevel> levels() const override { return planes_[0]->levels(); }
+  std::vector<PlaneInfo> plane_info() const override { return info_; }
+  std::pair<double, double> pixel_size_um() const override { return pixel_size_; }
+  Status ReadChunk(int index, int plane, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) override {
+    if (plane < 0 || plane >= static_cast<int>(planes_.size())) return InvalidArgument("no such plane");
+    return planes_[plane]->ReadChunk(index, 0, cx, cy, dst, dst_stride);
+  }
+
+  ImageDesc desc_;
+  std::vector<std::unique_ptr<TiffSource>> planes_;
+  std::vector<PlaneInfo> info_;
+  std::pair<double, double> pixel_size_{0, 0};
+};
+
+// The ImageDescription of the first IFD, if any.
+std::string FirstDescription(const std::string& path) {
+  TIFFOpenOptions* opts = TIFFOpenOptionsAlloc();
+  TIFFOpenOptionsSetErrorHandlerExtR(opts, [](TIFF*, void*, const char*, const char*, va_list) { return 1; }, nullptr);
+  TIFFOpenOptionsSetWarningHandlerExtR(opts, [](TIFF*, void*, const char*, const char*, va_list) { return 1; }, nullptr);
+  TIFF* t = TIFFOpenExt(path.c_str(), "rmO", opts);
+  TIFFOpenOptionsFree(opts);
+  std::string out;
+  if (t != nullptr) {
+    char* d = nullptr;
+    if (TIFFGetField(t, TIFFTAG_IMAGEDESCRIPTION, &d) && d != nullptr) out = d;
+    TIFFClose(t);
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<OpenedImage> OpenTiff(const std::string& path, const OpenOptions& options) {
+  const std::string name = options.name.empty() ? path : options.name;
+  const std::string description = FirstDescription(path);
+  if (LooksLikeOmeXml(description)) {
+    const std::string file = path.substr(path.rfind('/') + 1);
+    TR_ASSIGN_OR_RETURN(OmePixels px, ParseOmeXml(description, file, name));
+    const bool rgb = !px.channels.empty() && px.channels[0].samples > 1;
+    if (!rgb) {
+      // Choose z and t: given, or those of the page asked for.
+      int64_t z = options.z, t = options.t;
+      if (options.page > 0) {
+        bool found = false;
+        for (int64_t tt = 0; tt < px.size_time && !found; ++tt) {
+          for (int64_t zz = 0; zz < px.size_z && !found; ++zz) {
+            for (int64_t c = 0; c < px.size_c && !found; ++c) {
+              if (px.Ifd(c, zz, tt) == options.page) z = zz, t = tt, found = true;
+            }
+          }
+        }
+        if (!found) return InvalidArgument(name + ": page " + std::to_string(options.page) + " holds no plane of the OME image");
+      }
+      if (z < 0 || z >= px.size_z) return InvalidArgument(name + ": z " + std::to_string(z) + " is out of range (the image has " + std::to_string(px.size_z) + ")");
+      if (t < 0 || t >= px.size_time) return InvalidArgument(name + ": t " + std::to_string(t) + " is out of range (the image has " + std::to_string(px.size_time) + ")");
+      if (px.size_c > kMaxPlanes) return InvalidArgument(name + ": " + std::to_string(px.size_c) + " channels (at most " + std::to_string(kMaxPlanes) + ")");
+      auto source = std::make_shared<OmeTiffSource>();
+      OpenedImage out;
+      for (int64_t c = 0; c < px.size_c; ++c) {
+        OpenOptions plane = options;
+        plane.z = plane.t = 0;
+        const int64_t ifd = px.Ifd(c, z, t);
+        if (ifd > INT32_MAX) return InvalidArgument(name + ": OME-XML maps a plane to IFD " + std::to_string(ifd));
+        plane.page = static_cast<int>(ifd);
+        auto tiff = std::make_unique<TiffSource>();
+        OpenedImage one;
+        Status st = tiff->Open(path, plane, &one, /*reduced_pages=*/false);
+        if (!st.ok()) {
+          // Most often: the OME-XML promises planes (pages) the file does not have.
+          return InvalidArgument(name + ": channel " + std::to_string(c) + " (IFD " + std::to_string(ifd) + "): " + st.message());
+        }
+        const ImageDesc& d = tiff->desc();
+        if (c == 0) {
+          out.notes = one.notes;
+        } else {
+          const ImageDesc& d0 = source->planes_[0]->desc();
+          if (d.width != d0.width || d.height != d0.height || d.type != d0.type || d.channels != d0.channels ||
+              tiff->levels().size() != source->planes_[0]->levels().size()) {
+            return InvalidArgument(name + ": channel " + std::to_string(c) + " differs from channel 0 in size, type or levels");
+          }
+        }
+        if (d.channels != 1) return InvalidArgument(name + ": OME channels must be single-sample planes");
+        if (d.width != px.size_x || d.height != px.size_y) {
+          return InvalidArgument(name + ": OME-XML says " + std::to_string(px.size_x) + "x" + std::to_string(px.size_y) +
+                                 ", IFD " + std::to_string(ifd) + " is " + std::to_string(d.width) + "x" + std::to_string(d.height));
+        }
+        source->planes_.push_back(std::move(tiff));
+      }
+      source->desc_ = source->planes_[0]->desc();
+      source->desc_.planes = static_cast<int>(px.size_c);
+      TR_RETURN_IF_ERROR(ValidateDesc(source->desc_, options.limits.Paged()));
+      for (int64_t c = 0; c < px.size_c; ++c) {
+        PlaneInfo pi;
+        if (c < static_cast<int64_t>(px.channels.size())) pi.name = px.channels[c].name, pi.color = px.channels[c].color;
+        source->info_.push_back(pi);
+      }
+      source->pixel_size_ = {px.physical_x_um, px.physical_y_um};
+      out.format = "ome-tiff";
+      if (px.size_z > 1 || px.size_time > 1) {
+        out.notes.push_back("t " + std::to_string(t) + " of " + std::to_string(px.size_time) + ", z " + std::to_string(z) +
+                            " of " + std::to_string(px.size_z));
+      }
+      out.source = std::move(source);
+      return out;
+    }
+  }
+  if (options.z != 0 || options.t != 0) return InvalidArgument(name + ": z and t choose planes of OME images only");
   auto source = std::make_shared<TiffSource>();
   OpenedImage out;
   TR_RETURN_IF_ERROR(source->Open(path, options, &out));

@@ -46,6 +46,8 @@ struct ImageInfo {
   /// The range was taken from a coarser level or a sample of the image, not from every pixel.
   bool range_estimated = false;
   std::vector<ChannelInfo> channel_info;  ///< one per plane
+  double pixel_size_x_um = 0;  ///< physical size of a level-0 pixel where the file says; 0: unknown
+  double pixel_size_y_um = 0;
 };
 
 class TiledImage {
