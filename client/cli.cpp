@@ -39,6 +39,17 @@ void PrintImage(const v1::ImageInfo& i) {
               Mib(i.gpu_bytes()).c_str(), i.value_range_estimated() ? " (estimated)" : "", i.value_min(), i.value_max(),
               i.source().c_str());
   for (const std::string& n : i.notes()) std::printf("%24s note: %s\n", "", n.c_str());
+  const auto& props = i.properties();
+  std::string slide;
+  for (const char* key : {"openslide.vendor", "openslide.objective-power"}) {
+    if (auto it = props.find(key); it != props.end()) slide += std::string(slide.empty() ? "" : ", ") + key + " " + it->second;
+  }
+  if (!slide.empty()) std::printf("%24s %s\n", "", slide.c_str());
+  if (i.associated_images_size() > 0) {
+    std::string names;
+    for (const std::string& a : i.associated_images()) names += (names.empty() ? "" : ", ") + a;
+    std::printf("%24s associated images: %s\n", "", names.c_str());
+  }
   if (i.pixel_size_x_um() > 0) {
     std::printf("%24s pixel size %g x %g um\n", "", i.pixel_size_x_um(), i.pixel_size_y_um());
   }
@@ -82,6 +93,10 @@ int Main(int argc, char** argv) {
   int64_t plane_z = 0, plane_t = 0;
   load->add_option("--z", plane_z, "z plane of an OME-Zarr image")->check(CLI::NonNegativeNumber);
   load->add_option("--t", plane_t, "time point of an OME-Zarr image")->check(CLI::NonNegativeNumber);
+  std::string reader, associated;
+  load->add_option("--reader", reader, "openslide or libtiff (default: OpenSlide for whole-slide formats)")
+      ->check(CLI::IsMember({"", "openslide", "libtiff"}));
+  load->add_option("--associated", associated, "a slide's associated image (label, macro, thumbnail, ...)");
 
   auto* upload = app.add_subcommand("upload", "read a PNG/TIFF/NPY here and stream it to the daemon");
   std::string upload_file, upload_id;
@@ -186,7 +201,15 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (*load) {
-    auto r = client->Load(load_path, load_id, page, plane_z, plane_t);
+    v1::LoadImageRequest req;
+    req.set_path(load_path);
+    req.set_image_id(load_id);
+    req.set_page(page);
+    req.set_z(plane_z);
+    req.set_t(plane_t);
+    req.set_reader(reader);
+    req.set_associated_image(associated);
+    auto r = client->Load(req);
     if (!r.ok()) return Fail(r.status());
     PrintImage(*r);
     return 0;

@@ -85,13 +85,17 @@ Result<v1::ServerInfo> Client::Info() {
 }
 
 Result<v1::ImageInfo> Client::Load(const std::string& path, const std::string& id, int page, int64_t z, int64_t t) {
-  grpc::ClientContext ctx;
   v1::LoadImageRequest req;
   req.set_path(path);
   req.set_image_id(id);
   req.set_page(page);
   req.set_z(z);
   req.set_t(t);
+  return Load(req);
+}
+
+Result<v1::ImageInfo> Client::Load(const v1::LoadImageRequest& req) {
+  grpc::ClientContext ctx;
   v1::ImageInfo out;
   TR_RETURN_IF_ERROR(FromGrpc(stub_->LoadImage(&ctx, req, &out)));
   return out;

@@ -42,6 +42,8 @@ class Client {
   /// `page`: TIFF page; `z`, `t`: the plane of an OME-Zarr image with those axes.
   Result<v1::ImageInfo> Load(const std::string& path, const std::string& id = "", int page = 0, int64_t z = 0,
                              int64_t t = 0);
+  /// The full request (reader choice, associated images).
+  Result<v1::ImageInfo> Load(const v1::LoadImageRequest& request);
   /// Streams the source's pixels: straight from its memory when it has contiguous rows, else in
   /// bands read on demand, so a file is never held twice.
   Result<v1::ImageInfo> Upload(const std::string& id, ImageSource& source, const UploadOptions& options = {});

@@ -11,6 +11,7 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(BLOSC REQUIRED IMPORTED_TARGET blosc)
 pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+pkg_check_modules(OPENSLIDE REQUIRED IMPORTED_TARGET openslide)  # whole-slide formats
 
 if(TILERENDER_BUILD_SERVER)
   find_package(Protobuf REQUIRED)

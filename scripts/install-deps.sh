@@ -10,8 +10,8 @@ packages=(
   python3-glad libegl-dev libegl1 libegl-mesa0 libgl1-mesa-dri
   # core libraries
   libpng-dev libspdlog-dev libfmt-dev libtiff-dev zlib1g-dev nlohmann-json3-dev
-  # Zarr codecs, OME-XML
-  libblosc-dev liblz4-dev libzstd-dev libpugixml-dev
+  # Zarr codecs, OME-XML, whole-slide formats
+  libblosc-dev liblz4-dev libzstd-dev libpugixml-dev libopenslide-dev
   # gRPC service and client
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libcli11-dev nlohmann-json3-dev

@@ -157,6 +157,8 @@ void ToProto(const RegisteredImage& image, v1::ImageInfo* out) {
   out->set_source(image.source);
   out->set_format(image.format);
   for (const std::string& n : image.notes) out->add_notes(n);
+  for (const auto& [k, v] : image.properties) (*out->mutable_properties())[k] = v;
+  for (const std::string& a : image.associated_images) out->add_associated_images(a);
   out->set_load_ms(image.load_ms);
 }
 

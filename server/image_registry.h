@@ -18,6 +18,8 @@ struct RegisteredImage {
   std::string source;  // "upload" or the path under the data root
   std::string format;
   std::vector<std::string> notes;
+  std::vector<std::pair<std::string, std::string>> properties;
+  std::vector<std::string> associated_images;
   double load_ms = 0;
 };
 

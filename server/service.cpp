@@ -147,6 +147,8 @@ grpc::Status TileRenderService::LoadImage(grpc::ServerContext*, const v1::LoadIm
     open.page = req->page();
     open.z = req->z();
     open.t = req->t();
+    open.reader = req->reader();
+    open.associated_image = req->associated_image();
     open.name = req->path();  // messages name the path under the data root, never the absolute one
     TR_ASSIGN_OR_RETURN(OpenedImage file, OpenImageFile(path, open));
     TR_RETURN_IF_ERROR(engine_.CheckLoad(file.source->desc()));
@@ -154,6 +156,8 @@ grpc::Status TileRenderService::LoadImage(grpc::ServerContext*, const v1::LoadIm
     image.source = req->path();
     image.format = file.format;
     image.notes = file.notes;
+    image.properties = file.properties;
+    image.associated_images = file.associated_images;
     TR_ASSIGN_OR_RETURN(auto registered, Register(*reservation, std::move(file.source), std::move(image)));
     ToProto(*registered, out);
     return Status::Ok();

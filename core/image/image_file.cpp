@@ -65,12 +65,19 @@ Result<OpenedImage> OpenImageFile(const std::string& path, const OpenOptions& op
   uint8_t magic[8] = {};
   const ssize_t n = ::read(fd, magic, sizeof magic);
   ::close(fd);
+  if (options.reader == "openslide" || !options.associated_image.empty()) return OpenOpenSlide(path, options);
+  if (!options.reader.empty() && options.reader != "libtiff") {
+    return InvalidArgument("unknown reader \"" + options.reader + "\" (openslide, libtiff, or empty for automatic)");
+  }
   if (n < 4) return InvalidArgument(name + ": file too short to be an image");
   static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   if (n == 8 && std::memcmp(magic, kPng, 8) == 0) return OpenPng(path, options);
   if (n >= 6 && std::memcmp(magic, "\x93NUMPY", 6) == 0) return OpenNpy(path, options);
   const bool tiff = (magic[0] == 'I' && magic[1] == 'I' && (magic[2] == 42 || magic[2] == 43) && magic[3] == 0) ||
                     (magic[0] == 'M' && magic[1] == 'M' && magic[2] == 0 && (magic[3] == 42 || magic[3] == 43));
+  // Whole-slide formats (SVS, NDPI, MIRAX, SCN, BIF, ...) go through OpenSlide; plain tiled and
+  // OME-TIFFs through libtiff, which reads their own samples and metadata.
+  if (options.reader.empty() && IsOpenSlideVendorFile(path)) return OpenOpenSlide(path, options);
   if (tiff) return OpenTiff(path, options);
   return InvalidArgument(name + ": not a PNG, TIFF or NPY file (or an OME-Zarr directory)");
 }

@@ -21,12 +21,19 @@ struct OpenOptions {
   int64_t t = 0;  ///< the time point of an image with a t axis (OME-Zarr)
   /// How messages name the file (the daemon: its path under the data root); empty: the path.
   std::string name;
+  /// "" (auto: whole-slide formats through OpenSlide, everything else through our own readers),
+  /// "openslide" or "libtiff".
+  std::string reader;
+  /// A slide's associated image (label, macro, thumbnail) instead of the slide (OpenSlide).
+  std::string associated_image;
 };
 
 struct OpenedImage {
   std::shared_ptr<ImageSource> source;
-  std::string format;              ///< "png", "npy", "tiff"
+  std::string format;              ///< "png", "npy", "tiff", "ome-tiff", "ome-zarr v3", "openslide aperio", ...
   std::vector<std::string> notes;  ///< conversions made, e.g. "16-bit color reduced to 8-bit"
+  std::vector<std::pair<std::string, std::string>> properties;  ///< a slide's (OpenSlide) properties
+  std::vector<std::string> associated_images;                   ///< a slide's label, macro, thumbnail, ...
 };
 
 Result<OpenedImage> OpenImageFile(const std::string& path, const OpenOptions& options = {});
@@ -34,6 +41,9 @@ Result<OpenedImage> OpenImageFile(const std::string& path, const OpenOptions& op
 /// The readers behind OpenImageFile.
 Result<OpenedImage> OpenNpy(const std::string& path, const OpenOptions& options);
 Result<OpenedImage> OpenPng(const std::string& path, const OpenOptions& options);
+/// Whole-slide formats (OpenSlide), and whether a file is one (not a plain tiled TIFF).
+Result<OpenedImage> OpenOpenSlide(const std::string& path, const OpenOptions& options);
+bool IsOpenSlideVendorFile(const std::string& path);
 /// OME-Zarr (NGFF 0.4 / 0.5): a directory.
 Result<OpenedImage> OpenOmeZarr(const std::string& dir, const OpenOptions& options);
 bool IsOmeZarrDirectory(const std::string& path);

@@ -1,0 +1,176 @@
+// Whole-slide files through OpenSlide (Aperio SVS, Hamamatsu NDPI/VMS, MIRAX, Leica SCN, Ventana
+// BIF, Philips, Sakura, Trestle, ...): its levels as the image's levels (each taken as level k when
+// its downsample is 2^k within rounding), read as 256 x 256 regions on demand
+// (openslide_read_region is thread-safe), its properties and associated images (label, macro,
+// thumbnail; each loadable as an image of its own). OpenSlide hands out premultiplied ARGB; the
+// image model is straight RGBA: colors are un-premultiplied exactly (rounded).
+
+#include <openslide/openslide.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/image/image_file.h"
+
+namespace tilerender {
+namespace {
+
+constexpr int64_t kRegion = 256;  // chunk side (pixels of the level)
+
+// Premultiplied ARGB (native-endian uint32, as OpenSlide returns) to straight RGBA bytes.
+void ToStraightRgba(const uint32_t* argb, int64_t n, uint8_t* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t p = argb[i];
+    const unsigned a = p >> 24;
+    unsigned r = (p >> 16) & 0xFF, g = (p >> 8) & 0xFF, b = p & 0xFF;
+    if (a != 255) {
+      if (a == 0) {
+        r = g = b = 0;
+      } else {
+        r = std::min(255u, (r * 255u + a / 2) / a);
+        g = std::min(255u, (g * 255u + a / 2) / a);
+        b = std::min(255u, (b * 255u + a / 2) / a);
+      }
+    }
+    uint8_t* o = out + 4 * i;
+    o[0] = static_cast<uint8_t>(r), o[1] = static_cast<uint8_t>(g), o[2] = static_cast<uint8_t>(b), o[3] = static_cast<uint8_t>(a);
+  }
+}
+
+class OpenSlideSource final : public ImageSource {
+ public:
+  ~OpenSlideSource() override {
+    if (osr_ != nullptr) openslide_close(osr_);
+  }
+
+  Status Open(const std::string& path, const OpenOptions& options, OpenedImage* out) {
+    name_ = options.name.empty() ? path : options.name;
+    osr_ = openslide_open(path.c_str());
+    if (osr_ == nullptr) return InvalidArgument(name_ + ": OpenSlide cannot open it (no format it knows)");
+    if (const char* err = openslide_get_error(osr_)) return InvalidArgument(name_ + ": OpenSlide: " + err);
+    if (options.page != 0 || options.z != 0 || options.t != 0) return InvalidArgument(name_ + ": a slide has no pages, z or t");
+    int64_t w = 0, h = 0;
+    openslide_get_level_dimensions(osr_, 0, &w, &h);
+    desc_ = {w, h, PixelType::kUint8, 4};
+    TR_RETURN_IF_ERROR(ValidateDesc(desc_, options.limits.Paged()));
+    const int32_t count = openslide_get_level_count(osr_);
+    for (int32_t i = 0; i < count; ++i) {
+      int64_t lw = 0, lh = 0;
+      openslide_get_level_dimensions(osr_, i, &lw, &lh);
+      const double ds = openslide_get_level_downsample(osr_, i);
+      const int k = i == 0 ? 0 : static_cast<int>(std::lround(std::log2(ds)));
+      // A level at 2^k within rounding (a slide's 4.0003x is level 2); others are derived instead.
+      const double scale = std::ldexp(1.0, -k);
+      if (i > 0 && (k < 1 || k <= levels_.back().level.level || std::abs(lw - w * scale) > std::max(1.0, w * scale * 0.002) ||
+                    std::abs(lh - h * scale) > std::max(1.0, h * scale * 0.002))) {
+        out->notes.push_back("OpenSlide level " + std::to_string(i) + " (downsample " + std::to_string(ds) +
+                             ") is not a power-of-two level: derived instead");
+        continue;
+      }
+      levels_.push_back({{k, lw, lh, std::min(kRegion, lw), std::min(kRegion, lh)}, i, ds});
+    }
+    if (const char* v = openslide_get_property_value(osr_, OPENSLIDE_PROPERTY_NAME_MPP_X)) mpp_.first = std::atof(v);
+    if (const char* v = openslide_get_property_value(osr_, OPENSLIDE_PROPERTY_NAME_MPP_Y)) mpp_.second = std::atof(v);
+    if (!(mpp_.first > 0 && mpp_.second > 0)) mpp_ = {0, 0};
+    for (const char* const* p = openslide_get_property_names(osr_); p != nullptr && *p != nullptr; ++p) {
+      if (const char* v = openslide_get_property_value(osr_, *p)) out->properties.emplace_back(*p, v);
+    }
+    for (const char* const* p = openslide_get_associated_image_names(osr_); p != nullptr && *p != nullptr; ++p) {
+      out->associated_images.push_back(*p);
+    }
+    const char* vendor = openslide_get_property_value(osr_, OPENSLIDE_PROPERTY_NAME_VENDOR);
+    out->format = std::string("openslide ") + (vendor ? vendor : "");
+    return Status::Ok();
+  }
+
+  const ImageDesc& desc() const override { return desc_; }
+  std::vector<SourceLevel> levels() const override {
+    std::vector<SourceLevel> v;
+    for (const Level& l : levels_) v.push_back(l.level);
+    return v;
+  }
+  std::pair<double, double> pixel_size_um() const override { return mpp_; }
+
+  Status ReadChunk(int index, int plane, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) override {
+    if (index < 0 || index >= static_cast<int>(levels_.size()) || plane != 0) return InvalidArgument("no such level");
+    const Level& l = levels_[index];
+    const int64_t x0 = cx * l.level.chunk_width, y0 = cy * l.level.chunk_height;
+    const int64_t w = std::min(l.level.chunk_width, l.level.width - x0), h = std::min(l.level.chunk_height, l.level.height - y0);
+    if (w <= 0 || h <= 0) return InvalidArgument("no such chunk");
+    std::vector<uint32_t> argb(static_cast<size_t>(w * h));
+    // Regions are addressed in level-0 coordinates.
+    openslide_read_region(osr_, argb.data(), static_cast<int64_t>(std::llround(x0 * l.downsample)),
+                          static_cast<int64_t>(std::llround(y0 * l.downsample)), l.openslide_level, w, h);
+    if (const char* err = openslide_get_error(osr_)) {
+      return DataLoss(name_ + ": OpenSlide cannot read level " + std::to_string(l.level.level) + " at (" + std::to_string(x0) +
+                      ", " + std::to_string(y0) + "): " + err);
+    }
+    for (int64_t y = 0; y < h; ++y) ToStraightRgba(argb.data() + y * w, w, dst + y * dst_stride);
+    return Status::Ok();
+  }
+
+ private:
+  struct Level {
+    SourceLevel level;
+    int32_t openslide_level;
+    double downsample;
+  };
+  std::string name_;
+  openslide_t* osr_ = nullptr;
+  ImageDesc desc_;
+  std::vector<Level> levels_;
+  std::pair<double, double> mpp_{0, 0};
+};
+
+}  // namespace
+
+bool IsOpenSlideVendorFile(const std::string& path) {
+  const char* vendor = openslide_detect_vendor(path.c_str());
+  // Plain tiled TIFFs (OpenSlide's "generic-tiff") read better through libtiff: their own samples,
+  // not RGBA, and OME metadata.
+  return vendor != nullptr && std::strcmp(vendor, "generic-tiff") != 0;
+}
+
+Result<OpenedImage> OpenOpenSlide(const std::string& path, const OpenOptions& options) {
+  const std::string name = options.name.empty() ? path : options.name;
+  if (!options.associated_image.empty()) {
+    // An associated image (label, macro, thumbnail): small, read whole into memory.
+    openslide_t* osr = openslide_open(path.c_str());
+    if (osr == nullptr) return InvalidArgument(name + ": OpenSlide cannot open it (no format it knows)");
+    int64_t w = -1, h = -1;
+    openslide_get_associated_image_dimensions(osr, options.associated_image.c_str(), &w, &h);
+    std::string names;
+    for (const char* const* p = openslide_get_associated_image_names(osr); p && *p; ++p) names += (names.empty() ? "" : ", ") + std::string(*p);
+    if (w <= 0 || h <= 0) {
+      openslide_close(osr);
+      return NotFound(name + ": no associated image \"" + options.associated_image + "\" (it has: " + (names.empty() ? "none" : names) + ")");
+    }
+    const ImageDesc d{w, h, PixelType::kUint8, 4};
+    if (Status s = ValidateDesc(d, options.limits); !s.ok()) {
+      openslide_close(osr);
+      return s;
+    }
+    std::vector<uint32_t> argb(static_cast<size_t>(w * h));
+    openslide_read_associated_image(osr, options.associated_image.c_str(), argb.data());
+    const char* err = openslide_get_error(osr);
+    const std::string error = err ? err : "";
+    openslide_close(osr);
+    if (!error.empty()) return InvalidArgument(name + ": OpenSlide: " + error);
+    auto buf = BufferSource::Allocate(d);
+    if (!buf.ok()) return buf.status();
+    ToStraightRgba(argb.data(), w * h, (*buf)->mutable_data());
+    OpenedImage out;
+    out.format = "openslide associated image";
+    out.source = std::move(buf).value();
+    return out;
+  }
+  auto source = std::make_shared<OpenSlideSource>();
+  OpenedImage out;
+  TR_RETURN_IF_ERROR(source->Open(path, options, &out));
+  out.source = std::move(source);
+  return out;
+}
+
+}  // namespace tilerender
