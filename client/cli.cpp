@@ -275,6 +275,7 @@ int Main(int argc, char** argv) {
                 "%d tiles drawn, %d paged in)\n",
                 out_path.c_str(), r->width(), r->height(), r->data().size(), t.fetch_ms(), t.queue_ms(), t.draw_ms(),
                 t.readback_ms(), t.encode_ms(), t.total_ms(), t.tiles_drawn(), t.tiles_paged_in());
+    if (r->scale_bar_um() > 0) std::printf("scale bar: %g um\n", r->scale_bar_um());
     return 0;
   }
   return 2;

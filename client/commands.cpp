@@ -18,6 +18,8 @@ void AddRenderOptions(CLI::App* c, RenderArgs* a) {
   c->add_option("--background", a->background, "#RRGGBB or #RRGGBBAA (default opaque black)");
   c->add_option("--format", a->format, "png or raw (RGBA8)")->check(CLI::IsMember({"png", "raw"}))->capture_default_str();
   c->add_option("--png-level", a->png_level, "zlib level 0..9 (default 1)")->check(CLI::Range(0, 9));
+  c->add_option("--scale-bar", a->scale_bar, "draw a scale bar in this corner (images with a pixel size)")
+      ->check(CLI::IsMember({"bottom-right", "bottom-left", "top-right", "top-left"}));
   c->add_option("--channel", a->channel, "plane of an image of several channels (default 0)")->check(CLI::NonNegativeNumber);
   c->add_option("--channels", a->channels,
                 "composite of channels, e.g. 0:green,1:magenta,2:cyan (one additive layer each, its own default contrast, "
@@ -100,6 +102,13 @@ Result<v1::RenderRequest> BuildRenderRequest(const RenderArgs& a) {
   }
   if (!a.background.empty()) {
     TR_ASSIGN_OR_RETURN(*r.mutable_background(), ParseColor(a.background));
+  }
+  if (!a.scale_bar.empty()) {
+    const std::string& c = a.scale_bar;
+    r.mutable_scale_bar()->set_corner(c == "bottom-left" ? v1::ScaleBar::BOTTOM_LEFT
+                                      : c == "top-right"  ? v1::ScaleBar::TOP_RIGHT
+                                      : c == "top-left"   ? v1::ScaleBar::TOP_LEFT
+                                                          : v1::ScaleBar::BOTTOM_RIGHT);
   }
   r.set_format(a.format == "raw" ? v1::RAW_RGBA8 : v1::PNG);
   if (a.png_level) r.set_png_level(*a.png_level);

@@ -24,6 +24,7 @@ struct RenderArgs {
   std::optional<int> png_level;
   int channel = 0;       // plane of an image of several
   std::string channels;  // "0:green,1:magenta,2:cyan": one additive layer per channel and colormap
+  std::string scale_bar;  // "", or a corner: bottom-right, bottom-left, top-right, top-left
 };
 
 void AddRenderOptions(CLI::App* command, RenderArgs* args);

@@ -311,6 +311,7 @@ Result<std::future<Result<Frame>>> Engine::SubmitRender(const RenderRequest& req
       }
       s->gpu->UnpinAll();
       frame = st.ok() ? s->renderer->Finish(resolved->view, resolved->background.a < 1.f) : Result<Frame>(st);
+      if (frame.ok() && resolved->scale_bar) DrawScaleBar(resolved->scale_bar_plan, *resolved->scale_bar, &*frame);
       if (frame.ok()) {
         frame->timings.fetch_ms = fetch_ms;
         frame->timings.queue_ms = queue_ms;

@@ -93,6 +93,17 @@ Result<RenderRequest> FromProto(const v1::RenderRequest& r, const ImageRegistry&
     default: return InvalidArgument("unknown output format " + std::to_string(r.format()));
   }
   if (r.has_png_level()) out.png_level = r.png_level();
+  if (r.has_scale_bar()) {
+    ScaleBar bar;
+    const int corner = r.scale_bar().corner();
+    if (corner < 0 || corner > 3) return InvalidArgument("unknown scale bar corner " + std::to_string(corner));
+    bar.corner = static_cast<ScaleBar::Corner>(corner);
+    if (r.scale_bar().has_color()) {
+      const v1::Color& c = r.scale_bar().color();
+      bar.color = {c.r(), c.g(), c.b(), c.a()};
+    }
+    out.scale_bar = bar;
+  }
   for (int i = 0; i < r.layers_size(); ++i) {
     const v1::Layer& l = r.layers(i);
     Layer layer;
@@ -167,6 +178,7 @@ void ToProto(const RenderOutput& o, v1::RenderResponse* out) {
   out->set_width(o.width);
   out->set_height(o.height);
   out->set_has_alpha(o.has_alpha);
+  out->set_scale_bar_um(o.scale_bar_um);
   out->set_format(o.format == OutputFormat::kPng ? v1::PNG : v1::RAW_RGBA8);
   v1::Timings* t = out->mutable_timings();
   t->set_fetch_ms(o.timings.fetch_ms);

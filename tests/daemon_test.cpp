@@ -733,6 +733,26 @@ TEST(DaemonOmeZarrTest, LoadsAStoreWithChannelNamesAndChosenPlanes) {
   ASSERT_EQ(RunCommand(std::string(TILERENDER_CLI_PATH) + " --server " + d.address() + " ls", &out), 0);
   EXPECT_NE(out.find("pixel size 0.325 x 0.325 um"), std::string::npos) << out;
   EXPECT_NE(out.find("channel 2 mCherry"), std::string::npos) << out;
+  // A scale bar over gRPC from the CLI: 0.325 um/px at zoom 1/8 is 2.6 um per output pixel; a fifth of
+  // 400 px is 208 um, so the bar stands for 200 um.
+  const std::string png = d.data_root() + "/../bar.png";
+  ASSERT_EQ(RunCommand(std::string(TILERENDER_CLI_PATH) + " --server " + d.address() +
+                           " render --id three --size 400x300 --zoom 0.125 --scale-bar top-left -o " + png, &out), 0)
+      << out;
+  EXPECT_NE(out.find("scale bar: 200 um"), std::string::npos) << out;
+  // For a store without units (no pixel size) the bar is refused with the reason; the daemon serves on.
+  v1::RenderRequest bar = SimpleRender("cells", 200, 150);
+  bar.mutable_scale_bar()->set_corner(v1::ScaleBar::TOP_RIGHT);
+  auto refused = d.client().Render(bar);
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("pixel size"), std::string::npos) << refused.status().message();
+  bar.mutable_scale_bar()->set_corner(static_cast<v1::ScaleBar::Corner>(7));
+  bar.mutable_layers(0)->set_image_id("three");
+  EXPECT_EQ(d.client().Render(bar).status().code(), StatusCode::kInvalidArgument) << "unknown corner";
+  bar.mutable_scale_bar()->set_corner(v1::ScaleBar::TOP_RIGHT);
+  auto drawn = d.client().Render(bar);
+  ASSERT_TRUE(drawn.ok()) << drawn.status().ToString();
+  EXPECT_GT(drawn->scale_bar_um(), 0);
 }
 
 }  // namespace

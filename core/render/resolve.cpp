@@ -124,6 +124,23 @@ Result<ResolvedRender> ResolveRender(const RenderRequest& req, const EngineLimit
     TR_ASSIGN_OR_RETURN(ResolvedLayer layer, ResolveLayer(req.layers[i], i, out.view.zoom));
     if (req.layers[i].visible) out.layers.push_back(std::move(layer));
   }
+  if (req.scale_bar) {
+    const ScaleBar& bar = *req.scale_bar;
+    for (float v : {bar.color.r, bar.color.g, bar.color.b, bar.color.a}) {
+      if (!std::isfinite(v) || v < 0 || v > 1) return InvalidArgument("scale bar color components must be in [0, 1]");
+    }
+    // The scale of the first image that knows its pixel size.
+    double um = 0;
+    for (const ResolvedLayer& l : out.layers) {
+      if (l.image->info().pixel_size_x_um > 0) {
+        um = l.image->info().pixel_size_x_um;
+        break;
+      }
+    }
+    if (!(um > 0)) return InvalidArgument("a scale bar needs an image whose pixel size is known; none of this render's images has one");
+    TR_ASSIGN_OR_RETURN(out.scale_bar_plan, PlanScaleBar(um / out.view.zoom, out.view.width));
+    out.scale_bar = bar;
+  }
   return out;
 }
 

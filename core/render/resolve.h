@@ -8,6 +8,7 @@
 #include "core/limits.h"
 #include "core/render/colormap.h"
 #include "core/render/render_request.h"
+#include "core/render/scale_bar.h"
 #include "core/render/view.h"
 #include "core/tiles/tiled_image.h"
 
@@ -30,6 +31,8 @@ struct ResolvedRender {
   View view;
   std::vector<ResolvedLayer> layers;  ///< visible ones only
   Rgba background;
+  std::optional<ScaleBar> scale_bar;
+  ScaleBarPlan scale_bar_plan;        ///< when scale_bar is set
 };
 
 /// Default contrast limits of a channel of an image (DESIGN §3).
