@@ -21,7 +21,7 @@ using json = nlohmann::json;
 const std::set<std::string> kLayerFields = {"colormap", "contrast", "channel_contrast", "gamma", "opacity",
                                             "interpolation", "blending", "visible", "channel"};
 const std::set<std::string> kViewFields = {"name", "image", "layers", "size", "center", "zoom",
-                                           "rotation", "background", "format", "png_level", "output"};
+                                           "rotation", "background", "format", "png_level", "output", "scale_bar"};
 
 // Errors name the view (or image) and the field.
 class Where {
@@ -197,6 +197,25 @@ Result<v1::RenderRequest> ParseView(const json& defaults, const json& view, size
   if (v.contains("png_level")) {
     if (!v["png_level"].is_number_integer()) return w.Error("png_level", "must be an integer 0..9");
     r.set_png_level(v["png_level"].get<int>());
+  }
+  if (v.contains("scale_bar")) {
+    // "bottom-right" etc., or {"corner": ..., "color": "#RRGGBB[AA]"}.
+    const json& sb = v["scale_bar"];
+    const json* corner = sb.is_object() && sb.contains("corner") ? &sb["corner"] : sb.is_string() ? &sb : nullptr;
+    static const char* kCorners[] = {"bottom-right", "bottom-left", "top-right", "top-left"};
+    int index = sb.is_object() && !corner ? 0 : -1;
+    for (int i = 0; corner && corner->is_string() && i < 4; ++i) {
+      if (*corner == kCorners[i]) index = i;
+    }
+    if (index < 0 || !(sb.is_string() || sb.is_object())) {
+      return w.Error("scale_bar", "must be a corner (bottom-right, bottom-left, top-right, top-left) or "
+                                  "{\"corner\": ..., \"color\": \"#RRGGBB[AA]\"}");
+    }
+    v1::ScaleBar* bar = r.mutable_scale_bar();
+    bar->set_corner(static_cast<v1::ScaleBar::Corner>(index));
+    if (sb.is_object() && sb.contains("color")) {
+      TR_ASSIGN_OR_RETURN(*bar->mutable_color(), ColorOf(sb["color"], "scale_bar.color", w));
+    }
   }
   mv->output = mv->name + ext;
   if (v.contains("output")) {

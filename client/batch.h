@@ -17,7 +17,8 @@
 //   }
 // View fields: name (required, unique; letters, digits, '.', '_', '-'), image or layers, size [W, H],
 // center [X, Y], zoom, rotation, background "#RRGGBB[AA]", format "png"|"raw", png_level, output
-// (a file name in --out-dir; default NAME.png or NAME.rgba), and the layer fields, which apply to
+// (a file name in --out-dir; default NAME.png or NAME.rgba), scale_bar (a corner "bottom-right",
+// "bottom-left", "top-right", "top-left", or {"corner": ..., "color": "#RRGGBB[AA]"}), and the layer fields, which apply to
 // every layer of the view: colormap (a name, {"points": [[pos, "#RRGGBB[AA]"], ...]} or
 // {"lut": ["#RRGGBBAA" x 256]}), contrast [LO, HI], channel_contrast [[LO, HI] x 3], channel (plane index), gamma, opacity,
 // interpolation "nearest"|"linear", blending, visible. Unknown fields are errors (typos show).

@@ -86,6 +86,34 @@ TEST(BatchTest, ManifestErrorsAreUsageErrors) {
   EXPECT_EQ(RunCommand(Cli(d) + " batch " + work + "/missing.json --out-dir " + work + "/o 2>&1", &out), 2);
 }
 
+TEST(BatchTest, ScaleBarIsACornerOrAnObject) {
+  const std::string dir = ::testing::TempDir() + "/scale_bar_manifest";
+  fs::create_directories(dir);
+  std::ofstream(dir + "/m.json") << R"({"views": [
+    {"name": "a", "image": "x", "scale_bar": "top-left"},
+    {"name": "b", "image": "x", "scale_bar": {"corner": "bottom-left", "color": "#ffff00"}},
+    {"name": "c", "image": "x", "scale_bar": {}},
+    {"name": "d", "image": "x", "scale_bar": "middle"},
+    {"name": "e", "image": "x", "scale_bar": 3}]})";
+  auto views = client::ReadManifestViews(dir + "/m.json");
+  ASSERT_TRUE(views.ok()) << views.status().ToString();
+  ASSERT_EQ(views->size(), 5u);
+  ASSERT_TRUE((*views)[0].request.ok());
+  EXPECT_EQ((*views)[0].request->scale_bar().corner(), v1::ScaleBar::TOP_LEFT);
+  EXPECT_FALSE((*views)[0].request->scale_bar().has_color());
+  ASSERT_TRUE((*views)[1].request.ok());
+  EXPECT_EQ((*views)[1].request->scale_bar().corner(), v1::ScaleBar::BOTTOM_LEFT);
+  EXPECT_EQ((*views)[1].request->scale_bar().color().b(), 0);
+  EXPECT_EQ((*views)[1].request->scale_bar().color().g(), 1);
+  ASSERT_TRUE((*views)[2].request.ok());
+  EXPECT_EQ((*views)[2].request->scale_bar().corner(), v1::ScaleBar::BOTTOM_RIGHT);
+  for (int i : {3, 4}) {
+    EXPECT_EQ((*views)[i].request.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE((*views)[i].request.status().message().find("scale_bar"), std::string::npos)
+        << (*views)[i].request.status().message();
+  }
+}
+
 TEST(BatchTest, BadlyTypedImagesAndDuplicateOutputsAreReportedNotCrashes) {
   Daemon d;
   const std::string work = d.data_root() + "/..";
