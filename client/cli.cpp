@@ -59,6 +59,7 @@ void PrintImage(const v1::ImageInfo& i) {
       std::printf("%24s channel %d%s%s  range%s [%g, %g]", "", c, ch.name().empty() ? "" : " ", ch.name().c_str(),
                   ch.value_range_estimated() ? " (estimated)" : "", ch.value_min(), ch.value_max());
       if (ch.color() != 0) std::printf("  color #%08x", ch.color());
+      if (ch.has_window_min()) std::printf("  window [%g, %g]", ch.window_min(), ch.window_max());
       std::printf("\n");
     }
   }

@@ -258,7 +258,15 @@ Result<ImageHandle> Engine::LoadImage(std::shared_ptr<ImageSource> source, const
       return st.code() == StatusCode::kDataLoss ? InvalidArgument(st.message()) : st;
     }
     ChannelInfo c;
-    if (plane < static_cast<int>(named.size())) c.name = named[plane].name, c.color = named[plane].color;
+    if (plane < static_cast<int>(named.size())) {
+      const PlaneInfo& n = named[plane];
+      c.name = n.name;
+      c.color = n.color;
+      if (std::isfinite(n.window_lo) && std::isfinite(n.window_hi) && n.window_lo < n.window_hi) {
+        c.window_lo = n.window_lo;
+        c.window_hi = n.window_hi;
+      }
+    }
     c.range = range->range;
     c.range_estimated = range->estimated;
     channels.push_back(std::move(c));

@@ -154,6 +154,10 @@ void ToProto(const RegisteredImage& image, v1::ImageInfo* out) {
       p->set_value_max(c.range.max);
     }
     p->set_value_range_estimated(c.range_estimated);
+    if (c.has_window()) {
+      p->set_window_min(c.window_lo);
+      p->set_window_max(c.window_hi);
+    }
   }
   for (const LevelInfo& l : info.level_info) {
     v1::LevelInfo* p = out->add_level_info();

@@ -182,6 +182,47 @@ TEST(OmeZarrStoreTest, ChooseTimeAndZOfAFiveDimensionalImage) {
   EXPECT_NE(bad.status().message().find("z 3 is out of range"), std::string::npos) << bad.status().message();
 }
 
+TEST(OmeZarrStoreTest, OmeroWindowIsTheChannelsDefaultContrast) {
+  const std::string dir = Tmp("window");
+  WriteOmeGroup(dir, 3, "cyx", 1,
+                {{"channels", {{{"label", "A"}, {"window", {{"start", 10}, {"end", 60}, {"min", 0}, {"max", 65535}}}},
+                               {{"label", "B"}, {"window", {{"start", "ten"}, {"end", 60}}}}}}});
+  WriteZarrArray(dir + "/0", {.version = 3, .shape = {2, 40, 50}, .chunks = {1, 20, 25}, .codec = "zstd"},
+                 [](const std::vector<int64_t>& i) { return 3.0 * (i[1] + i[2]) + 5 * i[0]; });
+  auto f = OpenImageFile(dir);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ImageHandle img = Load(f->source);
+  ASSERT_TRUE(img);
+  const auto& ch = img->info().channel_info;
+  ASSERT_EQ(ch.size(), 2u);
+  EXPECT_TRUE(ch[0].has_window());
+  EXPECT_EQ(ch[0].window_lo, 10);
+  EXPECT_EQ(ch[0].window_hi, 60);
+  EXPECT_FALSE(ch[1].has_window()) << "a window that is not two numbers is ignored";
+  // Channel 0 without a contrast: drawn through 10..60, not its value range 0..264.
+  auto render = [&](int channel, std::optional<Contrast> contrast) {
+    RenderRequest req{.width = 50, .height = 40, .format = OutputFormat::kRawRgba8};
+    req.camera = {.center_x = 25, .center_y = 20, .zoom = 1};
+    req.layers.push_back({.image = img, .channel = channel, .contrast = contrast});
+    auto out = TestEngine().Render(req);
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+    return out.ok() ? out->data : std::vector<uint8_t>{};
+  };
+  const std::vector<uint8_t> by_default = render(0, std::nullopt);
+  EXPECT_EQ(by_default, render(0, Contrast{10, 60}));
+  ASSERT_EQ(by_default.size(), 50u * 40 * 4);
+  // Independently: value 3 (x + y) maps to (v - 10) / 50, clamped.
+  size_t wrong = 0;
+  for (int y = 0; y < 40; ++y) {
+    for (int x = 0; x < 50; ++x) {
+      const double t = std::clamp((3.0 * (x + y) - 10) / 50, 0.0, 1.0);
+      wrong += std::abs(by_default[(y * 50 + x) * 4] - std::lround(255 * t)) > 1;
+    }
+  }
+  EXPECT_EQ(wrong, 0u);
+  EXPECT_EQ(render(1, std::nullopt), render(1, Contrast{5, 5 + 3.0 * 88})) << "channel 1: its value range";
+}
+
 TEST(OmeZarrStoreTest, PyramidWhoseChunksDoNotAlignWithTilesIsDrawnLevelByLevel) {
   // Three datasets whose values say which level they are (1000 k + x + y, not downsamples), in
   // 70 x 45 chunks against 64-pixel tiles.

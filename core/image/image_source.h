@@ -32,6 +32,8 @@ struct SourceLevel {
 struct PlaneInfo {
   std::string name;    ///< e.g. "DAPI"; empty when the file does not say
   uint32_t color = 0;  ///< suggested display color 0xRRGGBBAA; 0 when the file does not say
+  /// Suggested display contrast (OME-Zarr `omero` window start/end); lo < hi when the file says.
+  double window_lo = 0, window_hi = 0;
 };
 
 class ImageSource {

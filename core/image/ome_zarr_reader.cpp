@@ -220,6 +220,14 @@ Status OmeZarrSource::Open(const std::string& dir, const OpenOptions& options, O
         PlaneInfo p;
         if (c.contains("label")) p.name = c["label"].is_string() ? c["label"].get<std::string>() : c["label"].dump();
         if (c.contains("color")) p.color = ParseColor(c["color"]);
+        // The display window (start/end) is a suggestion; one that is not two numbers is ignored.
+        if (c.contains("window") && c["window"].is_object()) {
+          const json& w = c["window"];
+          if (w.contains("start") && w.contains("end") && w["start"].is_number() && w["end"].is_number()) {
+            p.window_lo = w["start"].get<double>();
+            p.window_hi = w["end"].get<double>();
+          }
+        }
         planes_.push_back(std::move(p));
       }
     }

@@ -38,7 +38,8 @@ struct Layer {
   ImageHandle image;
   int channel = 0;        ///< which plane of an image of several (fluorescence channels)
   ColormapSpec colormap;  ///< scalar images only
-  /// Default: [0, 255] for uint8, the channel's own [min, max] for uint16 and float32.
+  /// Default: the display window the file suggests for the channel (OME-Zarr omero window), else
+  /// [0, 255] for uint8, the channel's own [min, max] for uint16 and float32.
   std::optional<Contrast> contrast;
   /// RGB(A) only: one entry per color channel, overriding `contrast`.
   std::vector<Contrast> channel_contrast;

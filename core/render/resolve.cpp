@@ -6,6 +6,9 @@
 namespace tilerender {
 
 Contrast DefaultContrast(const ImageInfo& info, int channel) {
+  if (channel >= 0 && channel < static_cast<int>(info.channel_info.size()) && info.channel_info[channel].has_window()) {
+    return {info.channel_info[channel].window_lo, info.channel_info[channel].window_hi};  // the file's suggestion
+  }
   const ValueRange& range =
       channel >= 0 && channel < static_cast<int>(info.channel_info.size()) ? info.channel_info[channel].range : info.range;
   if (info.desc.type == PixelType::kUint8 || range.empty()) return {0, 255};

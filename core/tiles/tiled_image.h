@@ -32,6 +32,10 @@ struct ChannelInfo {
   uint32_t color = 0;  ///< suggested display color 0xRRGGBBAA from the file; 0 when it says none
   ValueRange range;    ///< of this plane (RGB(A): of the color channels), NaN/inf excluded
   bool range_estimated = false;
+  /// Suggested display contrast from the file (lo < hi), else 0, 0: a layer without a contrast of
+  /// its own uses it instead of `range`.
+  double window_lo = 0, window_hi = 0;
+  bool has_window() const { return window_lo < window_hi; }
 };
 
 struct ImageInfo {
