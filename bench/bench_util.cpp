@@ -63,6 +63,13 @@ void ResetPeakRss(pid_t pid) {
 }
 
 void DropFromPageCache(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {  // a store of many files (OME-Zarr): every file in it
+    for (const auto& e : std::filesystem::recursive_directory_iterator(path, ec)) {
+      if (e.is_regular_file(ec)) DropFromPageCache(e.path().string());
+    }
+    return;
+  }
   const int fd = ::open(path.c_str(), O_RDONLY);
   if (fd < 0) return;
   ::fdatasync(fd);

@@ -28,6 +28,7 @@ double TimeMs(int reps, const std::function<void()>& f);
 int64_t ProcStatusKib(pid_t pid, const char* key);
 /// Resets the peak-RSS mark (VmHWM) of a process (0: this one).
 void ResetPeakRss(pid_t pid = 0);
+/// Asks the kernel to forget a file's cached pages (every file under it for a directory).
 void DropFromPageCache(const std::string& path);
 double ReadFileMs(const std::string& path, std::vector<uint8_t>& buf);
 

@@ -2,6 +2,7 @@
 //
 //   tilerender-slide-bench SLIDE.tif [--reps 5] [--images 10] [--walk 200] [--jumps 600] [--gpu-budget 2G]
 //                          [--host-cache 1G] [--small-budgets 512M,256M] [--no-vips] [--only walk|first]
+//                          [--composite N]
 //
 // Runs the real daemon (built next to this program) on the slide's directory and measures through
 // the C++ client, and the CLI where a process is compared with a process:
@@ -14,6 +15,9 @@
 //  4. A pan/zoom walk of `--walk` views from the fit view down to 1:1 and back along a path,
 //     cold then warm, then `--jumps` views at random places (more tiles than the budgets hold),
 //     with --gpu-budget and --host-cache: latency percentiles, peak RSS.
+// With --composite N (a multi-channel image, e.g. an OME-Zarr store from bench/make_zarr), every
+// view is the additive composite of channels 0..N-1 (green, magenta, cyan, yellow, ...), the CLI
+// renders with --channels; the slide may be a directory (OME-Zarr).
 // Every figure is printed as a markdown table row; each section ends with a SUMMARY line.
 
 #include <unistd.h>
@@ -44,15 +48,26 @@ struct Config {
   std::string small_gpu = "512M", small_host = "256M";
   bool vips = true;
   std::string only;
+  int composite = 0;  // > 0: views are the additive composite of channels 0..composite-1
   std::string daemon = TILERENDERD_PATH;
   std::string cli = TILERENDER_CLI_PATH;
 };
+
+const char* const kChannelColors[] = {"green", "magenta", "cyan", "yellow", "red", "blue", "gray", "green"};
+int g_composite = 0;  // Config::composite, read by View()
 
 v1::RenderRequest View(const std::string& id, double cx, double cy, double zoom) {
   v1::RenderRequest r;
   r.set_width(1024);
   r.set_height(768);
-  r.add_layers()->set_image_id(id);
+  if (g_composite == 0) r.add_layers()->set_image_id(id);
+  for (int ch = 0; ch < g_composite; ++ch) {
+    v1::Layer* l = r.add_layers();
+    l->set_image_id(id);
+    l->set_channel(ch);
+    l->mutable_colormap()->set_name(kChannelColors[ch % 8]);
+    l->set_blending(v1::ADDITIVE);
+  }
   if (zoom > 0) {
     r.mutable_camera()->set_center_x(cx);
     r.mutable_camera()->set_center_y(cy);
@@ -115,10 +130,17 @@ void FirstViews(const Config& c, DaemonProcess& d, const Slide& s) {
     DropFromPageCache(c.slide);
     const std::string cli_id = "cli" + std::to_string(i);
     const double cli_load = RunMs({c.cli, "--server", d.address(), "load", name, "--id", cli_id});
-    const double cli_fit = RunMs({c.cli, "--server", d.address(), "render", "--id", cli_id, "--size", "1024x768", "-o", tmp + "/fit.png"});
+    std::vector<std::string> fit_cmd = {c.cli, "--server", d.address(), "render", "--id", cli_id, "--size", "1024x768", "-o", tmp + "/fit.png"};
+    std::vector<std::string> one_cmd = {c.cli, "--server", d.address(), "render", "--id", cli_id, "--size", "1024x768", "--zoom", "1",
+                                        "--center", Fmt("%.3f,%.3f", x + 512, y + 384), "-o", tmp + "/one.png"};
+    if (c.composite > 0) {
+      std::string channels;
+      for (int ch = 0; ch < c.composite; ++ch) channels += (ch ? "," : "") + std::to_string(ch) + ":" + kChannelColors[ch % 8];
+      for (auto* cmd : {&fit_cmd, &one_cmd}) cmd->insert(cmd->end(), {"--channels", channels});
+    }
+    const double cli_fit = RunMs(fit_cmd);
     DropFromPageCache(c.slide);
-    const double cli_one = RunMs({c.cli, "--server", d.address(), "render", "--id", cli_id, "--size", "1024x768", "--zoom", "1",
-                                  "--center", Fmt("%.3f,%.3f", x + 512, y + 384), "-o", tmp + "/one.png"});
+    const double cli_one = RunMs(one_cmd);
     double thumb = 0, crop = 0;
     if (c.vips) {
       DropFromPageCache(c.slide);
@@ -306,14 +328,17 @@ int Main(int argc, char** argv) {
       c.small_host = v.substr(v.find(',') + 1);
     } else if (a == "--no-vips") c.vips = false;
     else if (a == "--only") c.only = value();
+    else if (a == "--composite") c.composite = std::stoi(value());
     else pos.push_back(a);
   }
   if (pos.size() != 1 || c.reps < 1 || c.walk < 4) {
     std::fprintf(stderr, "usage: tilerender-slide-bench SLIDE.tif [--reps 5] [--images 10] [--walk 200] [--jumps 600] [--gpu-budget 2G] "
-                         "[--host-cache 1G] [--small-budgets 512M,256M] [--no-vips] [--only first|images|walk]\n");
+                         "[--host-cache 1G] [--small-budgets 512M,256M] [--no-vips] [--only first|images|walk] [--composite N]\n");
     return 2;
   }
-  c.slide = fs::absolute(pos[0]).string();
+  c.slide = fs::absolute(pos[0]).lexically_normal().string();
+  if (!c.slide.empty() && c.slide.back() == '/') c.slide.pop_back();
+  g_composite = c.composite;
   DaemonProcess d(c.daemon, fs::path(c.slide).parent_path().string(), {});
   if (!d.ok()) {
     std::fprintf(stderr, "the daemon did not start\n");
@@ -327,8 +352,10 @@ int Main(int argc, char** argv) {
   const Slide s{info->width(), info->height()};
   int from_file = 0;
   for (const auto& l : info->level_info()) from_file += l.from_file();
-  std::printf("# %s: %lld x %lld, %d levels (%d from the file)\n", c.slide.c_str(), static_cast<long long>(s.width),
-              static_cast<long long>(s.height), info->levels(), from_file);
+  std::printf("# %s: %lld x %lld, %d levels (%d from the file), %d channel(s)%s\n", c.slide.c_str(),
+              static_cast<long long>(s.width), static_cast<long long>(s.height), info->levels(), from_file,
+              std::max(1, info->channel_info_size()),
+              c.composite > 0 ? Fmt(", every view the additive composite of %d channels", c.composite).c_str() : "");
   (void)d.client().Unload("probe");
   if (c.only.empty() || c.only == "first") FirstViews(c, d, s);
   if (c.only.empty() || c.only == "images") ManyImages(c, s);

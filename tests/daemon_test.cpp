@@ -755,5 +755,31 @@ TEST(DaemonOmeZarrTest, LoadsAStoreWithChannelNamesAndChosenPlanes) {
   EXPECT_GT(drawn->scale_bar_um(), 0);
 }
 
+TEST(DaemonOpenSlideTest, RefusedSlidesLeaveTheDaemonServing) {
+  Daemon d;
+  for (const char* name : {"small.svs", "unopenable.tiff", "unreadable.svs"}) {
+    std::filesystem::copy_file(std::string(TESTDATA_DIR) + "/openslide/" + name, d.data_root() + "/" + name);
+  }
+  v1::LoadImageRequest forced;
+  forced.set_path("unopenable.tiff");
+  forced.set_image_id("u1");
+  forced.set_reader("openslide");
+  auto unopenable = d.client().Load(forced);
+  EXPECT_EQ(unopenable.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(unopenable.status().message().find("OpenSlide"), std::string::npos) << unopenable.status().message();
+  auto unreadable = d.client().Load("unreadable.svs", "u2");
+  EXPECT_EQ(unreadable.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(unreadable.status().message().find("OpenSlide cannot read its pixels"), std::string::npos)
+      << unreadable.status().message();
+  auto small = d.client().Load("small.svs", "small");
+  ASSERT_TRUE(small.ok()) << small.status().ToString();
+  EXPECT_EQ(small->format(), "openslide aperio");
+  EXPECT_DOUBLE_EQ(small->pixel_size_x_um(), 0.499);
+  EXPECT_TRUE(d.client().Render(SimpleRender("small", 16, 16)).ok());
+  ASSERT_EQ(d.client().List()->size(), 1u) << "the refused ids are free, the slide is loaded";
+  forced.set_path("unreadable.svs");
+  EXPECT_EQ(d.client().Load(forced).status().code(), StatusCode::kInvalidArgument) << "and again, forced";
+}
+
 }  // namespace
 }  // namespace tilerender::testing

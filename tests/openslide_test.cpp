@@ -1,7 +1,8 @@
 // Whole-slide files through OpenSlide: every level's identity render against openslide_read_region
 // of the same region (un-premultiplied here, independently), OpenSlide's boxes.tiff fixture against
 // its boxes.png, an Aperio SVS (written here with libtiff) found by vendor with its properties,
-// pixel size and thumbnail, and files OpenSlide cannot open refused with its message.
+// pixel size and thumbnail, OpenSlide's small.svs fixture, files OpenSlide cannot open or read refused
+// with its message, and a corrupt tile failing only the renders that need it.
 #include <gtest/gtest.h>
 #include <openslide/openslide.h>
 #include <png.h>
@@ -177,7 +178,22 @@ TEST(OpenSlideTest, AperioSlideIsFoundByVendorWithPropertiesAndThumbnail) {
   EXPECT_NE(missing.status().message().find("it has: thumbnail"), std::string::npos) << missing.status().message();
 }
 
-TEST(OpenSlideTest, FilesOpenSlideCannotOpenAreInvalidArgument) {
+TEST(OpenSlideTest, SmallSvsFixtureEqualsOpenSlide) {
+  const std::string path = kDir + "/small.svs";
+  auto f = OpenImageFile(path);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->format, "openslide aperio");
+  ASSERT_EQ(f->source->levels().size(), 1u);
+  EXPECT_EQ(f->source->desc().width, 16);
+  EXPECT_DOUBLE_EQ(f->source->pixel_size_um().first, 0.499);
+  ASSERT_EQ(f->associated_images.size(), 1u);
+  EXPECT_EQ(f->associated_images[0], "thumbnail");
+  ImageHandle img = Load(f->source);
+  ASSERT_TRUE(img);
+  EXPECT_LE(WorstLevelDifference(img, path, 0, 0), 1);
+}
+
+TEST(OpenSlideTest, FilesOpenSlideCannotOpenOrReadAreInvalidArgument) {
   OpenOptions o;
   o.reader = "openslide";
   auto r = OpenImageFile(kDir + "/boxes.png", o);
@@ -185,17 +201,53 @@ TEST(OpenSlideTest, FilesOpenSlideCannotOpenAreInvalidArgument) {
   EXPECT_NE(r.status().message().find("OpenSlide"), std::string::npos) << r.status().message();
   o.reader = "magic";
   EXPECT_EQ(OpenImageFile(kDir + "/boxes.tiff", o).status().code(), StatusCode::kInvalidArgument);
-  // OpenSlide's own refusal fixtures, where the shared test data has them.
-  for (const char* name : {"unopenable.tiff", "unreadable.svs"}) {
-    const std::string path = kDir + "/" + name;
-    if (!std::filesystem::exists(path)) continue;
-    o.reader = "";
-    auto f = OpenImageFile(path, o);
-    if (f.ok()) {
-      EXPECT_FALSE(TestEngine().LoadImage(f->source).ok()) << name << " must not load";
-    } else {
-      EXPECT_EQ(f.status().code(), StatusCode::kInvalidArgument) << name << ": " << f.status().ToString();
-    }
+  // OpenSlide's own fixtures: unopenable.tiff (a compression OpenSlide refuses) is refused by
+  // openslide_open; unreadable.svs opens but its tile does not decode: refused at load, not later.
+  o.reader = "openslide";
+  auto unopenable = OpenImageFile(kDir + "/unopenable.tiff", o);
+  EXPECT_EQ(unopenable.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(unopenable.status().message().find("Unsupported TIFF compression"), std::string::npos) << unopenable.status().message();
+  auto unreadable = OpenImageFile(kDir + "/unreadable.svs");
+  EXPECT_EQ(unreadable.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(unreadable.status().message().find("cannot read its pixels"), std::string::npos) << unreadable.status().message();
+}
+
+TEST(OpenSlideTest, ACorruptTileFailsOnlyTheRendersThatNeedIt) {
+  // The SVS above with level 0's tile (2, 1) overwritten by garbage: OpenSlide's error state is sticky
+  // per handle, the source must start afresh.
+  const std::string path = ::testing::TempDir() + "corrupt.svs";
+  WriteSvs(path);
+  {
+    TIFF* t = TIFFOpen(path.c_str(), "r");
+    ASSERT_TRUE(t);
+    uint64_t* offsets = nullptr;
+    ASSERT_TRUE(TIFFGetField(t, TIFFTAG_TILEOFFSETS, &offsets));
+    const uint32_t tile = TIFFComputeTile(t, 2 * 256, 1 * 256, 0, 0);
+    const uint64_t at = offsets[tile];
+    TIFFClose(t);
+    FILE* fp = std::fopen(path.c_str(), "r+b");
+    ASSERT_TRUE(fp);
+    std::fseek(fp, static_cast<long>(at), SEEK_SET);
+    const std::vector<uint8_t> junk(64, 0x5A);
+    std::fwrite(junk.data(), 1, junk.size(), fp);
+    std::fclose(fp);
+  }
+  auto f = OpenImageFile(path);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ImageHandle img = Load(f->source, 128);
+  ASSERT_TRUE(img);
+  auto view = [&](double cx, double cy) {
+    RenderRequest req{.width = 128, .height = 128, .format = OutputFormat::kRawRgba8};
+    req.camera = {.center_x = cx, .center_y = cy, .zoom = 1};
+    req.layers.push_back({.image = img});
+    return TestEngine().Render(req);
+  };
+  auto bad = view(2 * 256 + 128, 256 + 128);
+  EXPECT_EQ(bad.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(bad.status().message().find("OpenSlide cannot read level 0"), std::string::npos) << bad.status().message();
+  for (int i = 0; i < 3; ++i) {
+    auto good = view(128 + 64 * i, 128);
+    EXPECT_TRUE(good.ok()) << "a later read of a sound tile: " << good.status().ToString();
   }
 }
 

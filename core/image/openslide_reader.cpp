@@ -4,6 +4,11 @@
 // (openslide_read_region is thread-safe), its properties and associated images (label, macro,
 // thumbnail; each loadable as an image of its own). OpenSlide hands out premultiplied ARGB; the
 // image model is straight RGBA: colors are un-premultiplied exactly (rounded).
+//
+// OpenSlide's errors are sticky: after one failed read a handle fails every later call. A read that
+// fails therefore replaces the handle with a fresh one (one failed tile fails the renders that need
+// it, not the image), and loading reads one region of the coarsest level, so a file whose pixels
+// cannot be decoded at all is refused when it is loaded, not at its first render.
 
 #include <openslide/openslide.h>
 
@@ -11,6 +16,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <mutex>
 
 #include "core/image/image_file.h"
 
@@ -39,27 +46,32 @@ void ToStraightRgba(const uint32_t* argb, int64_t n, uint8_t* out) {
   }
 }
 
+using Handle = std::shared_ptr<openslide_t>;
+
+Handle OpenHandle(const std::string& path) {
+  openslide_t* osr = openslide_open(path.c_str());
+  return osr == nullptr ? nullptr : Handle(osr, openslide_close);
+}
+
 class OpenSlideSource final : public ImageSource {
  public:
-  ~OpenSlideSource() override {
-    if (osr_ != nullptr) openslide_close(osr_);
-  }
-
   Status Open(const std::string& path, const OpenOptions& options, OpenedImage* out) {
+    path_ = path;
     name_ = options.name.empty() ? path : options.name;
-    osr_ = openslide_open(path.c_str());
-    if (osr_ == nullptr) return InvalidArgument(name_ + ": OpenSlide cannot open it (no format it knows)");
-    if (const char* err = openslide_get_error(osr_)) return InvalidArgument(name_ + ": OpenSlide: " + err);
+    handle_ = OpenHandle(path);
+    openslide_t* const osr = handle_.get();
+    if (osr == nullptr) return InvalidArgument(name_ + ": OpenSlide cannot open it (no format it knows)");
+    if (const char* err = openslide_get_error(osr)) return InvalidArgument(name_ + ": OpenSlide: " + err);
     if (options.page != 0 || options.z != 0 || options.t != 0) return InvalidArgument(name_ + ": a slide has no pages, z or t");
     int64_t w = 0, h = 0;
-    openslide_get_level_dimensions(osr_, 0, &w, &h);
+    openslide_get_level_dimensions(osr, 0, &w, &h);
     desc_ = {w, h, PixelType::kUint8, 4};
     TR_RETURN_IF_ERROR(ValidateDesc(desc_, options.limits.Paged()));
-    const int32_t count = openslide_get_level_count(osr_);
+    const int32_t count = openslide_get_level_count(osr);
     for (int32_t i = 0; i < count; ++i) {
       int64_t lw = 0, lh = 0;
-      openslide_get_level_dimensions(osr_, i, &lw, &lh);
-      const double ds = openslide_get_level_downsample(osr_, i);
+      openslide_get_level_dimensions(osr, i, &lw, &lh);
+      const double ds = openslide_get_level_downsample(osr, i);
       const int k = i == 0 ? 0 : static_cast<int>(std::lround(std::log2(ds)));
       // A level at 2^k within rounding (a slide's 4.0003x is level 2); others are derived instead.
       const double scale = std::ldexp(1.0, -k);
@@ -71,17 +83,27 @@ class OpenSlideSource final : public ImageSource {
       }
       levels_.push_back({{k, lw, lh, std::min(kRegion, lw), std::min(kRegion, lh)}, i, ds});
     }
-    if (const char* v = openslide_get_property_value(osr_, OPENSLIDE_PROPERTY_NAME_MPP_X)) mpp_.first = std::atof(v);
-    if (const char* v = openslide_get_property_value(osr_, OPENSLIDE_PROPERTY_NAME_MPP_Y)) mpp_.second = std::atof(v);
+    if (const char* v = openslide_get_property_value(osr, OPENSLIDE_PROPERTY_NAME_MPP_X)) mpp_.first = std::atof(v);
+    if (const char* v = openslide_get_property_value(osr, OPENSLIDE_PROPERTY_NAME_MPP_Y)) mpp_.second = std::atof(v);
     if (!(mpp_.first > 0 && mpp_.second > 0)) mpp_ = {0, 0};
-    for (const char* const* p = openslide_get_property_names(osr_); p != nullptr && *p != nullptr; ++p) {
-      if (const char* v = openslide_get_property_value(osr_, *p)) out->properties.emplace_back(*p, v);
+    for (const char* const* p = openslide_get_property_names(osr); p != nullptr && *p != nullptr; ++p) {
+      if (const char* v = openslide_get_property_value(osr, *p)) out->properties.emplace_back(*p, v);
     }
-    for (const char* const* p = openslide_get_associated_image_names(osr_); p != nullptr && *p != nullptr; ++p) {
+    for (const char* const* p = openslide_get_associated_image_names(osr); p != nullptr && *p != nullptr; ++p) {
       out->associated_images.push_back(*p);
     }
-    const char* vendor = openslide_get_property_value(osr_, OPENSLIDE_PROPERTY_NAME_VENDOR);
+    const char* vendor = openslide_get_property_value(osr, OPENSLIDE_PROPERTY_NAME_VENDOR);
     out->format = std::string("openslide ") + (vendor ? vendor : "");
+    // Proof that the pixels decode: the first region of the coarsest level (the smallest read).
+    if (levels_.empty()) return InvalidArgument(name_ + ": OpenSlide reports no levels");
+    const Level& coarsest = levels_.back();
+    std::vector<uint32_t> probe(static_cast<size_t>(coarsest.level.chunk_width * coarsest.level.chunk_height));
+    openslide_read_region(osr, probe.data(), 0, 0, coarsest.openslide_level, coarsest.level.chunk_width,
+                          coarsest.level.chunk_height);
+    if (const char* err = openslide_get_error(osr)) {
+      return InvalidArgument(name_ + ": OpenSlide cannot read its pixels (level " + std::to_string(coarsest.openslide_level) +
+                             "): " + err);
+    }
     return Status::Ok();
   }
 
@@ -100,12 +122,16 @@ class OpenSlideSource final : public ImageSource {
     const int64_t w = std::min(l.level.chunk_width, l.level.width - x0), h = std::min(l.level.chunk_height, l.level.height - y0);
     if (w <= 0 || h <= 0) return InvalidArgument("no such chunk");
     std::vector<uint32_t> argb(static_cast<size_t>(w * h));
+    const Handle handle = CurrentHandle();
+    if (!handle) return DataLoss(name_ + ": OpenSlide cannot open it again");
     // Regions are addressed in level-0 coordinates.
-    openslide_read_region(osr_, argb.data(), static_cast<int64_t>(std::llround(x0 * l.downsample)),
+    openslide_read_region(handle.get(), argb.data(), static_cast<int64_t>(std::llround(x0 * l.downsample)),
                           static_cast<int64_t>(std::llround(y0 * l.downsample)), l.openslide_level, w, h);
-    if (const char* err = openslide_get_error(osr_)) {
-      return DataLoss(name_ + ": OpenSlide cannot read level " + std::to_string(l.level.level) + " at (" + std::to_string(x0) +
-                      ", " + std::to_string(y0) + "): " + err);
+    if (const char* err = openslide_get_error(handle.get())) {
+      const std::string message = name_ + ": OpenSlide cannot read level " + std::to_string(l.level.level) + " at (" +
+                                  std::to_string(x0) + ", " + std::to_string(y0) + "): " + err;
+      Replace(handle);
+      return DataLoss(message);
     }
     for (int64_t y = 0; y < h; ++y) ToStraightRgba(argb.data() + y * w, w, dst + y * dst_stride);
     return Status::Ok();
@@ -117,8 +143,22 @@ class OpenSlideSource final : public ImageSource {
     int32_t openslide_level;
     double downsample;
   };
-  std::string name_;
-  openslide_t* osr_ = nullptr;
+
+  Handle CurrentHandle() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return handle_;
+  }
+  // After an error the handle is dead: the first reader to see it opens a fresh one (reads still
+  // running on the old one keep it alive until they return).
+  void Replace(const Handle& failed) {
+    Handle fresh = OpenHandle(path_);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (handle_ == failed && fresh && openslide_get_error(fresh.get()) == nullptr) handle_ = std::move(fresh);
+  }
+
+  std::string path_, name_;
+  std::mutex mu_;
+  Handle handle_;
   ImageDesc desc_;
   std::vector<Level> levels_;
   std::pair<double, double> mpp_{0, 0};
