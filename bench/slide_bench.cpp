@@ -17,7 +17,8 @@
 //     with --gpu-budget and --host-cache: latency percentiles, peak RSS.
 // With --composite N (a multi-channel image, e.g. an OME-Zarr store from bench/make_zarr), every
 // view is the additive composite of channels 0..N-1 (green, magenta, cyan, yellow, ...), the CLI
-// renders with --channels; the slide may be a directory (OME-Zarr).
+// renders with --channels; the slide may be a directory (OME-Zarr); warm views are also measured
+// against a daemon drawing the composite one pass per layer (--layer-by-layer).
 // Every figure is printed as a markdown table row; each section ends with a SUMMARY line.
 
 #include <unistd.h>
@@ -200,6 +201,47 @@ void FirstViews(const Config& c, DaemonProcess& d, const Slide& s) {
                        Median(warm_raw_ms), Median(warm_stored_ms)));
 }
 
+// ---- composites: one pass against one pass per layer ----
+
+void CompositePasses(const Config& c, const Slide& s) {
+  const std::string name = fs::path(c.slide).filename().string();
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> ux(512, s.width - 512), uy(384, s.height - 384);
+  std::vector<std::pair<double, double>> places;
+  for (int i = 0; i < c.reps; ++i) places.push_back({ux(rng), uy(rng)});
+  std::printf("\n## Warm views of the %d-channel additive composite: one pass against one pass per layer (same run)\n\n",
+              c.composite);
+  std::printf("| daemon | 1:1 view, RPC (median of %d) | draw + readback in the daemon | fit view, RPC | its draw + readback |\n",
+              c.reps);
+  std::printf("| --- | ---: | ---: | ---: | ---: |\n");
+  double draw[2] = {0, 0};
+  for (int mode = 0; mode < 2; ++mode) {
+    DaemonProcess d(c.daemon, fs::path(c.slide).parent_path().string(),
+                    mode == 0 ? std::vector<std::string>{} : std::vector<std::string>{"--layer-by-layer"});
+    if (!d.ok() || !d.client().Load(name, "c").ok()) return;
+    std::vector<double> one_ms, one_draw, fit_ms, fit_draw;
+    for (const auto& [x, y] : places) {
+      (void)d.client().Render(View("c", x, y, 1));  // tiles cached
+      auto a = Clock::now();
+      auto r = d.client().Render(View("c", x, y, 1));
+      if (!r.ok()) return;
+      one_ms.push_back(Ms(a, Clock::now()));
+      one_draw.push_back(r->timings().draw_ms() + r->timings().readback_ms());
+      (void)d.client().Render(View("c", 0, 0, 0));
+      a = Clock::now();
+      r = d.client().Render(View("c", 0, 0, 0));
+      if (!r.ok()) return;
+      fit_ms.push_back(Ms(a, Clock::now()));
+      fit_draw.push_back(r->timings().draw_ms() + r->timings().readback_ms());
+    }
+    draw[mode] = Median(one_draw);
+    std::printf("| %s | %.1f ms | %.1f ms | %.1f ms | %.1f ms |\n", mode == 0 ? "one pass (default)" : "--layer-by-layer",
+                Median(one_ms), Median(one_draw), Median(fit_ms), Median(fit_draw));
+  }
+  Summary("composite", Fmt("%s %d channels: warm 1:1 draw+readback %.1f ms in one pass, %.1f ms layer by layer", name.c_str(),
+                           c.composite, draw[0], draw[1]));
+}
+
 // ---- 3: many images at once ----
 
 void ManyImages(const Config& c, const Slide& s) {
@@ -333,7 +375,7 @@ int Main(int argc, char** argv) {
   }
   if (pos.size() != 1 || c.reps < 1 || c.walk < 4) {
     std::fprintf(stderr, "usage: tilerender-slide-bench SLIDE.tif [--reps 5] [--images 10] [--walk 200] [--jumps 600] [--gpu-budget 2G] "
-                         "[--host-cache 1G] [--small-budgets 512M,256M] [--no-vips] [--only first|images|walk] [--composite N]\n");
+                         "[--host-cache 1G] [--small-budgets 512M,256M] [--no-vips] [--only first|composite|images|walk] [--composite N]\n");
     return 2;
   }
   c.slide = fs::absolute(pos[0]).lexically_normal().string();
@@ -358,6 +400,7 @@ int Main(int argc, char** argv) {
               c.composite > 0 ? Fmt(", every view the additive composite of %d channels", c.composite).c_str() : "");
   (void)d.client().Unload("probe");
   if (c.only.empty() || c.only == "first") FirstViews(c, d, s);
+  if (c.composite > 1 && (c.only.empty() || c.only == "composite")) CompositePasses(c, s);
   if (c.only.empty() || c.only == "images") ManyImages(c, s);
   if (c.only.empty() || c.only == "walk") Walk(c, s);
   return 0;

@@ -138,6 +138,7 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
   s->host = std::make_unique<HostCache>(l.host_cache_bytes);
   s->fetcher = std::make_unique<TileFetcher>(*s->host);
   s->pool = std::make_unique<WorkerPool>(options.decode_threads);
+  s->one_pass_composite = options.one_pass_composite;
 
   auto init = [s, options]() -> Status {
     s->render_thread_id = std::this_thread::get_id();
@@ -200,6 +201,12 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
       RenderRequest req;
       req.width = req.height = 4;
       req.layers.push_back({.image = warm, .interpolation = interp});
+      // uint16 fluorescence: also the composite of four channels in one pass.
+      const bool composite = options.warm_up_all && kind.type == PixelType::kUint16 && kind.width == 3;
+      for (int n = composite ? 4 : 1; n > 1; --n) {
+        req.layers.back().blending = Blending::kAdditive;
+        req.layers.push_back(req.layers.back());
+      }
       auto out = engine->Render(req);
       if (!out.ok()) return Internal("warm-up render failed: " + out.status().ToString());
       if (!options.warm_up_all) break;
@@ -313,9 +320,18 @@ Result<std::future<Result<Frame>>> Engine::SubmitRender(const RenderRequest& req
     if (!cancelled || !cancelled()) {
       RenderTimings timings;
       Status st = s->renderer->Begin(resolved->view, resolved->background);
-      for (size_t i = 0; i < resolved->layers.size() && st.ok(); ++i) {
-        st = DrawLayerPaged(*s->renderer, *s->gpu, *s->fetcher, resolved->view, resolved->layers[i], (*prepared)[i],
-                            &timings);
+      const std::vector<ResolvedLayer>& layers = resolved->layers;
+      for (size_t i = 0; i < layers.size() && st.ok();) {
+        // Additive layers of one image's planes: one pass (unless disabled), byte-identical.
+        const int n = s->one_pass_composite ? CompositeRunLength(layers, i, s->gpu->budget()) : 1;
+        std::vector<const ResolvedLayer*> run;
+        std::vector<PreparedLayer*> run_prepared;
+        for (int j = 0; j < n; ++j) {
+          run.push_back(&layers[i + j]);
+          run_prepared.push_back(&(*prepared)[i + j]);
+        }
+        st = DrawLayersPaged(*s->renderer, *s->gpu, *s->fetcher, resolved->view, run, run_prepared, &timings);
+        i += n;
       }
       s->gpu->UnpinAll();
       frame = st.ok() ? s->renderer->Finish(resolved->view, resolved->background.a < 1.f) : Result<Frame>(st);

@@ -49,6 +49,9 @@ struct EngineOptions {
   /// memory. Unset: on for hardware renderers (a DMA into driver memory), off for llvmpipe (where
   /// it only adds a copy).
   std::optional<bool> pbo_readback;
+  /// Draw additive layers of one image's planes (a channel composite) in one pass, up to four at a
+  /// time; false: one pass per layer. Either way the pixels are the same (tests compare them).
+  bool one_pass_composite = true;
 };
 
 struct LoadOptions {

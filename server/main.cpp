@@ -75,6 +75,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-upload-bytes", max_upload, "bytes of one upload")->capture_default_str();
   app.add_option("--max-message-bytes", service_options.max_message_bytes, "largest gRPC message")->capture_default_str()->check(CLI::Range(1 << 20, INT_MAX));
   app.add_option("--max-stream-in-flight", service_options.max_stream_in_flight, "renders of one RenderStream in flight")->capture_default_str()->check(CLI::Range(1, 64));
+  app.add_flag("--layer-by-layer", [&](int64_t) { engine_options.one_pass_composite = false; },
+               "draw channel composites one pass per layer (for benchmarks: the pixels are the same)");
   app.add_flag("--demo", demo, "load the built-in synthetic image as 'demo'");
   app.add_option("--demo-size", [&](const CLI::results_t& r) {
     return std::sscanf(r[0].c_str(), "%ldx%ld", &demo_width, &demo_height) == 2 && demo_width > 0 && demo_height > 0;

@@ -12,10 +12,26 @@
 // CHANNELS: 1 (scalar, colormapped), 3 (RGB stored as an R8 texture 3 texels per pixel), 4 (RGBA8).
 // LINEAR: 1 for bilinear sampling, 0 for nearest (separate programs: no untaken branch is paid for
 // on a software rasterizer, which runs both sides of a branch).
+// PLANES: 1, or 2 to 4 for the one-pass composite of additive scalar layers of one image (its
+// planes' tiles at the same level, so the same tile grid and ownership): each plane's premultiplied
+// color is rounded to 8 bits (to nearest, ties to even, as the conversion into the RGBA8 target
+// rounds) and summed in whole steps of 1/255, exactly what drawing the layers one after the other
+// with additive blending gives (saturating 8-bit sums), so the composite is byte-identical whichever
+// way it is drawn (tested on llvmpipe; a driver that rounds ties otherwise differs by 1 at ties).
 
+#if PLANES == 1
 uniform sampler2D u_tex;     // this tile's texture (and gutters), unit 0
 uniform sampler2D u_lut;     // colormap, RGBA32F, u_lut_size x 1, unit 1
 uniform int u_lut_size;
+#else
+uniform sampler2D u_ptex[PLANES];  // plane j's tile: unit j; its colormap: unit PLANES + j
+uniform sampler2D u_plut[PLANES];
+uniform int u_plut_size[PLANES];
+uniform float u_plo[PLANES];       // contrast, gamma and opacity of plane j's layer
+uniform float u_prange[PLANES];
+uniform float u_pgamma[PLANES];
+uniform float u_popacity[PLANES];
+#endif
 
 uniform float u_out_height;  // H: screen y runs down, gl_FragCoord.y up
 uniform vec2 u_half;         // (W/2, H/2)
@@ -40,24 +56,70 @@ out vec4 o_color;
 bool IsNan(float x) { return (floatBitsToUint(x) & 0x7fffffffu) > 0x7f800000u; }
 
 #if CHANNELS == 1
-vec4 FETCH(ivec2 t) { return vec4(texelFetch(u_tex, t, 0).r); }
+vec4 FETCH(sampler2D tex, ivec2 t) { return vec4(texelFetch(tex, t, 0).r); }
 #elif CHANNELS == 3
-vec4 FETCH(ivec2 t) {
-  return vec4(texelFetch(u_tex, ivec2(t.x * 3, t.y), 0).r, texelFetch(u_tex, ivec2(t.x * 3 + 1, t.y), 0).r,
-              texelFetch(u_tex, ivec2(t.x * 3 + 2, t.y), 0).r, 1.0);
+vec4 FETCH(sampler2D tex, ivec2 t) {
+  return vec4(texelFetch(tex, ivec2(t.x * 3, t.y), 0).r, texelFetch(tex, ivec2(t.x * 3 + 1, t.y), 0).r,
+              texelFetch(tex, ivec2(t.x * 3 + 2, t.y), 0).r, 1.0);
 }
 #else
-vec4 FETCH(ivec2 t) { return texelFetch(u_tex, t, 0); }
+vec4 FETCH(sampler2D tex, ivec2 t) { return texelFetch(tex, t, 0); }
 #endif
 
 bool Owned(ivec2 p) { return all(greaterThanEqual(p, u_core.xy)) && all(lessThan(p, u_core.zw)); }
 
-vec4 Colormap(float t) {
-  float x = t * float(u_lut_size - 1);
-  int i = min(int(x), u_lut_size - 2);
+vec4 Colormap(sampler2D lut, int size, float t) {
+  float x = t * float(size - 1);
+  int i = min(int(x), size - 2);
   float f = x - float(i);
-  return mix(texelFetch(u_lut, ivec2(i, 0), 0), texelFetch(u_lut, ivec2(i + 1, 0), 0), f);
+  return mix(texelFetch(lut, ivec2(i, 0), 0), texelFetch(lut, ivec2(i + 1, 0), 0), f);
 }
+
+// Where this fragment samples, decided once for every plane: the texel (nearest), or the footprint
+// and its bilinear weights (linear).
+ivec2 g_t0, g_t1;
+vec4 g_w;
+
+// The sampled data value (normalised; alpha in .a for CHANNELS 4) of one plane's tile; false where
+// the sample is NaN (float data), which is transparent.
+bool Sample(sampler2D tex, out vec4 v) {
+#if !LINEAR
+  v = FETCH(tex, g_t0);
+  return !(u_float && IsNan(v.r));
+#else
+  vec4 a = FETCH(tex, g_t0), b = FETCH(tex, ivec2(g_t1.x, g_t0.y)), c = FETCH(tex, ivec2(g_t0.x, g_t1.y)),
+       d = FETCH(tex, g_t1);
+  if (u_float) {
+    // A NaN that carries weight makes the sample NaN; one with zero weight is ignored.
+    if ((IsNan(a.r) && g_w.x > 0.0) || (IsNan(b.r) && g_w.y > 0.0) || (IsNan(c.r) && g_w.z > 0.0) ||
+        (IsNan(d.r) && g_w.w > 0.0)) {
+      return false;
+    }
+  }
+  // Texels without weight are skipped, not multiplied by 0: inf * 0 would be NaN (and a gutter
+  // texel without weight may never have been filled).
+  v = vec4(0.0);
+  if (g_w.x > 0.0) v += a * g_w.x;
+  if (g_w.y > 0.0) v += b * g_w.y;
+  if (g_w.z > 0.0) v += c * g_w.z;
+  if (g_w.w > 0.0) v += d * g_w.w;
+  return !(u_float && IsNan(v.r));  // +inf and -inf both with weight
+#endif
+}
+
+#if PLANES > 1
+// Plane j's premultiplied color in whole 1/255 steps, as the RGBA8 target would store it.
+vec4 PlaneSteps(sampler2D tex, sampler2D lut, int lut_size, float lo, float range, float gamma, float opacity) {
+  vec4 v;
+  if (!Sample(tex, v)) return vec4(0.0);
+  float t = clamp((v.r * u_scale - lo) / range, 0.0, 1.0);
+  if (gamma != 1.0) t = pow(t, gamma);
+  vec4 color = Colormap(lut, lut_size, t);
+  float alpha = color.a * opacity;
+  return roundEven(clamp(vec4(color.rgb * alpha, alpha), 0.0, 1.0) * 255.0);
+}
+#define PLANE_STEPS(j) PlaneSteps(u_ptex[j], u_plut[j], u_plut_size[j], u_plo[j], u_prange[j], u_pgamma[j], u_popacity[j])
+#endif
 
 void main() {
   vec2 screen = vec2(gl_FragCoord.x, u_out_height - gl_FragCoord.y);
@@ -66,13 +128,11 @@ void main() {
   if (any(lessThan(local, u_inside_lo)) || any(greaterThanEqual(local, u_inside_hi))) {
     discard;
   }
-  vec4 v;  // data values (normalised), alpha in .a for CHANNELS 4
 #if !LINEAR
   // Clamped: a floor-sized level (a file's own) may end inside the image's last texel.
   ivec2 pix = clamp(u_c_int + ivec2(floor(local)), ivec2(0), u_level_size - 1);
   if (!Owned(pix)) discard;
-  v = FETCH(pix - u_core.xy);
-  if (u_float && IsNan(v.r)) discard;
+  g_t0 = pix - u_core.xy;
 #else
   // Bilinear between pixel centers, clamped to the edge pixels inside the image.
   vec2 q = local - 0.5;
@@ -81,32 +141,30 @@ void main() {
   ivec2 p0 = u_c_int + ivec2(fq);
   ivec2 lo = clamp(p0, ivec2(0), u_level_size - 1);
   if (!Owned(lo)) discard;
-  ivec2 t0 = lo - u_core.xy, t1 = clamp(p0 + 1, ivec2(0), u_level_size - 1) - u_core.xy;  // t1: maybe the gutter
-  vec4 a = FETCH(t0), b = FETCH(ivec2(t1.x, t0.y)), c = FETCH(ivec2(t0.x, t1.y)), d = FETCH(t1);
-  float wa = (1.0 - f.x) * (1.0 - f.y), wb = f.x * (1.0 - f.y), wc = (1.0 - f.x) * f.y,
-        wd = f.x * f.y;
-  if (u_float) {
-    // A NaN that carries weight makes the sample NaN; one with zero weight is ignored.
-    if ((IsNan(a.r) && wa > 0.0) || (IsNan(b.r) && wb > 0.0) || (IsNan(c.r) && wc > 0.0) ||
-        (IsNan(d.r) && wd > 0.0)) {
-      discard;
-    }
-  }
-  // Texels without weight are skipped, not multiplied by 0: inf * 0 would be NaN (and a gutter
-  // texel without weight may never have been filled).
-  v = vec4(0.0);
-  if (wa > 0.0) v += a * wa;
-  if (wb > 0.0) v += b * wb;
-  if (wc > 0.0) v += c * wc;
-  if (wd > 0.0) v += d * wd;
-  if (u_float && IsNan(v.r)) discard;  // +inf and -inf both with weight
+  g_t0 = lo - u_core.xy;
+  g_t1 = clamp(p0 + 1, ivec2(0), u_level_size - 1) - u_core.xy;  // maybe the gutter
+  g_w = vec4((1.0 - f.x) * (1.0 - f.y), f.x * (1.0 - f.y), (1.0 - f.x) * f.y, f.x * f.y);
 #endif
+
+#if PLANES > 1
+  vec4 steps = PLANE_STEPS(0) + PLANE_STEPS(1);
+#if PLANES > 2
+  steps += PLANE_STEPS(2);
+#endif
+#if PLANES > 3
+  steps += PLANE_STEPS(3);
+#endif
+  // Blended additively onto what is there: the same saturating sum as one layer at a time.
+  o_color = min(steps, 255.0) / 255.0;
+#else
+  vec4 v;
+  if (!Sample(u_tex, v)) discard;
 
   vec4 color;
 #if CHANNELS == 1
   float t = clamp((v.r * u_scale - u_lo.x) / u_range.x, 0.0, 1.0);
   if (u_gamma.x != 1.0) t = pow(t, u_gamma.x);
-  color = Colormap(t);
+  color = Colormap(u_lut, u_lut_size, t);
 #else
   vec3 t = clamp((v.rgb * u_scale - u_lo) / u_range, 0.0, 1.0);
   if (u_gamma != vec3(1.0)) t = pow(t, u_gamma);
@@ -122,4 +180,5 @@ void main() {
   } else {
     o_color = vec4(color.rgb * alpha, alpha);  // premultiplied
   }
+#endif
 }

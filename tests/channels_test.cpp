@@ -90,6 +90,101 @@ TEST(ChannelsTest, CompositeEqualsCompositeOfSeparateImages) {
   SavePng("three_channel_composite", pa, 320, 240);
 }
 
+// The one-pass composite (additive layers of one image's planes, up to four per pass) against the
+// same layers drawn one pass each, by engines that differ only in that: byte-identical for uint16
+// and float32 with NaN and infinities, nearest and linear, rotated, zoomed in and out, colormaps
+// with transparency, opacity, gamma, inverted contrast, the same channel twice, five layers (a pass
+// of four and one alone), a translucent background, and a GPU budget that forces batches.
+TEST(ChannelsTest, OnePassCompositeEqualsLayerByLayer) {
+  auto engine = [](bool one_pass, int64_t budget) {
+    EngineOptions o;
+    o.warm_up_all = false;
+    o.max_tile_size = 128;
+    o.gpu_budget_bytes = budget;
+    o.one_pass_composite = one_pass;
+    auto e = Engine::Create(o);
+    EXPECT_TRUE(e.ok()) << e.status().ToString();
+    return std::move(e).value();
+  };
+  const int64_t roomy = int64_t{256} << 20;
+  std::unique_ptr<Engine> engines[3] = {engine(false, roomy), engine(true, roomy),
+                                        engine(true, 24 * int64_t{129} * 129 * 4)};  // a few composite groups
+  const int64_t w = 700, h = 500;
+  ImageDesc d16{w, h, PixelType::kUint16, 1};
+  d16.planes = 4;
+  ImageDesc d32{w, h, PixelType::kFloat32, 1};
+  d32.planes = 3;
+  auto make = [&](const ImageDesc& d) {
+    auto src = BufferSource::Allocate(d);
+    EXPECT_TRUE(src.ok());
+    for (int c = 0; c < d.planes; ++c) {
+      for (int64_t y = 0; y < h; ++y) {
+        for (int64_t x = 0; x < w; ++x) {
+          const uint32_t n = static_cast<uint32_t>(x * 2654435761u ^ y * 40503u ^ (c + 1) * 977u);
+          const double v = 0.5 + 0.45 * std::sin(x * (0.03 + 0.011 * c)) * std::cos(y * (0.04 - 0.007 * c)) + (n % 101) / 2000.0;
+          uint8_t* at = (*src)->mutable_data() + c * d.plane_bytes() + (y * w + x) * d.bytes_per_pixel();
+          if (d.type == PixelType::kUint16) {
+            const uint16_t u = static_cast<uint16_t>(v * 60000);
+            std::memcpy(at, &u, 2);
+          } else {
+            float f = static_cast<float>(v * 10 - 2);
+            if (n % 211 == 0) f = NAN;
+            if (n % 401 == 1) f = INFINITY;
+            std::memcpy(at, &f, 4);
+          }
+        }
+      }
+    }
+    return std::move(src).value();
+  };
+  const std::shared_ptr<BufferSource> sources[2] = {make(d16), make(d32)};
+  ColormapSpec fading{.points = {{0, {0, 0, 0, 0}}, {0.6, {1, 0.5, 0, 0.5}}, {1, {1, 1, 0.2, 1}}}};
+  struct Case {
+    int source;
+    std::vector<int> channels;
+    Interpolation interp;
+    double zoom, rotation;
+  };
+  const Case cases[] = {
+      {0, {0, 1, 2, 3}, Interpolation::kNearest, 1.3, 17},  {0, {0, 1, 2, 3}, Interpolation::kLinear, 1.3, 17},
+      {0, {3, 1}, Interpolation::kLinear, 0.27, 0},          {0, {0, 1, 2, 3, 0}, Interpolation::kNearest, 0.05, -40},
+      {0, {2, 2, 1}, Interpolation::kLinear, 2.5, 90},       {1, {0, 1, 2}, Interpolation::kLinear, 0.8, 5},
+      {1, {0, 1, 2}, Interpolation::kNearest, 0.3, 0},
+  };
+  const char* names[] = {"green", "magenta", "cyan", "yellow", "red"};
+  for (const Case& c : cases) {
+    std::vector<uint8_t> out[3];
+    for (int e = 0; e < 3; ++e) {
+      auto img = engines[e]->LoadImage(sources[c.source]);
+      ASSERT_TRUE(img.ok()) << img.status().ToString();
+      RenderRequest req{.width = 240, .height = 180, .format = OutputFormat::kRawRgba8};
+      req.camera = {.center_x = 330, .center_y = 240, .zoom = c.zoom, .rotation_deg = c.rotation};
+      req.background = {0.1, 0.2, 0.3, 0.6};
+      for (size_t j = 0; j < c.channels.size(); ++j) {
+        Layer l{.image = *img, .channel = c.channels[j], .interpolation = c.interp, .blending = Blending::kAdditive};
+        l.colormap = j == 1 ? fading : ColormapSpec{.name = names[j]};
+        if (j == 0) l.opacity = 0.7;
+        if (j == 2) l.gamma = 0.5;
+        if (j == 3) l.contrast = c.source == 0 ? Contrast{50000, 8000} : Contrast{8, -1};
+        req.layers.push_back(l);
+      }
+      auto r = engines[e]->Render(req);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      out[e] = r->data;
+    }
+    const std::string what = "source " + std::to_string(c.source) + ", " + std::to_string(c.channels.size()) + " layers, zoom " +
+                             std::to_string(c.zoom);
+    size_t differ = 0;
+    for (size_t i = 0; i < out[0].size(); ++i) differ += out[0][i] != out[1][i];
+    EXPECT_EQ(differ, 0u) << what << ": one pass against layer by layer";
+    EXPECT_EQ(out[1], out[2]) << what << ": with a small GPU budget (batches)";
+    // Not a blank: several components lit.
+    int lit = 0;
+    for (size_t i = 0; i < out[0].size(); i += 4) lit += out[0][i] > 100 && out[0][i + 1] > 100;
+    EXPECT_GT(lit, 100) << what;
+  }
+}
+
 TEST(ChannelsTest, BadChannelsAndPlanesAreRefused) {
   const Planes p = MakePlanes(64, 48);
   ImageHandle stack = Load(p.stack);

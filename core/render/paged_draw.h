@@ -30,10 +30,17 @@ struct PreparedLayer {
 Result<PreparedLayer> PrepareLayer(const View& view, const ResolvedLayer& layer, const GpuTileCache& cache,
                                    TileFetcher& fetcher, WorkerPool& pool, int64_t* prefetch_bytes);
 
-/// Draws a prepared layer (render thread): pages missing tiles in (from the prepared pixels, or
-/// fetched again if a tile was evicted since), pins each batch while it is drawn.
-Status DrawLayerPaged(Renderer& renderer, GpuTileCache& cache, TileFetcher& fetcher, const View& view,
-                      const ResolvedLayer& layer, PreparedLayer& prepared, RenderTimings* timings);
+/// How many layers from `first` on are drawn in one composite pass (1: the layer alone): additive
+/// layers of planes of one scalar image at the same level and interpolation, at most
+/// kMaxCompositePlanes, as many as the GPU budget holds a tile group of together.
+int CompositeRunLength(const std::vector<ResolvedLayer>& layers, size_t first, int64_t gpu_budget);
+
+/// Draws prepared layers (render thread): one layer, or a composite run of them in one pass. Pages
+/// missing tiles in (from the prepared pixels, or fetched again if a tile was evicted since), pins
+/// each batch while it is drawn.
+Status DrawLayersPaged(Renderer& renderer, GpuTileCache& cache, TileFetcher& fetcher, const View& view,
+                       const std::vector<const ResolvedLayer*>& layers, const std::vector<PreparedLayer*>& prepared,
+                       RenderTimings* timings);
 
 /// The GPU tile budget a draw needs at least: one tile and the three neighbours its gutters are
 /// copied from (four-byte texels, gutters included).

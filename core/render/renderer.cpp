@@ -16,6 +16,9 @@ constexpr const char* kTileUniforms[] = {
     "u_tex",       "u_lut",        "u_lut_size", "u_out_height", "u_half",  "u_m",     "u_c_int",
     "u_c_frac",    "u_inside_lo",  "u_inside_hi", "u_level_size", "u_core", "u_float", "u_scale",
     "u_lo",        "u_range",      "u_gamma",    "u_opacity",    "u_blend", "u_corners"};
+// A composite program's per-plane arrays (element 0: glUniform*v sets them whole).
+constexpr const char* kCompositeUniforms[] = {"u_ptex[0]", "u_plut[0]",   "u_plut_size[0]", "u_plo[0]",
+                                              "u_prange[0]", "u_pgamma[0]", "u_popacity[0]"};
 
 // Texture units: 0 the tile, 1 the colormap.
 constexpr int kUnitTile = 0, kUnitLut = 1;
@@ -76,13 +79,14 @@ Result<std::unique_ptr<Renderer>> Renderer::Create(bool pbo_readback) {
   for (int i = 0; i < 6; ++i) {
     TR_ASSIGN_OR_RETURN(r->programs_[i].program,
                         gl::BuildProgram("tile.vert", "tile.frag",
-                                         {"CHANNELS " + std::to_string(channels[i / 2]), "LINEAR " + std::to_string(i % 2)}));
+                                         {"CHANNELS " + std::to_string(channels[i / 2]), "LINEAR " + std::to_string(i % 2),
+                                          "PLANES 1"}));
     for (const char* name : kTileUniforms) {
       r->programs_[i].uniforms[name] = glGetUniformLocation(r->programs_[i].program.get(), name);
     }
   }
   r->vao_ = gl::CreateVertexArray();
-  r->custom_lut_ = gl::CreateTexture();
+  for (gl::Texture& t : r->custom_luts_) t = gl::CreateTexture();
   TR_RETURN_IF_ERROR(gl::CheckGl("renderer setup"));
   return r;
 }
@@ -113,7 +117,7 @@ Result<const Renderer::Target*> Renderer::TargetFor(int width, int height) {
   return &t;
 }
 
-unsigned Renderer::LutTexture(const Lut& lut) {
+unsigned Renderer::LutTexture(const Lut& lut, int slot) {
   gl::Id id;
   if (!lut.cache_key.empty()) {
     auto it = lut_cache_.find(lut.cache_key);
@@ -122,7 +126,7 @@ unsigned Renderer::LutTexture(const Lut& lut) {
     id = tex.get();
     lut_cache_.emplace(lut.cache_key, std::move(tex));
   } else {
-    id = custom_lut_.get();
+    id = custom_luts_[slot].get();
   }
   glBindTexture(GL_TEXTURE_2D, id);
   glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
@@ -136,15 +140,10 @@ unsigned Renderer::LutTexture(const Lut& lut) {
   return id;
 }
 
-void Renderer::DrawTiles(const View& view, const ResolvedLayer& layer, const std::vector<DrawTile>& tiles) {
-  if (tiles.empty()) return;
+void Renderer::SetViewUniforms(const Program& p, const View& view, const ResolvedLayer& layer) {
   const TiledImage& image = *layer.image;
   const ImageDesc& desc = image.info().desc;
   const LevelPlan& level = image.plan().levels[layer.level];
-  const Program& p = programs_[ProgramIndex(desc.channels, layer.interpolation)];
-  glUseProgram(p.program.get());
-  glBindVertexArray(vao_.get());
-
   // Screen -> level texels. Centre split into integer and fraction (in double) so the shader's
   // float positions stay small, hence precise, on images of any size.
   const double scale = std::ldexp(1.0, layer.level);  // level-0 pixels per level texel
@@ -154,8 +153,6 @@ void Renderer::DrawTiles(const View& view, const ResolvedLayer& layer, const std
                       static_cast<float>(view.sin_t * k), static_cast<float>(view.cos_t * k)};
   const double cx = view.cx / scale, cy = view.cy / scale;
   const double cix = std::floor(cx), ciy = std::floor(cy);
-  glUniform1i(p["u_tex"], kUnitTile);
-  glUniform1i(p["u_lut"], kUnitLut);
   glUniform1f(p["u_out_height"], static_cast<float>(view.height));
   glUniform2f(p["u_half"], view.width / 2.0f, view.height / 2.0f);
   glUniformMatrix2fv(p["u_m"], 1, GL_FALSE, m);
@@ -167,6 +164,34 @@ void Renderer::DrawTiles(const View& view, const ResolvedLayer& layer, const std
   glUniform2i(p["u_level_size"], static_cast<int>(level.width), static_cast<int>(level.height));
   glUniform1i(p["u_float"], desc.type == PixelType::kFloat32);
   glUniform1f(p["u_scale"], ValueScale(desc));
+}
+
+void Renderer::DrawQuads(const Program& p, const View& view, double scale, const PixelRect& core) {
+  // The quad carries a margin: the shader, not the rasterizer, decides ownership.
+  const double x0 = (core.x0 - kQuadMargin) * scale, y0 = (core.y0 - kQuadMargin) * scale;
+  const double x1 = (core.x1 + kQuadMargin) * scale, y1 = (core.y1 + kQuadMargin) * scale;
+  const Vec2 world[4] = {{x0, y0}, {x1, y0}, {x0, y1}, {x1, y1}};
+  float corners[8];
+  for (int i = 0; i < 4; ++i) {
+    const Vec2 s = view.ToScreen(world[i]);
+    corners[2 * i] = static_cast<float>(2.0 * s.x / view.width - 1.0);
+    corners[2 * i + 1] = static_cast<float>(1.0 - 2.0 * s.y / view.height);
+  }
+  glUniform2fv(p["u_corners"], 4, corners);
+  glUniform4i(p["u_core"], static_cast<int>(core.x0), static_cast<int>(core.y0), static_cast<int>(core.x1),
+              static_cast<int>(core.y1));
+  glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
+}
+
+void Renderer::DrawTiles(const View& view, const ResolvedLayer& layer, const std::vector<DrawTile>& tiles) {
+  if (tiles.empty()) return;
+  const ImageDesc& desc = layer.image->info().desc;
+  const Program& p = programs_[ProgramIndex(desc.channels, layer.interpolation)];
+  glUseProgram(p.program.get());
+  glBindVertexArray(vao_.get());
+  SetViewUniforms(p, view, layer);
+  glUniform1i(p["u_tex"], kUnitTile);
+  glUniform1i(p["u_lut"], kUnitLut);
   glUniform3fv(p["u_lo"], 1, layer.lo.data());
   glUniform3fv(p["u_range"], 1, layer.range.data());
   glUniform3fv(p["u_gamma"], 1, layer.gamma.data());
@@ -190,24 +215,60 @@ void Renderer::DrawTiles(const View& view, const ResolvedLayer& layer, const std
     SetBlendState(layer.blending);
   }
   glActiveTexture(GL_TEXTURE0 + kUnitTile);
-
+  const double scale = std::ldexp(1.0, layer.level);
   for (const DrawTile& t : tiles) {
-    // The quad carries a margin: the shader, not the rasterizer, decides ownership.
-    const double x0 = (t.core.x0 - kQuadMargin) * scale, y0 = (t.core.y0 - kQuadMargin) * scale;
-    const double x1 = (t.core.x1 + kQuadMargin) * scale, y1 = (t.core.y1 + kQuadMargin) * scale;
-    const Vec2 world[4] = {{x0, y0}, {x1, y0}, {x0, y1}, {x1, y1}};
-    float corners[8];
-    for (int i = 0; i < 4; ++i) {
-      const Vec2 s = view.ToScreen(world[i]);
-      corners[2 * i] = static_cast<float>(2.0 * s.x / view.width - 1.0);
-      corners[2 * i + 1] = static_cast<float>(1.0 - 2.0 * s.y / view.height);
-    }
-    glUniform2fv(p["u_corners"], 4, corners);
-    glUniform4i(p["u_core"], static_cast<int>(t.core.x0), static_cast<int>(t.core.y0),
-                static_cast<int>(t.core.x1), static_cast<int>(t.core.y1));
     glBindTexture(GL_TEXTURE_2D, t.texture);
-    glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
+    DrawQuads(p, view, scale, t.core);
   }
+}
+
+Status Renderer::DrawComposite(const View& view, const std::vector<const ResolvedLayer*>& layers,
+                               const std::vector<CompositeTile>& tiles) {
+  const int n = static_cast<int>(layers.size());
+  if (n < 2 || n > kMaxCompositePlanes) return Internal("a composite pass draws 2 to 4 layers");
+  if (tiles.empty()) return Status::Ok();
+  const ResolvedLayer& first = *layers[0];
+  const int linear = first.interpolation == Interpolation::kLinear ? 1 : 0;
+  Program& p = composite_programs_[(n - 2) * 2 + linear];
+  if (!p.program) {
+    TR_ASSIGN_OR_RETURN(p.program, gl::BuildProgram("tile.vert", "tile.frag",
+                                                    {"CHANNELS 1", "LINEAR " + std::to_string(linear),
+                                                     "PLANES " + std::to_string(n)}));
+    for (const char* name : kTileUniforms) p.uniforms[name] = glGetUniformLocation(p.program.get(), name);
+    for (const char* name : kCompositeUniforms) p.uniforms[name] = glGetUniformLocation(p.program.get(), name);
+  }
+  glUseProgram(p.program.get());
+  glBindVertexArray(vao_.get());
+  SetViewUniforms(p, view, first);
+  std::array<int, kMaxCompositePlanes> tex_units{}, lut_units{}, lut_sizes{};
+  std::array<float, kMaxCompositePlanes> lo{}, range{}, gamma{}, opacity{};
+  for (int j = 0; j < n; ++j) {
+    const ResolvedLayer& l = *layers[j];
+    tex_units[j] = j;
+    lut_units[j] = n + j;
+    lut_sizes[j] = static_cast<int>(l.lut.entries.size());
+    lo[j] = l.lo[0], range[j] = l.range[0], gamma[j] = l.gamma[0], opacity[j] = l.opacity;
+    glActiveTexture(GL_TEXTURE0 + n + j);
+    glBindTexture(GL_TEXTURE_2D, LutTexture(l.lut, j));
+  }
+  glUniform1iv(p["u_ptex[0]"], n, tex_units.data());
+  glUniform1iv(p["u_plut[0]"], n, lut_units.data());
+  glUniform1iv(p["u_plut_size[0]"], n, lut_sizes.data());
+  glUniform1fv(p["u_plo[0]"], n, lo.data());
+  glUniform1fv(p["u_prange[0]"], n, range.data());
+  glUniform1fv(p["u_pgamma[0]"], n, gamma.data());
+  glUniform1fv(p["u_popacity[0]"], n, opacity.data());
+  SetBlendState(Blending::kAdditive);
+  const double scale = std::ldexp(1.0, first.level);
+  for (const CompositeTile& t : tiles) {
+    for (int j = 0; j < n; ++j) {
+      glActiveTexture(GL_TEXTURE0 + j);
+      glBindTexture(GL_TEXTURE_2D, t.textures[j]);
+    }
+    DrawQuads(p, view, scale, t.core);
+  }
+  glActiveTexture(GL_TEXTURE0 + kUnitTile);
+  return Status::Ok();
 }
 
 Status Renderer::Begin(const View& view, const Rgba& bg) {

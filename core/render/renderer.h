@@ -23,6 +23,15 @@ struct DrawTile {
   gl::Id texture = 0;
 };
 
+/// One tile of a one-pass composite: the same tile of each plane (same level, same grid).
+struct CompositeTile {
+  PixelRect core;
+  std::array<gl::Id, 4> textures{};  ///< plane j's texture, j < the number of layers
+};
+
+/// The most layers one composite pass draws (texture units: a tile and a colormap per layer).
+constexpr int kMaxCompositePlanes = 4;
+
 class Renderer {
  public:
   /// `pbo_readback`: read frames through a pixel-pack buffer (see EngineOptions).
@@ -33,6 +42,10 @@ class Renderer {
   /// Draws tiles of one layer, blended over what is there. Tiles own disjoint parts of the
   /// screen, so a layer may be drawn in several calls (batches) with the same result.
   void DrawTiles(const View& view, const ResolvedLayer& layer, const std::vector<DrawTile>& tiles);
+  /// Draws 2 to kMaxCompositePlanes additive layers of planes of one scalar image at one level and
+  /// interpolation in one pass, byte-identical to drawing them one after the other (tile.frag).
+  Status DrawComposite(const View& view, const std::vector<const ResolvedLayer*>& layers,
+                       const std::vector<CompositeTile>& tiles);
   /// Waits for the GPU and reads the pixels back (draw and readback times in the frame's timings).
   Result<Frame> Finish(const View& view, bool has_alpha);
 
@@ -50,12 +63,18 @@ class Renderer {
 
   Renderer() = default;
   Result<const Target*> TargetFor(int width, int height);
-  unsigned LutTexture(const Lut& lut);
+  /// The colormap's texture; custom ones go to slot `slot` (one per layer of a composite).
+  unsigned LutTexture(const Lut& lut, int slot = 0);
+  /// Uniforms of the view, the level and the value type, shared by every program.
+  void SetViewUniforms(const Program& p, const View& view, const ResolvedLayer& layer);
+  void DrawQuads(const Program& p, const View& view, double scale, const PixelRect& core);
 
   std::array<Program, 6> programs_;  // CHANNELS 1, 3, 4 x nearest, linear
+  /// Composite programs, PLANES 2..kMaxCompositePlanes x nearest, linear; built on first use.
+  std::array<Program, 2 * (kMaxCompositePlanes - 1)> composite_programs_;
   gl::VertexArray vao_;
   std::map<std::string, gl::Texture> lut_cache_;  // named colormaps
-  gl::Texture custom_lut_;
+  std::array<gl::Texture, kMaxCompositePlanes> custom_luts_;
   std::array<Target, 2> targets_;  // most recent sizes, so repeated sizes reuse their framebuffer
   int next_target_ = 0;
   bool pbo_readback_ = false;
