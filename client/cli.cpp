@@ -92,8 +92,8 @@ int Main(int argc, char** argv) {
   load->add_option("--id", load_id, "image id (default: the file name)");
   load->add_option("--page", page, "TIFF page")->check(CLI::NonNegativeNumber);
   int64_t plane_z = 0, plane_t = 0;
-  load->add_option("--z", plane_z, "z plane of an OME-Zarr image")->check(CLI::NonNegativeNumber);
-  load->add_option("--t", plane_t, "time point of an OME-Zarr image")->check(CLI::NonNegativeNumber);
+  load->add_option("--z", plane_z, "z plane of an OME-Zarr or OME-TIFF image")->check(CLI::NonNegativeNumber);
+  load->add_option("--t", plane_t, "time point of an OME-Zarr or OME-TIFF image")->check(CLI::NonNegativeNumber);
   std::string reader, associated;
   load->add_option("--reader", reader, "openslide or libtiff (default: OpenSlide for whole-slide formats)")
       ->check(CLI::IsMember({"", "openslide", "libtiff"}));
@@ -104,8 +104,8 @@ int Main(int argc, char** argv) {
   upload->add_option("FILE", upload_file, "local image file (or OME-Zarr directory)")->required()->check(CLI::ExistingPath);
   upload->add_option("--id", upload_id, "image id (default: the file name)");
   upload->add_option("--page", page, "TIFF page")->check(CLI::NonNegativeNumber);
-  upload->add_option("--z", plane_z, "z plane of an OME-Zarr image")->check(CLI::NonNegativeNumber);
-  upload->add_option("--t", plane_t, "time point of an OME-Zarr image")->check(CLI::NonNegativeNumber);
+  upload->add_option("--z", plane_z, "z plane of an OME-Zarr or OME-TIFF image")->check(CLI::NonNegativeNumber);
+  upload->add_option("--t", plane_t, "time point of an OME-Zarr or OME-TIFF image")->check(CLI::NonNegativeNumber);
 
   auto* ls = app.add_subcommand("ls", "list loaded images");
   auto* unload = app.add_subcommand("unload", "free an image");
