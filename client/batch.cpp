@@ -21,7 +21,7 @@ using json = nlohmann::json;
 const std::set<std::string> kLayerFields = {"colormap", "contrast", "channel_contrast", "gamma", "opacity",
                                             "interpolation", "blending", "visible", "channel"};
 const std::set<std::string> kViewFields = {"name", "image", "layers", "size", "center", "zoom",
-                                           "rotation", "background", "format", "png_level", "output", "scale_bar"};
+                                           "rotation", "background", "format", "png_level", "quality", "lossless", "output", "scale_bar"};
 
 // Errors name the view (or image) and the field.
 class Where {
@@ -188,11 +188,27 @@ Result<v1::RenderRequest> ParseView(const json& defaults, const json& view, size
   }
   std::string ext = ".png";
   if (v.contains("format")) {
-    if (v["format"] != "png" && v["format"] != "raw") return w.Error("format", "must be \"png\" or \"raw\"");
-    if (v["format"] == "raw") {
+    const json& f = v["format"];
+    if (f == "raw") {
       r.set_format(v1::RAW_RGBA8);
       ext = ".rgba";
+    } else if (f == "jpeg" || f == "jpg") {
+      r.set_format(v1::JPEG);
+      ext = ".jpg";
+    } else if (f == "webp") {
+      r.set_format(v1::WEBP);
+      ext = ".webp";
+    } else if (f != "png") {
+      return w.Error("format", "must be \"png\", \"jpeg\", \"webp\" or \"raw\"");
     }
+  }
+  if (v.contains("quality")) {
+    if (!v["quality"].is_number_integer()) return w.Error("quality", "must be an integer 0..100");
+    r.set_quality(v["quality"].get<int>());
+  }
+  if (v.contains("lossless")) {
+    if (!v["lossless"].is_boolean()) return w.Error("lossless", "must be true or false");
+    r.set_lossless(v["lossless"].get<bool>());
   }
   if (v.contains("png_level")) {
     if (!v["png_level"].is_number_integer()) return w.Error("png_level", "must be an integer 0..9");

@@ -16,8 +16,12 @@ void AddRenderOptions(CLI::App* c, RenderArgs* a) {
   c->add_option("--gamma", a->gamma, "gamma > 0 (default 1)");
   c->add_option("--interp", a->interp, "nearest or linear")->check(CLI::IsMember({"nearest", "linear"}))->capture_default_str();
   c->add_option("--background", a->background, "#RRGGBB or #RRGGBBAA (default opaque black)");
-  c->add_option("--format", a->format, "png or raw (RGBA8)")->check(CLI::IsMember({"png", "raw"}))->capture_default_str();
+  c->add_option("--format", a->format, "png, jpeg, webp or raw (RGBA8)")
+      ->check(CLI::IsMember({"png", "jpeg", "jpg", "webp", "raw"}))
+      ->capture_default_str();
   c->add_option("--png-level", a->png_level, "zlib level 0..9 (default 1)")->check(CLI::Range(0, 9));
+  c->add_option("--quality", a->quality, "JPEG 1..100 (default 85), WebP 0..100 (default 80)")->check(CLI::Range(0, 100));
+  c->add_flag("--lossless", a->lossless, "WebP: lossless");
   c->add_option("--scale-bar", a->scale_bar, "draw a scale bar in this corner (images with a pixel size)")
       ->check(CLI::IsMember({"bottom-right", "bottom-left", "top-right", "top-left"}));
   c->add_option("--channel", a->channel, "plane of an image of several channels (default 0)")->check(CLI::NonNegativeNumber);
@@ -110,7 +114,12 @@ Result<v1::RenderRequest> BuildRenderRequest(const RenderArgs& a) {
                                       : c == "top-left"   ? v1::ScaleBar::TOP_LEFT
                                                           : v1::ScaleBar::BOTTOM_RIGHT);
   }
-  r.set_format(a.format == "raw" ? v1::RAW_RGBA8 : v1::PNG);
+  r.set_format(a.format == "raw"                       ? v1::RAW_RGBA8
+               : a.format == "jpeg" || a.format == "jpg" ? v1::JPEG
+               : a.format == "webp"                      ? v1::WEBP
+                                                         : v1::PNG);
+  if (a.quality) r.set_quality(*a.quality);
+  r.set_lossless(a.lossless);
   if (a.png_level) r.set_png_level(*a.png_level);
   return r;
 }

@@ -22,6 +22,8 @@ struct RenderArgs {
   std::string background;  // "#RRGGBB" or "#RRGGBBAA"
   std::string format = "png";
   std::optional<int> png_level;
+  std::optional<int> quality;  // JPEG, WebP
+  bool lossless = false;       // WebP
   int channel = 0;       // plane of an image of several
   std::string channels;  // "0:green,1:magenta,2:cyan": one additive layer per channel and colormap
   std::string scale_bar;  // "", or a corner: bottom-right, bottom-left, top-right, top-left

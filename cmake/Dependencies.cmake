@@ -12,6 +12,9 @@ pkg_check_modules(BLOSC REQUIRED IMPORTED_TARGET blosc)
 pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 pkg_check_modules(OPENSLIDE REQUIRED IMPORTED_TARGET openslide)  # whole-slide formats
+# Output encoders (Debian libturbojpeg0-dev, libwebp-dev).
+pkg_check_modules(TURBOJPEG REQUIRED IMPORTED_TARGET libturbojpeg)
+pkg_check_modules(WEBP REQUIRED IMPORTED_TARGET libwebp)
 
 if(TILERENDER_BUILD_SERVER)
   find_package(Protobuf REQUIRED)
@@ -28,5 +31,4 @@ if(TILERENDER_BUILD_BENCH)
   if(TILERENDER_BENCH_VIPS)
     pkg_check_modules(VIPS REQUIRED IMPORTED_TARGET vips)
   endif()
-  pkg_check_modules(TURBOJPEG REQUIRED IMPORTED_TARGET libturbojpeg)
 endif()

@@ -357,7 +357,7 @@ Result<std::future<Result<Frame>>> Engine::SubmitRender(const RenderRequest& req
 Result<RenderOutput> Engine::Render(const RenderRequest& request, const CancelFn& cancelled) {
   TR_ASSIGN_OR_RETURN(std::future<Result<Frame>> future, SubmitRender(request, cancelled));
   TR_ASSIGN_OR_RETURN(Frame frame, future.get());
-  return EncodeFrame(std::move(frame), request.format, request.png_level);
+  return EncodeFrame(std::move(frame), EncodeSpecOf(request));
 }
 
 EngineStats Engine::stats() const {

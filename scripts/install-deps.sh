@@ -10,13 +10,13 @@ packages=(
   python3-glad libegl-dev libegl1 libegl-mesa0 libgl1-mesa-dri
   # core libraries
   libpng-dev libspdlog-dev libfmt-dev libtiff-dev zlib1g-dev nlohmann-json3-dev
-  # Zarr codecs, OME-XML, whole-slide formats
-  libblosc-dev liblz4-dev libzstd-dev libpugixml-dev libopenslide-dev
+  # Zarr codecs, OME-XML, whole-slide formats, JPEG and WebP output
+  libblosc-dev liblz4-dev libzstd-dev libpugixml-dev libopenslide-dev libturbojpeg0-dev libwebp-dev
   # gRPC service and client
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libcli11-dev nlohmann-json3-dev
   # tests and benchmarks (libvips and its tools are the peer; TurboJPEG writes test slides)
-  libgtest-dev libgmock-dev libbenchmark-dev libvips-dev libvips-tools libturbojpeg0-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libvips-dev libvips-tools
 )
 
 missing=()

@@ -85,14 +85,20 @@ Result<RenderRequest> FromProto(const v1::RenderRequest& r, const ImageRegistry&
   if (c.has_center_y()) out.camera.center_y = c.center_y();
   if (c.has_zoom()) out.camera.zoom = c.zoom();
   out.camera.rotation_deg = c.rotation_deg();
+  if (c.has_zoom_y()) out.camera.zoom_y = c.zoom_y();
+  out.camera.mirror = c.mirror();
   if (r.has_background()) out.background = FromProto(r.background());
   switch (r.format()) {
     case v1::OUTPUT_FORMAT_UNSPECIFIED:
     case v1::PNG: out.format = OutputFormat::kPng; break;
     case v1::RAW_RGBA8: out.format = OutputFormat::kRawRgba8; break;
+    case v1::JPEG: out.format = OutputFormat::kJpeg; break;
+    case v1::WEBP: out.format = OutputFormat::kWebp; break;
     default: return InvalidArgument("unknown output format " + std::to_string(r.format()));
   }
   if (r.has_png_level()) out.png_level = r.png_level();
+  if (r.has_quality()) out.quality = r.quality();
+  out.lossless = r.lossless();
   if (r.has_scale_bar()) {
     ScaleBar bar;
     const int corner = r.scale_bar().corner();
@@ -177,13 +183,23 @@ void ToProto(const RegisteredImage& image, v1::ImageInfo* out) {
   out->set_load_ms(image.load_ms);
 }
 
+v1::OutputFormat ToProto(OutputFormat f) {
+  switch (f) {
+    case OutputFormat::kPng: return v1::PNG;
+    case OutputFormat::kRawRgba8: return v1::RAW_RGBA8;
+    case OutputFormat::kJpeg: return v1::JPEG;
+    case OutputFormat::kWebp: return v1::WEBP;
+  }
+  return v1::PNG;
+}
+
 void ToProto(const RenderOutput& o, v1::RenderResponse* out) {
   out->set_data(o.data.data(), o.data.size());
   out->set_width(o.width);
   out->set_height(o.height);
   out->set_has_alpha(o.has_alpha);
   out->set_scale_bar_um(o.scale_bar_um);
-  out->set_format(o.format == OutputFormat::kPng ? v1::PNG : v1::RAW_RGBA8);
+  out->set_format(ToProto(o.format));
   v1::Timings* t = out->mutable_timings();
   t->set_fetch_ms(o.timings.fetch_ms);
   t->set_tiles_paged_in(o.timings.tiles_paged_in);

@@ -14,6 +14,7 @@ v1::PixelType ToProto(PixelType type);
 
 Result<RenderRequest> FromProto(const v1::RenderRequest& request, const ImageRegistry& registry);
 void ToProto(const RegisteredImage& image, v1::ImageInfo* out);
+v1::OutputFormat ToProto(OutputFormat format);
 void ToProto(const RenderOutput& output, v1::RenderResponse* out);
 
 }  // namespace tilerender::server

@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   int64_t demo_width = 12000, demo_height = 8000;
   tr::EngineOptions engine_options;
   tr::server::ServiceOptions service_options;
+  tr::server::AppOptions app_options;
   app.add_option("--listen", listen, "address:port to listen on (port 0: any free port)")->capture_default_str();
   app.add_option("--data-root", data_root, "directory LoadImage paths resolve in")->capture_default_str();
   app.add_option("--egl-device", engine_options.egl.device, "auto, surfaceless or a GPU index")->capture_default_str();
@@ -87,7 +88,7 @@ int main(int argc, char** argv) {
     engine_options.gpu_budget_bytes = ParseBytes(gpu_budget);
     engine_options.host_cache_bytes = ParseBytes(host_cache);
     engine_options.image_limits.max_bytes = ParseBytes(max_image_bytes);
-    service_options.max_upload_bytes = ParseBytes(max_upload);
+    app_options.max_upload_bytes = ParseBytes(max_upload);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
@@ -108,8 +109,8 @@ int main(int argc, char** argv) {
     spdlog::error("data root {} does not exist", data_root);
     return 1;
   }
-  service_options.data_root = root;
-  service_options.version = TILERENDER_VERSION;
+  app_options.data_root = root;
+  app_options.version = TILERENDER_VERSION;
 
   auto engine = tr::Engine::Create(engine_options);
   if (!engine.ok()) {
@@ -125,10 +126,11 @@ int main(int argc, char** argv) {
                limits.max_output_side, limits.max_output_pixels, limits.max_queue_depth);
   if (gpu.software) spdlog::warn("software renderer: renders run on the CPU ({})", gpu.gl_renderer);
 
-  tr::server::TileRenderService service(**engine, service_options);
+  tr::server::App application(**engine, app_options);
+  tr::server::TileRenderService service(application, service_options);
   if (demo) {
     auto image = tr::MakeDemoImage(demo_width, demo_height);
-    tr::Status s = image.ok() ? service.AddImage("demo", std::move(image).value(), "built-in synthetic") : image.status();
+    tr::Status s = image.ok() ? application.AddImage("demo", std::move(image).value(), "built-in synthetic") : image.status();
     if (!s.ok()) {
       spdlog::error("demo image: {}", s.ToString());
       return 1;

@@ -49,6 +49,8 @@ struct RefLayer {
 struct RefView {
   int width, height;
   double cx, cy, zoom, rotation_deg;
+  double zoom_y = 0;    ///< 0: zoom (square pixels)
+  bool mirror = false;  ///< flipped horizontally before the rotation
 };
 
 /// Straight-alpha color of one layer at world point (px, py), or nullopt-like alpha < 0 for nothing.
@@ -107,9 +109,17 @@ inline std::vector<uint8_t> RefRender(const RefView& view, const std::vector<Ref
   for (int v = 0; v < view.height; ++v) {
     for (int u = 0; u < view.width; ++u) {
       // Screen -> world: p = c + R(-theta) (s - half) / zoom.
-      const double dx = (u + 0.5 - view.width / 2.0) / view.zoom;
-      const double dy = (v + 0.5 - view.height / 2.0) / view.zoom;
-      const double px = view.cx + ct * dx + st * dy, py = view.cy - st * dx + ct * dy;
+      double px, py;
+      if (view.zoom_y == 0 && !view.mirror) {
+        const double dx = (u + 0.5 - view.width / 2.0) / view.zoom;
+        const double dy = (v + 0.5 - view.height / 2.0) / view.zoom;
+        px = view.cx + ct * dx + st * dy, py = view.cy - st * dx + ct * dy;
+      } else {
+        // p = c + S^-1 R(-theta) (s - half), S = diag(zoom (negative when mirrored), zoom_y).
+        const double dx = u + 0.5 - view.width / 2.0, dy = v + 0.5 - view.height / 2.0;
+        const double sx = view.mirror ? -view.zoom : view.zoom, sy = view.zoom_y > 0 ? view.zoom_y : view.zoom;
+        px = view.cx + (ct * dx + st * dy) / sx, py = view.cy + (-st * dx + ct * dy) / sy;
+      }
       // Premultiplied accumulation, as compositing is defined on premultiplied color.
       std::array<double, 4> acc{background[0] * background[3], background[1] * background[3],
                                 background[2] * background[3], background[3]};

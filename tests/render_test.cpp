@@ -114,6 +114,8 @@ struct RefCase {
   const char* colormap;
   double lo, hi, gamma, zoom, rotation;
   bool linear;
+  double zoom_y = 0;  // 0: zoom
+  bool mirror = false;
 };
 
 class ReferenceTest : public ::testing::TestWithParam<RefCase> {};
@@ -137,7 +139,8 @@ TEST_P(ReferenceTest, MatchesCpuReference) {
   ImageHandle img = Load(src, 64);
 
   RenderRequest req{.width = 240, .height = 180};
-  req.camera = {.center_x = 97.3, .center_y = 80.6, .zoom = k.zoom, .rotation_deg = k.rotation};
+  req.camera = {.center_x = 97.3, .center_y = 80.6, .zoom = k.zoom, .rotation_deg = k.rotation, .mirror = k.mirror};
+  if (k.zoom_y > 0) req.camera.zoom_y = k.zoom_y;
   Layer layer{.image = img, .contrast = Contrast{k.lo, k.hi}, .gamma = k.gamma};
   if (k.channels == 1) layer.colormap.name = k.colormap;
   layer.interpolation = k.linear ? Interpolation::kLinear : Interpolation::kNearest;
@@ -148,7 +151,7 @@ TEST_P(ReferenceTest, MatchesCpuReference) {
   if (k.channels == 1) ref.lut = LutOf(k.colormap);
   ref.lo.fill(k.lo);
   ref.hi.fill(k.hi);
-  const std::vector<uint8_t> cpu = RefRender({240, 180, 97.3, 80.6, k.zoom, k.rotation}, {ref});
+  const std::vector<uint8_t> cpu = RefRender({240, 180, 97.3, 80.6, k.zoom, k.rotation, k.zoom_y, k.mirror}, {ref});
   SavePng(std::string("reference_") + k.name + "_gpu", gpu, 240, 180);
   const Diff d = CompareRgba(gpu, cpu, 2);
   EXPECT_LE(d.over, d.pixels / 1000) << "pixels off by more than 2 LSB; worst " << d.max_abs;
@@ -165,7 +168,11 @@ INSTANTIATE_TEST_SUITE_P(
         RefCase{"f32_nan_twilight_linear", PixelType::kFloat32, 1, "twilight", -1, 2, 0.7, 2.2, 77, true},
         RefCase{"u8_gray_r_zoomout", PixelType::kUint8, 1, "gray_r", 0, 255, 1.0, 0.8, 10, true},
         RefCase{"rgb_gamma", PixelType::kUint8, 3, "", 20, 230, 0.6, 1.5, 33, true},
-        RefCase{"rgba_rotated", PixelType::kUint8, 4, "", 0, 255, 1.0, 1.2, -50, false}),
+        RefCase{"rgba_rotated", PixelType::kUint8, 4, "", 0, 255, 1.0, 1.2, -50, false},
+        // Stretched (IIIF w,h of another aspect) and mirrored (IIIF !n) cameras.
+        RefCase{"u16_stretched_mirrored_linear", PixelType::kUint16, 1, "viridis", 5000, 55000, 1.0, 1.1, 25, true, 2.3, true},
+        RefCase{"rgb_mirrored_nearest", PixelType::kUint8, 3, "", 0, 255, 1.0, 1.6, 0, false, 0, true},
+        RefCase{"u8_stretched_nearest", PixelType::kUint8, 1, "magma", 0, 255, 1.0, 0.8, 90, false, 1.9}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(RenderTest, RgbPerChannelContrastMatchesReference) {

@@ -15,7 +15,7 @@ namespace tilerender {
 
 enum class Interpolation : uint8_t { kNearest, kLinear };
 enum class Blending : uint8_t { kTranslucent, kAdditive, kOpaque, kMinimum, kMaximum };
-enum class OutputFormat : uint8_t { kPng, kRawRgba8 };
+enum class OutputFormat : uint8_t { kPng, kRawRgba8, kJpeg, kWebp };
 
 Result<Interpolation> ParseInterpolation(std::string_view name);  ///< "nearest", "linear"
 Result<Blending> ParseBlending(std::string_view name);  ///< "translucent", "additive", ...
@@ -26,7 +26,11 @@ struct Camera {
   std::optional<double> center_x;  ///< world units (image pixels); default: the image center
   std::optional<double> center_y;
   std::optional<double> zoom;      ///< output pixels per world unit; default: fit the whole image
+  /// Vertical output pixels per world unit when it differs from `zoom` (a region stretched to a
+  /// size of another aspect, as IIIF allows); default: zoom (square pixels).
+  std::optional<double> zoom_y;
   double rotation_deg = 0;         ///< positive turns the image clockwise on screen
+  bool mirror = false;             ///< flip horizontally (about the center) before rotating
 };
 
 struct Contrast {
@@ -69,6 +73,9 @@ struct RenderRequest {
   Rgba background{0, 0, 0, 1};       ///< straight alpha; opaque gives an RGB PNG
   OutputFormat format = OutputFormat::kPng;
   int png_level = kDefaultPngLevel;  ///< 0..9
+  /// JPEG 1..100 (default 85), lossy WebP 0..100 (default 80); unset: the default.
+  std::optional<int> quality;
+  bool lossless = false;             ///< WebP: lossless (quality ignored)
   /// Drawn when set; its length comes from the first visible layer's image's pixel size.
   std::optional<ScaleBar> scale_bar;
 };
@@ -102,7 +109,7 @@ struct RenderOutput {
   int height = 0;
   bool has_alpha = false;
   double scale_bar_um = 0;  ///< the scale bar drawn, in micrometres (0: none)
-  std::vector<uint8_t> data;  ///< PNG file bytes, or top-down straight-alpha RGBA8
+  std::vector<uint8_t> data;  ///< PNG, JPEG or WebP file bytes, or top-down straight-alpha RGBA8
   RenderTimings timings;
 };
 

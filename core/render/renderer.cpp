@@ -147,10 +147,11 @@ void Renderer::SetViewUniforms(const Program& p, const View& view, const Resolve
   // Screen -> level texels. Centre split into integer and fraction (in double) so the shader's
   // float positions stay small, hence precise, on images of any size.
   const double scale = std::ldexp(1.0, layer.level);  // level-0 pixels per level texel
-  const double k = 1.0 / (view.zoom * scale);
-  // Column-major mat2 of R(-theta) * k: ToWorld's inverse rotation.
-  const float m[4] = {static_cast<float>(view.cos_t * k), static_cast<float>(-view.sin_t * k),
-                      static_cast<float>(view.sin_t * k), static_cast<float>(view.cos_t * k)};
+  // Column-major mat2 of ToWorld's matrix in level texels, S^-1 R(-theta) (View::InverseMatrix),
+  // computed as 1 / (zoom * scale) times the rotation so unstretched views keep their exact floats.
+  const double kx = 1.0 / ((view.mirror ? -view.zoom : view.zoom) * scale), ky = 1.0 / (view.zoom_y * scale);
+  const float m[4] = {static_cast<float>(view.cos_t * kx), static_cast<float>(-view.sin_t * ky),
+                      static_cast<float>(view.sin_t * kx), static_cast<float>(view.cos_t * ky)};
   const double cx = view.cx / scale, cy = view.cy / scale;
   const double cix = std::floor(cx), ciy = std::floor(cy);
   glUniform1f(p["u_out_height"], static_cast<float>(view.height));

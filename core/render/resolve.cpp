@@ -107,6 +107,15 @@ Result<ResolvedRender> ResolveRender(const RenderRequest& req, const EngineLimit
   if (req.png_level < 0 || req.png_level > 9) {
     return InvalidArgument("PNG compression level must be 0..9, got " + std::to_string(req.png_level));
   }
+  if (req.quality && req.format == OutputFormat::kJpeg && (*req.quality < 1 || *req.quality > 100)) {
+    return InvalidArgument("JPEG quality must be 1..100, got " + std::to_string(*req.quality));
+  }
+  if (req.quality && req.format == OutputFormat::kWebp && (*req.quality < 0 || *req.quality > 100)) {
+    return InvalidArgument("WebP quality must be 0..100, got " + std::to_string(*req.quality));
+  }
+  if (req.format == OutputFormat::kWebp && (req.width > 16383 || req.height > 16383)) {
+    return InvalidArgument("WebP holds at most 16383 pixels per side; render smaller or as PNG");
+  }
   for (float v : {req.background.r, req.background.g, req.background.b, req.background.a}) {
     if (!std::isfinite(v) || v < 0 || v > 1) {
       return InvalidArgument("background components must be in [0, 1]");
@@ -124,7 +133,7 @@ Result<ResolvedRender> ResolveRender(const RenderRequest& req, const EngineLimit
   out.background = req.background;
   for (size_t i = 0; i < req.layers.size(); ++i) {
     // Invisible layers are validated too: a bad request is bad whatever is shown.
-    TR_ASSIGN_OR_RETURN(ResolvedLayer layer, ResolveLayer(req.layers[i], i, out.view.zoom));
+    TR_ASSIGN_OR_RETURN(ResolvedLayer layer, ResolveLayer(req.layers[i], i, out.view.detail_zoom()));
     if (req.layers[i].visible) out.layers.push_back(std::move(layer));
   }
   if (req.scale_bar) {

@@ -6,25 +6,36 @@
 namespace tilerender {
 
 Vec2 View::ToScreen(Vec2 p) const {
-  const double dx = p.x - cx, dy = p.y - cy;
-  return {width / 2.0 + zoom * (cos_t * dx - sin_t * dy), height / 2.0 + zoom * (sin_t * dx + cos_t * dy)};
+  const double dx = (mirror ? -zoom : zoom) * (p.x - cx), dy = zoom_y * (p.y - cy);
+  return {width / 2.0 + cos_t * dx - sin_t * dy, height / 2.0 + sin_t * dx + cos_t * dy};
+}
+
+void View::InverseMatrix(double m[4]) const {
+  // (R S)^-1 = S^-1 R^T, R^T = R(-theta).
+  const double sx = mirror ? -zoom : zoom;
+  m[0] = cos_t / sx, m[1] = sin_t / sx;
+  m[2] = -sin_t / zoom_y, m[3] = cos_t / zoom_y;
 }
 
 Vec2 View::ToWorld(Vec2 s) const {
-  const double dx = (s.x - width / 2.0) / zoom, dy = (s.y - height / 2.0) / zoom;
-  // R(theta)^-1 = R(-theta) = R(theta)^T
-  return {cx + cos_t * dx + sin_t * dy, cy - sin_t * dx + cos_t * dy};
+  double m[4];
+  InverseMatrix(m);
+  const double dx = s.x - width / 2.0, dy = s.y - height / 2.0;
+  return {cx + m[0] * dx + m[1] * dy, cy + m[2] * dx + m[3] * dy};
 }
 
 Result<View> ResolveView(const Camera& camera, int width, int height, double world_w,
                          double world_h) {
   auto finite = [](const std::optional<double>& v) { return !v || std::isfinite(*v); };
-  if (!finite(camera.center_x) || !finite(camera.center_y) || !finite(camera.zoom) ||
+  if (!finite(camera.center_x) || !finite(camera.center_y) || !finite(camera.zoom) || !finite(camera.zoom_y) ||
       !std::isfinite(camera.rotation_deg)) {
     return InvalidArgument("camera values must be finite (center, zoom, rotation)");
   }
   if (camera.zoom && *camera.zoom <= 0) {
     return InvalidArgument("zoom must be > 0, got " + std::to_string(*camera.zoom));
+  }
+  if (camera.zoom_y && *camera.zoom_y <= 0) {
+    return InvalidArgument("zoom_y must be > 0, got " + std::to_string(*camera.zoom_y));
   }
   View v;
   v.width = width;
@@ -32,9 +43,11 @@ Result<View> ResolveView(const Camera& camera, int width, int height, double wor
   v.cx = camera.center_x.value_or(world_w / 2.0);
   v.cy = camera.center_y.value_or(world_h / 2.0);
   v.zoom = camera.zoom.value_or(std::min(width / world_w, height / world_h));
+  v.zoom_y = camera.zoom_y.value_or(v.zoom);
+  v.mirror = camera.mirror;
   // The shader splits the center into an int and a fraction: keep it well inside int range.
   if (!(v.zoom > 0) || !std::isfinite(v.zoom) || std::abs(v.cx) > 1e9 || std::abs(v.cy) > 1e9 ||
-      v.zoom > 1e9 || v.zoom < 1e-9) {
+      v.zoom > 1e9 || v.zoom < 1e-9 || v.zoom_y > 1e9 || v.zoom_y < 1e-9) {
     return InvalidArgument("camera out of range (|center| <= 1e9, zoom in [1e-9, 1e9])");
   }
   // Quarter turns get exact sines so a 90-degree view is an exact transpose/flip of the image.

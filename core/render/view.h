@@ -1,6 +1,7 @@
 #pragma once
 /// The camera as a transform between world (image pixel) coordinates and screen (output pixel,
-/// y down) coordinates (DESIGN §3): s = (W/2, H/2) + zoom * R(theta) * (p - c).
+/// y down) coordinates (DESIGN §3): s = (W/2, H/2) + R(theta) * S * (p - c), where
+/// S = diag(±zoom, zoom_y): zoom_y = zoom but for stretched regions, minus for a mirrored view.
 
 #include <cstdint>
 
@@ -17,8 +18,15 @@ struct View {
   int width = 0;
   int height = 0;
   double cx = 0, cy = 0;
-  double zoom = 1;
+  double zoom = 1;    ///< horizontal output pixels per world unit
+  double zoom_y = 1;  ///< vertical; equal to zoom unless the camera stretches
+  bool mirror = false;
   double cos_t = 1, sin_t = 0;  ///< exact for multiples of 90 degrees
+
+  /// The zoom that decides the level of detail: the larger of the two (full detail along both).
+  double detail_zoom() const { return zoom > zoom_y ? zoom : zoom_y; }
+  /// Screen offset -> world offset, row-major [a b; c d] (the inverse of R(theta) S).
+  void InverseMatrix(double m[4]) const;
 
   Vec2 ToScreen(Vec2 p) const;
   Vec2 ToWorld(Vec2 s) const;

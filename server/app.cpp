@@ -1,0 +1,156 @@
+#include "server/app.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <filesystem>
+
+#include "core/image/image_file.h"
+#include "server/data_root.h"
+
+namespace tilerender::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double MsSince(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+}  // namespace
+
+void RenderMetrics::Record(double ms) {
+  served_.fetch_add(1);
+  std::lock_guard lock(mu_);
+  window_.push_back(ms);
+  if (window_.size() > kWindow) window_.pop_front();
+}
+
+double RenderMetrics::Percentile(double p) const {
+  std::vector<double> v;
+  {
+    std::lock_guard lock(mu_);
+    v.assign(window_.begin(), window_.end());
+  }
+  if (v.empty()) return 0;
+  const size_t k = std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5));
+  std::nth_element(v.begin(), v.begin() + k, v.end());
+  return v[k];
+}
+
+App::App(Engine& engine, AppOptions options) : engine_(engine), options_(std::move(options)) {}
+
+double App::uptime_s() const { return MsSince(started_) / 1000.0; }
+
+std::string App::IdFromPath(const std::string& path) {
+  std::string id = std::filesystem::path(path).filename().string();
+  for (char& c : id) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+    if (!ok) c = '_';
+  }
+  while (!id.empty() && id[0] == '.') id.erase(0, 1);
+  return id.substr(0, 128);
+}
+
+Result<std::shared_ptr<const RegisteredImage>> App::Register(ImageRegistry::Reservation& reservation,
+                                                             std::shared_ptr<ImageSource> source, RegisteredImage image) {
+  const auto start = Clock::now();
+  TR_ASSIGN_OR_RETURN(image.handle, engine_.LoadImage(std::move(source)));
+  image.id = reservation.id();
+  image.load_ms = MsSince(start);
+  reservation.Commit(image);
+  return std::make_shared<const RegisteredImage>(std::move(image));
+}
+
+Status App::AddImage(const std::string& id, std::shared_ptr<ImageSource> source, const std::string& origin) {
+  TR_ASSIGN_OR_RETURN(auto reservation, registry_.Reserve(id));
+  RegisteredImage image;
+  image.source = origin;
+  image.format = "synthetic";
+  return Register(*reservation, std::move(source), std::move(image)).status();
+}
+
+Result<std::shared_ptr<const RegisteredImage>> App::Load(const LoadParams& p) {
+  const std::string id = p.id.empty() ? IdFromPath(p.path) : p.id;
+  if (p.page < 0 || p.z < 0 || p.t < 0) return InvalidArgument("page, z and t must be >= 0");
+  TR_ASSIGN_OR_RETURN(std::string path, ResolveUnderRoot(options_.data_root, p.path));
+  TR_ASSIGN_OR_RETURN(auto reservation, registry_.Reserve(id));
+  OpenOptions open;
+  open.limits = engine_.limits().image;
+  open.page = p.page;
+  open.z = p.z;
+  open.t = p.t;
+  open.reader = p.reader;
+  open.associated_image = p.associated_image;
+  open.name = p.path;  // messages name the path under the data root, never the absolute one
+  TR_ASSIGN_OR_RETURN(OpenedImage file, OpenImageFile(path, open));
+  TR_RETURN_IF_ERROR(engine_.CheckLoad(file.source->desc()));
+  RegisteredImage image;
+  image.source = p.path;
+  image.format = file.format;
+  image.notes = file.notes;
+  image.properties = file.properties;
+  image.associated_images = file.associated_images;
+  return Register(*reservation, std::move(file.source), std::move(image));
+}
+
+Result<std::unique_ptr<App::Upload>> App::BeginUpload(const std::string& id, const ImageDesc& desc) {
+  TR_RETURN_IF_ERROR(ValidateDesc(desc, engine_.limits().image));
+  if (static_cast<int64_t>(desc.byte_size()) > options_.max_upload_bytes) {
+    return InvalidArgument("upload of " + std::to_string(desc.byte_size()) + " bytes exceeds the limit of " +
+                           std::to_string(options_.max_upload_bytes));
+  }
+  TR_ASSIGN_OR_RETURN(auto reservation, registry_.Reserve(id));
+  // Refuse before receiving gigabytes that could not be placed anyway.
+  TR_RETURN_IF_ERROR(engine_.CheckLoad(desc));
+  TR_ASSIGN_OR_RETURN(std::unique_ptr<BufferSource> buffer, BufferSource::Allocate(desc));
+  return std::unique_ptr<Upload>(new Upload(this, std::move(reservation), std::move(buffer)));
+}
+
+Status App::Upload::Append(const void* data, size_t size) {
+  if (size > expected() - received_) {
+    return InvalidArgument("upload sends more than the " + std::to_string(expected()) + " bytes its header announced");
+  }
+  std::memcpy(buffer_->mutable_data() + received_, data, size);
+  received_ += size;
+  return Status::Ok();
+}
+
+Result<std::shared_ptr<const RegisteredImage>> App::Upload::Finish() {
+  if (received_ != expected()) {
+    return InvalidArgument("upload ended after " + std::to_string(received_) + " of " + std::to_string(expected()) +
+                           " bytes");
+  }
+  RegisteredImage image;
+  image.source = "upload";
+  image.format = "upload";
+  return app_->Register(*reservation_, std::move(buffer_), std::move(image));
+}
+
+Result<App::Unloaded> App::Unload(const std::string& id) {
+  TR_ASSIGN_OR_RETURN(auto removed, registry_.Remove(id));
+  // Its tiles leave the caches when the last in-flight render using it lets go of the handle.
+  return Unloaded{removed, engine_.ResidentGpuBytes(*removed->handle)};
+}
+
+Result<RenderOutput> App::Render(const RenderRequest& req, const CancelFn& cancelled, int64_t max_output_bytes,
+                                 const std::string& limit_name) {
+  const auto start = Clock::now();
+  const auto too_large = [&](int64_t bytes) {
+    return ResourceExhausted("the output (" + std::to_string(bytes) + " bytes) exceeds the " +
+                             std::to_string(max_output_bytes) + "-byte " + limit_name +
+                             "; render smaller or compressed (PNG, JPEG, WebP), or raise the limit");
+  };
+  const int64_t raw_bytes = int64_t{req.width} * req.height * 4;
+  const bool refused = max_output_bytes > 0 && req.format == OutputFormat::kRawRgba8 && raw_bytes > max_output_bytes;
+  Result<RenderOutput> out = refused ? Result<RenderOutput>(too_large(raw_bytes)) : engine_.Render(req, cancelled);
+  if (out.ok() && max_output_bytes > 0 && static_cast<int64_t>(out->data.size()) > max_output_bytes) {
+    out = too_large(static_cast<int64_t>(out->data.size()));
+  }
+  if (out.ok()) {
+    metrics_.Record(MsSince(start));
+  } else {
+    metrics_.RecordError();
+  }
+  return out;
+}
+
+}  // namespace tilerender::server
