@@ -20,6 +20,7 @@ if(TILERENDER_BUILD_SERVER)
   find_package(Protobuf REQUIRED)
   find_package(gRPC CONFIG REQUIRED)  # gRPC::grpc++, gRPC::grpc++_reflection, gRPC::grpc_cpp_plugin
   find_package(CLI11 REQUIRED)
+  pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)  # the HTTP front end (IIIF)
 endif()
 
 if(TILERENDER_BUILD_TESTS)

@@ -15,6 +15,8 @@ packages=(
   # gRPC service and client
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libcli11-dev nlohmann-json3-dev
+  # HTTP front end (IIIF)
+  libcpp-httplib-dev
   # tests and benchmarks (libvips and its tools are the peer; TurboJPEG writes test slides)
   libgtest-dev libgmock-dev libbenchmark-dev libvips-dev libvips-tools
 )

@@ -1,5 +1,6 @@
-// tilerenderd: the daemon. Flags of DESIGN §5; health service and reflection; SIGINT/SIGTERM stop
-// accepting, let in-flight work finish, and exit 0.
+// tilerenderd: the daemon. Flags of DESIGN §5; health service and reflection; with --http-listen
+// also the HTTP front end (IIIF); SIGINT/SIGTERM stop both accepting, let in-flight work finish,
+// and exit 0.
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
@@ -16,6 +17,7 @@
 
 #include "core/engine.h"
 #include "core/image/synthetic.h"
+#include "server/http_server.h"
 #include "server/service.h"
 
 #ifndef TILERENDER_VERSION
@@ -46,7 +48,7 @@ int main(int argc, char** argv) {
   // freed frame, PNG and band buffers stay cached in all of them: RSS climbs with concurrency.
   // Four arenas keep it flat at no measurable cost (buffers here are few and large).
   mallopt(M_ARENA_MAX, 4);
-  CLI::App app{"tilerenderd: headless GPU tile-rendering daemon (gRPC)"};
+  CLI::App app{"tilerenderd: headless GPU tile-rendering daemon (gRPC, and IIIF over HTTP)"};
   std::string listen = "127.0.0.1:50051";
   std::string data_root = ".";
   std::string log_level = "info";
@@ -59,6 +61,7 @@ int main(int argc, char** argv) {
   tr::EngineOptions engine_options;
   tr::server::ServiceOptions service_options;
   tr::server::AppOptions app_options;
+  tr::server::HttpOptions http_options;
   app.add_option("--listen", listen, "address:port to listen on (port 0: any free port)")->capture_default_str();
   app.add_option("--data-root", data_root, "directory LoadImage paths resolve in")->capture_default_str();
   app.add_option("--egl-device", engine_options.egl.device, "auto, surfaceless or a GPU index")->capture_default_str();
@@ -76,6 +79,9 @@ int main(int argc, char** argv) {
   app.add_option("--max-upload-bytes", max_upload, "bytes of one upload")->capture_default_str();
   app.add_option("--max-message-bytes", service_options.max_message_bytes, "largest gRPC message")->capture_default_str()->check(CLI::Range(1 << 20, INT_MAX));
   app.add_option("--max-stream-in-flight", service_options.max_stream_in_flight, "renders of one RenderStream in flight")->capture_default_str()->check(CLI::Range(1, 64));
+  app.add_option("--http-listen", http_options.listen, "HOST:PORT for HTTP (IIIF Image API, /api); off unless given");
+  app.add_option("--http-threads", http_options.threads, "HTTP workers (each serves one keep-alive connection at a time)")
+      ->capture_default_str()->check(CLI::Range(1, 1024));
   app.add_flag("--layer-by-layer", [&](int64_t) { engine_options.one_pass_composite = false; },
                "draw channel composites one pass per layer (for benchmarks: the pixels are the same)");
   app.add_flag("--demo", demo, "load the built-in synthetic image as 'demo'");
@@ -103,6 +109,8 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A client that closes its socket mid-answer must not kill the daemon.
+  std::signal(SIGPIPE, SIG_IGN);
 
   char root[PATH_MAX];
   if (::realpath(data_root.c_str(), root) == nullptr) {
@@ -156,14 +164,29 @@ int main(int argc, char** argv) {
   server->GetHealthCheckService()->SetServingStatus("tilerender.v1.TileRender", true);
   const std::string host = listen.substr(0, listen.rfind(':'));
   spdlog::info("serving on {}:{}", host, port);
-  // One machine-readable line on stdout for whoever started us (scripts, tests).
-  std::cout << "tilerenderd listening on " << host << ":" << port << std::endl;
+  std::unique_ptr<tr::server::HttpServer> http;
+  if (!http_options.listen.empty()) {
+    auto started = tr::server::HttpServer::Start(application, http_options);
+    if (!started.ok()) {
+      spdlog::error("{}", started.status().ToString());
+      server->Shutdown();
+      return 1;
+    }
+    http = std::move(started).value();
+    spdlog::info("HTTP on {}:{} ({} workers)", http->host(), http->port(), http_options.threads);
+  }
+  // Machine-readable lines on stdout for whoever started us (scripts, tests), written at once.
+  std::string lines = "tilerenderd listening on " + host + ":" + std::to_string(port) + "\n";
+  if (http) lines += "tilerenderd http listening on " + http->host() + ":" + std::to_string(http->port()) + "\n";
+  std::cout << lines << std::flush;
 
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("{}: draining and shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   server->GetHealthCheckService()->SetServingStatus(false);
-  // Stops accepting at once; in-flight calls get up to 30 s to finish, then are cancelled.
+  // Both transports stop accepting; HTTP requests in progress finish (its stop joins them), gRPC
+  // calls get up to 30 s, then are cancelled.
+  if (http) http->Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(30));
   server->Wait();
   engine->reset();

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -49,6 +50,15 @@ Daemon::Daemon(std::vector<std::string> args) {
   if (f && std::fgets(line, sizeof line, f)) {
     std::string l(line);
     if (l.rfind(prefix, 0) == 0) address_ = l.substr(prefix.size(), l.find_last_not_of("\n") + 1 - prefix.size());
+  }
+  // With --http-listen a second line follows (written with the first).
+  const std::string http_prefix = "tilerenderd http listening on ";
+  const bool http = std::find(args.begin(), args.end(), "--http-listen") != args.end();
+  if (http && f && std::fgets(line, sizeof line, f)) {
+    std::string l(line);
+    if (l.rfind(http_prefix, 0) == 0) {
+      http_address_ = l.substr(http_prefix.size(), l.find_last_not_of("\n") + 1 - http_prefix.size());
+    }
   }
   if (f) std::fclose(f);
   EXPECT_FALSE(address_.empty()) << "daemon did not start:\n" << Log();

@@ -21,6 +21,8 @@ class Daemon {
   ~Daemon();
 
   const std::string& address() const { return address_; }
+  /// HOST:PORT of the HTTP front end when started with --http-listen, else empty.
+  const std::string& http_address() const { return http_address_; }
   const std::string& data_root() const { return root_; }
   client::Client& client() { return *client_; }
   pid_t pid() const { return pid_; }
@@ -35,6 +37,7 @@ class Daemon {
   std::string root_;
   std::string log_path_;
   std::string address_;
+  std::string http_address_;
   pid_t pid_ = -1;
   std::unique_ptr<client::Client> client_;
 };

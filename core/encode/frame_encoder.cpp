@@ -15,6 +15,7 @@ EncodeSpec EncodeSpecOf(const RenderRequest& request) {
           .png_level = request.png_level,
           .quality = request.quality,
           .lossless = request.lossless,
+          .tone = request.tone,
           .background = request.background};
 }
 
@@ -30,6 +31,18 @@ void OverOpaque(uint8_t* px, size_t n, const Rgba& bg) {
     const unsigned inv = 255u - p[3];
     for (int c = 0; c < 3; ++c) p[c] = static_cast<uint8_t>(std::min(255u, p[c] + (inv * b[c] + 127) / 255));
     p[3] = 255;
+  }
+}
+
+// Straight (or opaque) color to its luminance, or to black and white at half luminance.
+void ApplyTone(uint8_t* px, size_t n, Tone tone) {
+  if (tone == Tone::kColor) return;
+  for (size_t i = 0; i < n; ++i) {
+    uint8_t* p = px + 4 * i;
+    // Rec. 601 luma in 1/256 steps: 77 R + 150 G + 29 B.
+    unsigned y = (77u * p[0] + 150u * p[1] + 29u * p[2] + 128u) >> 8;
+    if (tone == Tone::kBitonal) y = y >= 128 ? 255 : 0;
+    p[0] = p[1] = p[2] = static_cast<uint8_t>(y);
   }
 }
 
@@ -50,6 +63,7 @@ Result<RenderOutput> EncodeFrame(Frame frame, const EncodeSpec& spec) {
   const size_t stride = static_cast<size_t>(frame.width) * 4;
   if (format == OutputFormat::kJpeg) {
     if (frame.has_alpha) OverOpaque(px, n, spec.background);
+    ApplyTone(px, n, spec.tone);
     out.has_alpha = false;
     TR_ASSIGN_OR_RETURN(out.data, EncodeJpeg(px, frame.width, frame.height, stride,
                                              {.quality = spec.quality.value_or(kDefaultJpegQuality), .bottom_up = true}));
@@ -65,6 +79,7 @@ Result<RenderOutput> EncodeFrame(Frame frame, const EncodeSpec& spec) {
       for (int c = 0; c < 3; ++c) p[c] = static_cast<uint8_t>(std::min(255u, (p[c] * 255u + a / 2) / a));
     }
   }
+  ApplyTone(px, n, spec.tone);
   if (format == OutputFormat::kPng) {
     TR_ASSIGN_OR_RETURN(out.data, EncodePng(px, frame.width, frame.height, stride,
                                             {.level = spec.png_level, .write_alpha = frame.has_alpha, .bottom_up = true}));

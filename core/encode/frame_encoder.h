@@ -12,6 +12,7 @@ struct EncodeSpec {
   int png_level = kDefaultPngLevel;
   std::optional<int> quality;  ///< JPEG (default 85), lossy WebP (default 80)
   bool lossless = false;       ///< WebP
+  Tone tone = Tone::kColor;
   /// JPEG has no alpha: a translucent frame is composited over this color made opaque (so
   /// uncovered pixels show the background's color).
   Rgba background{0, 0, 0, 1};

@@ -16,6 +16,8 @@ namespace tilerender {
 enum class Interpolation : uint8_t { kNearest, kLinear };
 enum class Blending : uint8_t { kTranslucent, kAdditive, kOpaque, kMinimum, kMaximum };
 enum class OutputFormat : uint8_t { kPng, kRawRgba8, kJpeg, kWebp };
+/// Color, or the luminance (Rec. 601 weights) of the rendered color, or that thresholded at half.
+enum class Tone : uint8_t { kColor, kGray, kBitonal };
 
 Result<Interpolation> ParseInterpolation(std::string_view name);  ///< "nearest", "linear"
 Result<Blending> ParseBlending(std::string_view name);  ///< "translucent", "additive", ...
@@ -76,6 +78,7 @@ struct RenderRequest {
   /// JPEG 1..100 (default 85), lossy WebP 0..100 (default 80); unset: the default.
   std::optional<int> quality;
   bool lossless = false;             ///< WebP: lossless (quality ignored)
+  Tone tone = Tone::kColor;          ///< applied to the rendered frame before encoding
   /// Drawn when set; its length comes from the first visible layer's image's pixel size.
   std::optional<ScaleBar> scale_bar;
 };

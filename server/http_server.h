@@ -1,0 +1,56 @@
+#pragma once
+// The HTTP front end over the application layer (cpp-httplib: Debian's libcpp-httplib-dev, a
+// small, well-kept server with keep-alive, a bounded worker pool and request limits, and the TLS
+// support the production issue will need; Boost.Beast would bring much more code to write and
+// CivetWeb a C API). It serves:
+//   /iiif/3/{id}/info.json and /iiif/3/{id}/{region}/{size}/{rotation}/{quality}.{format}
+//     IIIF Image API 3.0, level 2, with our render parameters as query parameters;
+//   /api/images (JSON list) and /api/render (POST the RenderRequest as proto JSON);
+//   /healthz.
+// CORS on every answer; renders carry an ETag (a render is a function of the image version and
+// the URL), and If-None-Match answers 304 without rendering. Never a GL call here.
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "server/app.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace tilerender::server {
+
+struct HttpOptions {
+  std::string listen;  ///< HOST:PORT (port 0: any free port)
+  int threads = 32;    ///< workers, one per keep-alive connection being served; others wait
+  int64_t max_body_bytes = int64_t{1} << 20;  ///< POST bodies (/api/render)
+  int keep_alive_max_requests = 1000;
+  int timeout_s = 30;  ///< read and write timeouts of a connection
+};
+
+class HttpServer {
+ public:
+  /// Binds and starts serving on its own threads; INVALID_ARGUMENT or UNAVAILABLE when it cannot.
+  static Result<std::unique_ptr<HttpServer>> Start(App& app, HttpOptions options);
+  ~HttpServer();
+
+  int port() const { return port_; }
+  const std::string& host() const { return host_; }
+  /// Stops accepting, finishes the requests in progress, joins.
+  void Stop();
+
+ private:
+  HttpServer(App& app, HttpOptions options);
+  void Routes();
+
+  App& app_;
+  HttpOptions options_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  std::string host_;
+  int port_ = 0;
+};
+
+}  // namespace tilerender::server
