@@ -17,8 +17,8 @@ packages=(
   libcli11-dev nlohmann-json3-dev
   # HTTP front end (IIIF)
   libcpp-httplib-dev
-  # tests and benchmarks (libvips and its tools are the peer; TurboJPEG writes test slides)
-  libgtest-dev libgmock-dev libbenchmark-dev libvips-dev libvips-tools
+  # tests and benchmarks (libvips and its tools are the peer; Chromium runs the web viewer's test)
+  libgtest-dev libgmock-dev libbenchmark-dev libvips-dev libvips-tools chromium
 )
 
 missing=()
@@ -28,13 +28,22 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+# Node.js and npm install the web viewer's OpenSeadragon and its test driver (npm registry).
+if ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The web viewer's npm packages as package-lock.json pins them (node_modules is never committed).
+web="$(dirname "$0")/../server/web"
+if [ ! -d "$web/node_modules/openseadragon" ] || [ ! -d "$web/node_modules/playwright-core" ] ||
+   [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
+  echo "install-deps: npm ci in server/web"
+  (cd "$web" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi

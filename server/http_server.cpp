@@ -7,7 +7,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/render/colormap.h"
 
 #include "server/convert.h"
 #include "server/http_status.h"
@@ -235,6 +240,37 @@ void HttpServer::Routes() {
   });
   srv.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
 
+  // The web viewer: our static files, and OpenSeadragon where npm installed it.
+  if (!options_.web_root.empty()) {
+    const std::filesystem::path root(options_.web_root);
+    if (!srv.set_mount_point("/web", (root / "static").string())) {
+      spdlog::warn("web viewer: no {} (the viewer is off)", (root / "static").string());
+    }
+    const auto osd = root / "node_modules" / "openseadragon" / "build" / "openseadragon";
+    if (!srv.set_mount_point("/osd", osd.string())) {
+      spdlog::warn("web viewer: OpenSeadragon is not installed in {} (run npm ci there)", options_.web_root);
+    }
+    srv.Get("/", [index = (root / "static" / "index.html").string()](const httplib::Request&, httplib::Response& res) {
+      std::ifstream f(index, std::ios::binary);
+      if (!f) return SendError(res, 404, "the web viewer is not installed");
+      std::stringstream ss;
+      ss << f.rdbuf();
+      res.set_content(ss.str(), "text/html; charset=utf-8");
+    });
+  }
+  srv.Get("/api/info", [this](const httplib::Request&, httplib::Response& res) {
+    const GpuInfo& gpu = app_.engine().gpu_info();
+    const EngineLimits& l = app_.engine().limits();
+    json j = {{"version", app_.options().version},
+              {"gl_renderer", gpu.gl_renderer},
+              {"software_renderer", gpu.software},
+              {"tile_size", l.tile_size},
+              {"max_output_side", l.max_output_side},
+              {"max_output_pixels", l.max_output_pixels},
+              {"colormaps", ColormapNames()}};
+    res.set_content(j.dump(), "application/json");
+  });
+
   // IIIF: the image information.
   srv.Get(R"(/iiif/3/([^/]+)/info\.json)", [this](const httplib::Request& req, httplib::Response& res) {
     auto image = app_.Find(req.matches[1].str());
@@ -355,6 +391,7 @@ void HttpServer::Routes() {
     std::string body;
     google::protobuf::util::JsonPrintOptions o;
     o.preserve_proto_field_names = true;
+    o.always_print_primitive_fields = true;
     if (!google::protobuf::util::MessageToJsonString(list, &body, o).ok()) return SendError(res, 500, "cannot write JSON");
     res.set_content(body, "application/json");
   });

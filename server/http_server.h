@@ -5,7 +5,8 @@
 // CivetWeb a C API). It serves:
 //   /iiif/3/{id}/info.json and /iiif/3/{id}/{region}/{size}/{rotation}/{quality}.{format}
 //     IIIF Image API 3.0, level 2, with our render parameters as query parameters;
-//   /api/images (JSON list) and /api/render (POST the RenderRequest as proto JSON);
+//   /api/info, /api/images (JSON) and /api/render (POST the RenderRequest as proto JSON);
+//   / and /web/: the web viewer (static files), /osd/: OpenSeadragon, installed there by npm;
 //   /healthz.
 // CORS on every answer; renders carry an ETag (a render is a function of the image version and
 // the URL), and If-None-Match answers 304 without rendering. Never a GL call here.
@@ -28,6 +29,8 @@ struct HttpOptions {
   int64_t max_body_bytes = int64_t{1} << 20;  ///< POST bodies (/api/render)
   int keep_alive_max_requests = 1000;
   int timeout_s = 30;  ///< read and write timeouts of a connection
+  /// The web viewer: static/ (our files) and node_modules/openseadragon (npm); empty: no viewer.
+  std::string web_root;
 };
 
 class HttpServer {

@@ -20,6 +20,9 @@
 #include "server/http_server.h"
 #include "server/service.h"
 
+#ifndef TILERENDER_WEB_DIR
+#define TILERENDER_WEB_DIR ""
+#endif
 #ifndef TILERENDER_VERSION
 #define TILERENDER_VERSION "dev"
 #endif
@@ -80,6 +83,9 @@ int main(int argc, char** argv) {
   app.add_option("--max-message-bytes", service_options.max_message_bytes, "largest gRPC message")->capture_default_str()->check(CLI::Range(1 << 20, INT_MAX));
   app.add_option("--max-stream-in-flight", service_options.max_stream_in_flight, "renders of one RenderStream in flight")->capture_default_str()->check(CLI::Range(1, 64));
   app.add_option("--http-listen", http_options.listen, "HOST:PORT for HTTP (IIIF Image API, /api); off unless given");
+  http_options.web_root = TILERENDER_WEB_DIR;
+  app.add_option("--web-root", http_options.web_root, "the web viewer's directory (static/, node_modules/ from npm)")
+      ->capture_default_str();
   app.add_option("--http-threads", http_options.threads, "HTTP workers (each serves one keep-alive connection at a time)")
       ->capture_default_str()->check(CLI::Range(1, 1024));
   app.add_flag("--layer-by-layer", [&](int64_t) { engine_options.one_pass_composite = false; },
