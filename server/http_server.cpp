@@ -173,6 +173,35 @@ Result<std::vector<Layer>> LayersFromQuery(const RegisteredImage& image, const h
   return layers;
 }
 
+// A request that transforms nothing (an RGB image, a whole file tile of a level the file has, at
+// that level's scale, unrotated, default or color quality, JPEG, none of our parameters) is
+// answered with the file's own JPEG tile, undecoded. Empty when the request is not such a one.
+Result<std::vector<uint8_t>> StoredTile(const RegisteredImage& image, const iiif::ImageRequest& r, const iiif::Plan& p,
+                                        const httplib::Request& req) {
+  const ImageInfo& info = image.handle->info();
+  if (info.desc.channels != 3 || info.desc.planes != 1 || r.rotation != 0 || r.mirror || r.format != iiif::Format::kJpg ||
+      (r.quality != iiif::Quality::kDefault && r.quality != iiif::Quality::kColor) || !req.params.empty() ||
+      p.out_w <= 0 || p.w % p.out_w != 0 || p.h != p.out_h * (p.w / p.out_w)) {
+    return std::vector<uint8_t>{};
+  }
+  const int64_t s = p.w / p.out_w;
+  if ((s & (s - 1)) != 0) return std::vector<uint8_t>{};
+  int k = 0;
+  while ((int64_t{1} << k) < s) ++k;
+  ImageSource& source = image.handle->source();
+  const std::vector<SourceLevel> levels = source.levels();
+  for (size_t i = 0; i < levels.size(); ++i) {
+    const SourceLevel& l = levels[i];
+    if (l.level != k) continue;
+    // The level's pixels at this scale: the region must be exactly one of its chunks.
+    if (p.x % s != 0 || p.y % s != 0 || p.out_w != l.chunk_width || p.out_h != l.chunk_height) break;
+    const int64_t lx = p.x / s, ly = p.y / s;
+    if (lx % l.chunk_width != 0 || ly % l.chunk_height != 0) break;
+    return source.StoredJpegChunk(static_cast<int>(i), lx / l.chunk_width, ly / l.chunk_height);
+  }
+  return std::vector<uint8_t>{};
+}
+
 }  // namespace
 
 HttpServer::HttpServer(App& app, HttpOptions options)
@@ -347,6 +376,12 @@ void HttpServer::Routes() {
       res.status = 304;
       return;
     }
+    res.set_header("Link", "<http://iiif.io/api/image/3/level2.json>;rel=\"profile\"");
+    if (auto stored = StoredTile(**image, *parsed, *plan, req); stored.ok() && !stored->empty()) {
+      res.set_header("X-Tilerender-Tile", "stored");  // the file's own JPEG tile, not a render
+      res.set_content(reinterpret_cast<const char*>(stored->data()), stored->size(), "image/jpeg");
+      return;
+    }
     RenderRequest r;
     r.width = static_cast<int>(plan->canvas_w);
     r.height = static_cast<int>(plan->canvas_h);
@@ -380,7 +415,6 @@ void HttpServer::Routes() {
     r.layers = std::move(layers).value();
     auto out = app_.Render(r, {});
     if (!out.ok()) return SendStatus(res, out.status());
-    res.set_header("Link", "<http://iiif.io/api/image/3/level2.json>;rel=\"profile\"");
     res.set_content(reinterpret_cast<const char*>(out->data.data()), out->data.size(), iiif::MediaType(parsed->format));
   });
 

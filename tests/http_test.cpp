@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <png.h>
+#include <tiffio.h>
 #include <turbojpeg.h>
 #include <webp/decode.h>
 
@@ -381,6 +382,98 @@ TEST_F(HttpTest, JsonApiListsImagesAndRendersTheRequestAsJson) {
   auto webp = Client().Post("/api/render", R"({"width": 64, "height": 48, "format": "WEBP", "lossless": true,
     "layers": [{"image_id": "rgb"}]})", "application/json");
   EXPECT_EQ(webp->get_header_value("Content-Type"), "image/webp");
+}
+
+// A pyramidal JPEG TIFF as slide scanners and vips write them: 1000 x 700 and a reduced page of
+// 500 x 350, 256-pixel YCbCr JPEG tiles.
+void WriteJpegPyramid(const std::string& path) {
+  TIFF* t = TIFFOpen(path.c_str(), "w");
+  ASSERT_TRUE(t);
+  for (int k = 0; k < 2; ++k) {
+    const uint32_t w = 1000 >> k, h = 700 >> k;
+    TIFFSetField(t, TIFFTAG_SUBFILETYPE, k == 0 ? 0 : FILETYPE_REDUCEDIMAGE);
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 3);
+    TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_JPEG);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_YCBCR);
+    TIFFSetField(t, TIFFTAG_JPEGQUALITY, 85);
+    TIFFSetField(t, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
+    TIFFSetField(t, TIFFTAG_TILEWIDTH, 256);
+    TIFFSetField(t, TIFFTAG_TILELENGTH, 256);
+    std::vector<uint8_t> tile(256 * 256 * 3);
+    for (uint32_t ty = 0; ty < h; ty += 256) {
+      for (uint32_t tx = 0; tx < w; tx += 256) {
+        for (uint32_t i = 0; i < 256 * 256; ++i) {
+          const double X = (tx + i % 256 + 0.5) * (1 << k), Y = (ty + i / 256 + 0.5) * (1 << k);
+          for (int c = 0; c < 3; ++c) tile[3 * i + c] = static_cast<uint8_t>(128 + 100 * std::sin(X * 0.013 + c) * std::cos(Y * 0.011));
+        }
+        ASSERT_GE(TIFFWriteEncodedTile(t, TIFFComputeTile(t, tx, ty, 0, 0), tile.data(), tile.size()), 0);
+      }
+    }
+    ASSERT_TRUE(TIFFWriteDirectory(t));
+  }
+  TIFFClose(t);
+}
+
+TEST_F(HttpTest, UntransformedTilesAreTheFilesOwnJpegTiles) {
+  const std::string path = daemon_->data_root() + "/pyramid.tif";
+  WriteJpegPyramid(path);
+  ASSERT_TRUE(daemon_->client().Load("pyramid.tif", "jp").ok());
+  // libtiff's decode of a tile, to compare with.
+  auto tiff_tile = [&](int dir, uint32_t x, uint32_t y) {
+    TIFF* t = TIFFOpen(path.c_str(), "r");
+    TIFFSetDirectory(t, static_cast<uint16_t>(dir));
+    std::vector<uint32_t> raster(256 * 256);
+    EXPECT_TRUE(TIFFReadRGBATile(t, x, y, raster.data()));
+    TIFFClose(t);
+    std::vector<uint8_t> rgba(256 * 256 * 4);
+    for (int r = 0; r < 256; ++r) {  // the raster is bottom-up
+      for (int c = 0; c < 256; ++c) {
+        const uint32_t p = raster[(255 - r) * 256 + c];
+        uint8_t* o = &rgba[(r * 256 + c) * 4];
+        o[0] = TIFFGetR(p), o[1] = TIFFGetG(p), o[2] = TIFFGetB(p), o[3] = 255;
+      }
+    }
+    return rgba;
+  };
+  auto decode = [](const std::string& jpeg) {
+    std::unique_ptr<void, int (*)(tjhandle)> tj(tjInitDecompress(), tjDestroy);
+    std::vector<uint8_t> rgba(256 * 256 * 4);
+    EXPECT_EQ(tjDecompress2(tj.get(), reinterpret_cast<const unsigned char*>(jpeg.data()), jpeg.size(), rgba.data(), 256, 0, 256,
+                            TJPF_RGBA, 0), 0);
+    return rgba;
+  };
+  auto worst = [](const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
+    int w = 0;
+    for (size_t i = 0; i < a.size() && i < b.size(); ++i) w = std::max(w, std::abs(a[i] - b[i]));
+    return a.size() == b.size() ? w : 999;
+  };
+  const int64_t served = daemon_->client().Stats()->renders_served();
+  struct Stored { const char* url; int dir; uint32_t x, y; };
+  for (const Stored& t : {Stored{"/iiif/3/jp/256,256,256,256/256,/0/default.jpg", 0, 256, 256},
+                          Stored{"/iiif/3/jp/0,0,256,256/256,256/0/color.jpg", 0, 0, 0},
+                          Stored{"/iiif/3/jp/0,0,512,512/256,/0/default.jpg", 1, 0, 0}}) {
+    auto r = Get(t.url);
+    ASSERT_TRUE(r && r->status == 200) << t.url;
+    EXPECT_EQ(r->get_header_value("X-Tilerender-Tile"), "stored") << t.url;
+    EXPECT_LE(worst(decode(r->body), tiff_tile(t.dir, t.x, t.y)), 2) << t.url << ": the file's tile";
+  }
+  EXPECT_EQ(daemon_->client().Stats()->renders_served(), served) << "stored tiles cost no render";
+  // Anything transformed, partial or off the grid is rendered, and shows the same pixels.
+  for (const char* url : {"/iiif/3/jp/256,256,256,256/256,/0/default.jpg?interp=nearest",
+                          "/iiif/3/jp/256,256,256,256/256,/0/default.png", "/iiif/3/jp/256,256,256,256/256,/90/default.jpg",
+                          "/iiif/3/jp/128,256,256,256/256,/0/default.jpg", "/iiif/3/jp/768,0,232,256/232,/0/default.jpg",
+                          "/iiif/3/jp/256,256,256,256/128,/0/default.jpg", "/iiif/3/jp/256,256,256,256/256,/0/gray.jpg"}) {
+    auto r = Get(url);
+    ASSERT_TRUE(r && r->status == 200) << url;
+    EXPECT_EQ(r->get_header_value("X-Tilerender-Tile"), "") << url;
+  }
+  const std::string rendered = Get("/iiif/3/jp/256,256,256,256/256,/0/default.jpg?interp=nearest")->body;
+  EXPECT_LE(worst(decode(rendered), tiff_tile(0, 256, 256)), 12) << "a re-encoded render of the same tile";
+  EXPECT_EQ(daemon_->client().Stats()->renders_served(), served + 8);
 }
 
 TEST_F(HttpTest, HostileUrlsGet4xxAndTheDaemonServesOn) {

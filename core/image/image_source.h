@@ -69,6 +69,15 @@ class ImageSource {
   /// decoded is DATA_LOSS, naming the file, level and chunk.
   virtual Status ReadChunk(int index, int plane, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) = 0;
 
+  /// Chunk (cx, cy) of level `index` of levels() as the file stores it, when that is a complete
+  /// JPEG file any decoder shows as the chunk's pixels (YCbCr JPEG tiles of a TIFF, whole tiles
+  /// only, the file's tables merged in); empty when it is not. Never decodes: a server can hand it
+  /// out as it is when nothing is transformed. Thread-safe.
+  virtual Result<std::vector<uint8_t>> StoredJpegChunk(int index, int64_t cx, int64_t cy) {
+    (void)index, (void)cx, (void)cy;
+    return std::vector<uint8_t>{};
+  }
+
   /// Rows that are cheapest read together at level 0 (its chunk height).
   int64_t preferred_band_rows() const;
 

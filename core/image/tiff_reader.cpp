@@ -100,6 +100,7 @@ class TiffSource final : public ImageSource {
     return v;
   }
   Status ReadChunk(int index, int plane, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) override;
+  Result<std::vector<uint8_t>> StoredJpegChunk(int index, int64_t cx, int64_t cy) override;
 
  private:
   Status Fail(const Handle& h, const std::string& what) const {
@@ -504,6 +505,43 @@ Status TiffSource::ReadChunk(int index, int plane, int64_t cx, int64_t cy, uint8
   Status s = mode_ == Mode::kNative ? DecodeNative(*h, l, cx, cy, dst, dst_stride) : DecodeRgba(*h, l, cx, cy, dst, dst_stride);
   Release(std::move(h));
   return s;
+}
+
+Result<std::vector<uint8_t>> TiffSource::StoredJpegChunk(int index, int64_t cx, int64_t cy) {
+  std::vector<uint8_t> out;
+  if (index < 0 || index >= static_cast<int>(levels_.size())) return out;
+  const TiffLevel& l = levels_[index];
+  const SourceLevel& sl = l.level;
+  // Whole YCbCr JPEG tiles of an RGB image read natively: the stream decodes to the tile's pixels.
+  if (!l.tiled || !l.jpeg_rgb || l.planar != PLANARCONFIG_CONTIG || mode_ != Mode::kNative || desc_.channels != 3 ||
+      cx < 0 || cy < 0 || (cx + 1) * sl.chunk_width > sl.width || (cy + 1) * sl.chunk_height > sl.height) {
+    return out;
+  }
+  TR_ASSIGN_OR_RETURN(std::unique_ptr<Handle> h, Acquire(index));
+  const uint32_t tile = TIFFComputeTile(h->tif, static_cast<uint32_t>(cx * sl.chunk_width),
+                                        static_cast<uint32_t>(cy * sl.chunk_height), 0, 0);
+  const uint64_t size = TIFFGetStrileByteCount(h->tif, tile);
+  uint32_t table_bytes = 0;
+  const uint8_t* tables = nullptr;
+  if (!TIFFGetField(h->tif, TIFFTAG_JPEGTABLES, &table_bytes, &tables)) table_bytes = 0, tables = nullptr;
+  if (size < 4 || size > static_cast<uint64_t>(kMaxChunkBytes)) {
+    Release(std::move(h));
+    return out;
+  }
+  std::vector<uint8_t> raw(size);
+  const tmsize_t got = TIFFReadRawTile(h->tif, tile, raw.data(), static_cast<tmsize_t>(size));
+  Release(std::move(h));
+  if (got != static_cast<tmsize_t>(size) || raw[0] != 0xFF || raw[1] != 0xD8) return out;  // not a JPEG stream
+  if (tables != nullptr && table_bytes >= 4 && tables[0] == 0xFF && tables[1] == 0xD8 &&
+      tables[table_bytes - 2] == 0xFF && tables[table_bytes - 1] == 0xD9) {
+    // The tables' SOI ... (tables) without their EOI, then the tile's stream without its SOI.
+    out.reserve(table_bytes - 2 + size - 2);
+    out.insert(out.end(), tables, tables + table_bytes - 2);
+    out.insert(out.end(), raw.begin() + 2, raw.end());
+  } else {
+    out = std::move(raw);
+  }
+  return out;
 }
 
 // An OME-TIFF of several channels: one TiffSource per channel (the IFD the OME-XML maps (c, z, t)
