@@ -148,6 +148,12 @@ DaemonProcess::DaemonProcess(const std::string& binary, const std::string& data_
     const std::string prefix = "tilerenderd listening on ";
     if (l.rfind(prefix, 0) == 0) address_ = l.substr(prefix.size(), l.size() - prefix.size() - 1);
   }
+  // With --http-listen, the HTTP address follows on a second line.
+  if (std::find(flags.begin(), flags.end(), "--http-listen") != flags.end() && f && std::fgets(line, sizeof line, f)) {
+    std::string l(line);
+    const std::string prefix = "tilerenderd http listening on ";
+    if (l.rfind(prefix, 0) == 0) http_address_ = l.substr(prefix.size(), l.size() - prefix.size() - 1);
+  }
   if (f) std::fclose(f);
   client_ = client::Client::Connect(address_);
   ok_ = !address_.empty() && client_->WaitForServing(std::chrono::seconds(60)).ok();

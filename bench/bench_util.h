@@ -48,12 +48,14 @@ class DaemonProcess {
   ~DaemonProcess();
   bool ok() const { return ok_; }
   const std::string& address() const { return address_; }
+  const std::string& http_address() const { return http_address_; }  ///< with --http-listen
   client::Client& client() { return *client_; }
   pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_ = -1;
   std::string address_;
+  std::string http_address_;
   std::unique_ptr<client::Client> client_;
   bool ok_ = false;
 };

@@ -223,6 +223,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(App& app, HttpOptions opti
   httplib::Server& srv = *s->server_;
   const int threads = std::max(1, options.threads);
   srv.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  srv.set_tcp_nodelay(true);  // small answers must not wait for a delayed ACK (40 ms on Linux)
   srv.set_keep_alive_max_count(static_cast<size_t>(std::max(1, options.keep_alive_max_requests)));
   srv.set_read_timeout(options.timeout_s);
   srv.set_write_timeout(options.timeout_s);
