@@ -27,7 +27,9 @@
 #include "bench/bench_util.h"
 #include "bench/synthetic_files.h"
 #include "client/client.h"
+#include "core/encode/jpeg_encoder.h"
 #include "core/encode/png_encoder.h"
+#include "core/encode/webp_encoder.h"
 #include "core/engine.h"
 #include "core/image/image_file.h"
 #include "core/render/colormap.h"
@@ -46,6 +48,7 @@ struct Config {
   std::string egl_device = "auto";
   std::string daemon = TILERENDERD_PATH;
   std::string pbo = "auto";  // readback through a pixel-pack buffer: auto, on, off
+  std::string only;          // "encode": the output encoders only
 };
 
 // ---- 1. load ----
@@ -425,6 +428,40 @@ void BenchPng(Engine& engine, const Config& c, const ImageHandle& img) {
   Summary("png", "1080p viridis frame: " + summary);
 }
 
+// ---- 5b. JPEG and WebP beside PNG ----
+
+void BenchEncoders(Engine& engine, const Config& c, const ImageHandle& img) {
+  std::printf("\n## 5b. Output formats: 1920 x 1080 renders (RGB) as PNG, JPEG and WebP\n\n");
+  std::printf("| frame | format | encode ms | size KB |\n| --- | --- | ---: | ---: |\n");
+  std::string summary;
+  for (const auto& [fname, cam, cmap] : {std::tuple{"fit, viridis", "fit", "viridis"}, std::tuple{"1:1 rotated, magma", "rot30", "magma"}}) {
+    RenderRequest req = CoreRequest({1920, 1080, cam, true, 1}, img, c.size);
+    req.layers[0].colormap.name = cmap;
+    req.format = OutputFormat::kRawRgba8;
+    auto raw = engine.Render(req);
+    const uint8_t* px = raw->data.data();
+    const size_t stride = 1920 * 4;
+    struct Row {
+      std::string name;
+      std::function<size_t()> encode;
+    };
+    const std::vector<Row> rows = {
+        {"PNG level 1 (default)", [&] { return EncodePng(px, 1920, 1080, stride, {.level = 1, .write_alpha = false})->size(); }},
+        {"JPEG Q85 (default), 4:2:0", [&] { return EncodeJpeg(px, 1920, 1080, stride, {.quality = 85})->size(); }},
+        {"JPEG Q95, 4:4:4", [&] { return EncodeJpeg(px, 1920, 1080, stride, {.quality = 95})->size(); }},
+        {"WebP lossy Q80 (default)", [&] { return EncodeWebp(px, 1920, 1080, stride, {.quality = 80, .write_alpha = false})->size(); }},
+        {"WebP lossless", [&] { return EncodeWebp(px, 1920, 1080, stride, {.lossless = true, .write_alpha = false})->size(); }},
+    };
+    for (const Row& r : rows) {
+      size_t size = 0;
+      const double ms = TimeMs(c.reps, [&] { size = r.encode(); });
+      std::printf("| %s | %s | %.1f | %.0f |\n", fname, r.name.c_str(), ms, size / 1024.0);
+      if (std::string(fname) == "fit, viridis") summary += Fmt("%s %.1f ms %.0f KB; ", r.name.c_str(), ms, size / 1024.0);
+    }
+  }
+  Summary("encode", "1080p viridis frame: " + summary);
+}
+
 }  // namespace
 }  // namespace tilerender::bench
 
@@ -434,6 +471,7 @@ int main(int argc, char** argv) {
   Config c;
   CLI::App app{"tilerender-bench: load, GPU memory, render latency, throughput, PNG encode, libvips peer"};
   app.add_flag("--quick", c.quick, "small sizes, few cases: under a minute");
+  app.add_option("--only", c.only, "encode: the output encoders only")->check(CLI::IsMember({"", "encode"}));
   app.add_option("--size", c.size, "side of the square uint16 test image (default 16000; --quick 4000)");
   app.add_option("--data-dir", c.data_dir, "where the test files are written")->capture_default_str();
   app.add_option("--reps", c.reps, "timed repetitions per figure (median reported)");
@@ -474,6 +512,12 @@ int main(int argc, char** argv) {
               g.egl_device.c_str(), std::thread::hardware_concurrency(), static_cast<long long>(c.size),
               static_cast<long long>(c.size), c.reps);
 
+  if (c.only == "encode") {
+    auto file = OpenImageFile(npy);
+    auto img = (*engine)->LoadImage(file->source);
+    BenchEncoders(**engine, c, *img);
+    return 0;
+  }
   BenchLoad(**engine, c, npy, tif);
   BenchMemory(**engine, c);
   auto file = OpenImageFile(npy);
@@ -484,6 +528,7 @@ int main(int argc, char** argv) {
   BenchRender(**engine, &daemon, c, *img, pixels);
   if (daemon.ok()) BenchThroughput(daemon, c);
   BenchPng(**engine, c, *img);
+  BenchEncoders(**engine, c, *img);
   std::printf("\nbench wall time %.1f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 #ifdef TILERENDER_HAVE_VIPS
   vips_shutdown();

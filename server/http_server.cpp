@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/json_util.h>
 #include <httplib.h>
+#include <sys/socket.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -229,8 +230,17 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(App& app, HttpOptions opti
   srv.set_write_timeout(options.timeout_s);
   srv.set_payload_max_length(static_cast<size_t>(options.max_body_bytes));
   s->Routes();
+  // httplib listens with a backlog of 5 (compiled into Debian's library): sixteen clients that
+  // connect at once overflow it and wait a SYN retransmission (1 s). Keep its socket options and
+  // listen again on the same socket with a real backlog once it is bound.
+  int listen_fd = -1;
+  srv.set_socket_options([&listen_fd](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd = sock;
+  });
   s->port_ = port == 0 ? srv.bind_to_any_port(host) : (srv.bind_to_port(host, port) ? port : -1);
   if (s->port_ <= 0) return Unavailable("cannot listen for HTTP on " + options.listen);
+  if (listen_fd >= 0) ::listen(listen_fd, 1024);
   s->host_ = host;
   s->thread_ = std::thread([&srv] { srv.listen_after_bind(); });
   return s;
