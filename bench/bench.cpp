@@ -449,8 +449,11 @@ void BenchEncoders(Engine& engine, const Config& c, const ImageHandle& img) {
         {"PNG level 1 (default)", [&] { return EncodePng(px, 1920, 1080, stride, {.level = 1, .write_alpha = false})->size(); }},
         {"JPEG Q85 (default), 4:2:0", [&] { return EncodeJpeg(px, 1920, 1080, stride, {.quality = 85})->size(); }},
         {"JPEG Q95, 4:4:4", [&] { return EncodeJpeg(px, 1920, 1080, stride, {.quality = 95})->size(); }},
-        {"WebP lossy Q80 (default)", [&] { return EncodeWebp(px, 1920, 1080, stride, {.quality = 80, .write_alpha = false})->size(); }},
-        {"WebP lossless", [&] { return EncodeWebp(px, 1920, 1080, stride, {.lossless = true, .write_alpha = false})->size(); }},
+        {"WebP lossy Q80, method 0 (default)", [&] { return EncodeWebp(px, 1920, 1080, stride, {.quality = 80, .write_alpha = false})->size(); }},
+        {"WebP lossy Q80, method 2", [&] { return EncodeWebp(px, 1920, 1080, stride, {.quality = 80, .write_alpha = false, .effort = 2})->size(); }},
+        {"WebP lossy Q80, method 4 (libwebp's default)", [&] { return EncodeWebp(px, 1920, 1080, stride, {.quality = 80, .write_alpha = false, .effort = 4})->size(); }},
+        {"WebP lossless, level 0 (default)", [&] { return EncodeWebp(px, 1920, 1080, stride, {.lossless = true, .write_alpha = false})->size(); }},
+        {"WebP lossless, level 3", [&] { return EncodeWebp(px, 1920, 1080, stride, {.lossless = true, .write_alpha = false, .effort = 3})->size(); }},
     };
     for (const Row& r : rows) {
       size_t size = 0;

@@ -17,8 +17,9 @@ packages=(
   libcli11-dev nlohmann-json3-dev
   # HTTP front end (IIIF)
   libcpp-httplib-dev
-  # tests and benchmarks (libvips and its tools are the peer; Chromium runs the web viewer's test)
-  libgtest-dev libgmock-dev libbenchmark-dev libvips-dev libvips-tools chromium
+  # tests and benchmarks (peers: libvips and its tools, IIPImage under lighttpd; Chromium runs the
+  # web viewer's test)
+  libgtest-dev libgmock-dev libbenchmark-dev libvips-dev libvips-tools chromium iipimage-server lighttpd
 )
 
 missing=()

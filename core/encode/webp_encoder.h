@@ -14,6 +14,9 @@ struct WebpEncodeOptions {
   int quality = 80;       ///< lossy: 0..100
   bool lossless = false;  ///< exact pixels (alpha included)
   bool write_alpha = true;
+  /// Effort: lossy, libwebp's method 0 (fastest) .. 6; lossless, its preset level 0 .. 9. -1: ours
+  /// (lossy 0, lossless 0: a render is encoded per request; BENCHMARKS.md has the trade).
+  int effort = -1;
 };
 
 /// Encodes width x height straight-alpha RGBA8 pixels; `top` is the top row, the next row
