@@ -138,6 +138,7 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
   s->host = std::make_unique<HostCache>(l.host_cache_bytes);
   s->fetcher = std::make_unique<TileFetcher>(*s->host);
   s->pool = std::make_unique<WorkerPool>(options.decode_threads);
+  s->encoders = std::make_unique<WorkerPool>(std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, 8));
   s->one_pass_composite = options.one_pass_composite;
 
   auto init = [s, options]() -> Status {
@@ -288,6 +289,31 @@ Result<ImageHandle> Engine::LoadImage(std::shared_ptr<ImageSource> source, const
 }
 
 Result<std::future<Result<Frame>>> Engine::SubmitRender(const RenderRequest& request, CancelFn cancelled) {
+  auto promise = std::make_shared<std::promise<Result<Frame>>>();
+  std::future<Result<Frame>> future = promise->get_future();
+  TR_RETURN_IF_ERROR(Submit(request, std::move(cancelled), [promise](Result<Frame> frame) { promise->set_value(std::move(frame)); }));
+  return future;
+}
+
+Result<std::future<Result<RenderOutput>>> Engine::SubmitEncoded(const RenderRequest& request, CancelFn cancelled,
+                                                                 std::function<void(Result<RenderOutput>&)> finish) {
+  auto promise = std::make_shared<std::promise<Result<RenderOutput>>>();
+  std::future<Result<RenderOutput>> future = promise->get_future();
+  EngineState* s = state_.get();
+  TR_RETURN_IF_ERROR(Submit(request, std::move(cancelled),
+                            [s, promise, spec = EncodeSpecOf(request), finish = std::move(finish)](Result<Frame> frame) mutable {
+                              // From the render thread to an encoder: the next render draws meanwhile.
+                              s->encoders->Submit([promise, spec, finish = std::move(finish), frame = std::move(frame)]() mutable {
+                                Result<RenderOutput> out =
+                                    frame.ok() ? EncodeFrame(std::move(frame).value(), spec) : Result<RenderOutput>(frame.status());
+                                if (finish) finish(out);
+                                promise->set_value(std::move(out));
+                              });
+                            }));
+  return future;
+}
+
+Status Engine::Submit(const RenderRequest& request, CancelFn cancelled, std::function<void(Result<Frame>)> done) {
   TR_ASSIGN_OR_RETURN(ResolvedRender resolved, ResolveRender(request, state_->limits));
   std::shared_ptr<RenderThread> thread = state_->thread();
   if (!thread) return Unavailable("engine is shut down");
@@ -310,10 +336,8 @@ Result<std::future<Result<Frame>>> Engine::SubmitRender(const RenderRequest& req
   }
   const double fetch_ms = MsSince(fetch_start);
 
-  auto promise = std::make_shared<std::promise<Result<Frame>>>();
-  std::future<Result<Frame>> future = promise->get_future();
   const auto queued_at = Clock::now();
-  auto job = [s, promise, queued_at, fetch_ms, prepared, cancelled = std::move(cancelled),
+  auto job = [s, done = std::move(done), queued_at, fetch_ms, prepared, cancelled = std::move(cancelled),
               resolved = std::make_shared<ResolvedRender>(std::move(resolved))]() mutable {
     const double queue_ms = MsSince(queued_at);
     Result<Frame> frame = Cancelled("render cancelled before it started");
@@ -348,10 +372,9 @@ Result<std::future<Result<Frame>>> Engine::SubmitRender(const RenderRequest& req
     // engine holds no reference to them (an unload right after frees at once).
     resolved.reset();
     prepared.reset();
-    promise->set_value(std::move(frame));
+    done(std::move(frame));
   };
-  TR_RETURN_IF_ERROR(thread->PostBounded(std::move(job), limit));
-  return future;
+  return thread->PostBounded(std::move(job), limit);
 }
 
 Result<RenderOutput> Engine::Render(const RenderRequest& request, const CancelFn& cancelled) {

@@ -9,6 +9,7 @@
 /// limits in limits.h.
 
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
@@ -99,7 +100,19 @@ class Engine {
   /// once; the future yields the frame. Several may be in flight (pipelining).
   Result<std::future<Result<Frame>>> SubmitRender(const RenderRequest& request, CancelFn cancelled = {});
 
+  /// The whole render as a pipeline: the frame goes from the render thread to one of the engine's
+  /// encoder threads, which runs `finish` (if any) on the result and fulfils the future. Many may
+  /// be in flight; their encodes run in parallel while the render thread draws the next ones.
+  Result<std::future<Result<RenderOutput>>> SubmitEncoded(const RenderRequest& request, CancelFn cancelled = {},
+                                                          std::function<void(Result<RenderOutput>&)> finish = {});
+
   EngineStats stats() const;
+
+ private:
+  /// Validates, fetches, queues; `done` gets the frame on the render thread.
+  Status Submit(const RenderRequest& request, CancelFn cancelled, std::function<void(Result<Frame>)> done);
+
+ public:
   /// Bytes of an image's tiles on the GPU now.
   int64_t ResidentGpuBytes(const TiledImage& image) const;
   /// Returns once every job posted before it (frees, evictions) has run.

@@ -31,6 +31,8 @@ struct EngineState {
   std::unique_ptr<HostCache> host;
   std::unique_ptr<TileFetcher> fetcher;
   std::unique_ptr<WorkerPool> pool;
+  /// Encodes frames of SubmitEncoded renders (PNG, JPEG, WebP), one per core up to eight.
+  std::unique_ptr<WorkerPool> encoders;
   /// Made on the render thread once the budget is known; Resident() and stats() from any thread,
   /// everything else on the render thread.
   std::unique_ptr<GpuTileCache> gpu;

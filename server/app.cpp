@@ -131,26 +131,41 @@ Result<App::Unloaded> App::Unload(const std::string& id) {
   return Unloaded{removed, engine_.ResidentGpuBytes(*removed->handle)};
 }
 
+namespace {
+
+Status TooLarge(int64_t bytes, int64_t max_output_bytes, const std::string& limit_name) {
+  return ResourceExhausted("the output (" + std::to_string(bytes) + " bytes) exceeds the " + std::to_string(max_output_bytes) +
+                           "-byte " + limit_name + "; render smaller or compressed (PNG, JPEG, WebP), or raise the limit");
+}
+
+}  // namespace
+
 Result<RenderOutput> App::Render(const RenderRequest& req, const CancelFn& cancelled, int64_t max_output_bytes,
                                  const std::string& limit_name) {
+  TR_ASSIGN_OR_RETURN(auto future, SubmitRender(req, cancelled, max_output_bytes, limit_name));
+  return future.get();
+}
+
+Result<std::future<Result<RenderOutput>>> App::SubmitRender(const RenderRequest& req, const CancelFn& cancelled,
+                                                            int64_t max_output_bytes, const std::string& limit_name) {
   const auto start = Clock::now();
-  const auto too_large = [&](int64_t bytes) {
-    return ResourceExhausted("the output (" + std::to_string(bytes) + " bytes) exceeds the " +
-                             std::to_string(max_output_bytes) + "-byte " + limit_name +
-                             "; render smaller or compressed (PNG, JPEG, WebP), or raise the limit");
-  };
   const int64_t raw_bytes = int64_t{req.width} * req.height * 4;
-  const bool refused = max_output_bytes > 0 && req.format == OutputFormat::kRawRgba8 && raw_bytes > max_output_bytes;
-  Result<RenderOutput> out = refused ? Result<RenderOutput>(too_large(raw_bytes)) : engine_.Render(req, cancelled);
-  if (out.ok() && max_output_bytes > 0 && static_cast<int64_t>(out->data.size()) > max_output_bytes) {
-    out = too_large(static_cast<int64_t>(out->data.size()));
-  }
-  if (out.ok()) {
-    metrics_.Record(MsSince(start));
-  } else {
+  if (max_output_bytes > 0 && req.format == OutputFormat::kRawRgba8 && raw_bytes > max_output_bytes) {
     metrics_.RecordError();
+    return TooLarge(raw_bytes, max_output_bytes, limit_name);
   }
-  return out;
+  auto future = engine_.SubmitEncoded(req, cancelled, [this, start, max_output_bytes, limit_name](Result<RenderOutput>& out) {
+    if (out.ok() && max_output_bytes > 0 && static_cast<int64_t>(out->data.size()) > max_output_bytes) {
+      out = TooLarge(static_cast<int64_t>(out->data.size()), max_output_bytes, limit_name);
+    }
+    if (out.ok()) {
+      metrics_.Record(MsSince(start));
+    } else {
+      metrics_.RecordError();
+    }
+  });
+  if (!future.ok()) metrics_.RecordError();
+  return future;
 }
 
 }  // namespace tilerender::server

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -101,6 +102,10 @@ class App {
   /// where the size is known in advance (raw RGBA).
   Result<RenderOutput> Render(const RenderRequest& request, const CancelFn& cancelled, int64_t max_output_bytes = 0,
                               const std::string& limit_name = "");
+  /// The same as a pipeline (RenderStream): refusals come back at once, the future yields the
+  /// encoded output (encoded on the engine's encoder threads, counted when done).
+  Result<std::future<Result<RenderOutput>>> SubmitRender(const RenderRequest& request, const CancelFn& cancelled,
+                                                         int64_t max_output_bytes = 0, const std::string& limit_name = "");
   /// A render refused before it reached Render (an unknown image, a bad field) still counts.
   void RecordRenderError() { metrics_.RecordError(); }
 

@@ -174,31 +174,54 @@ grpc::Status TileRenderService::RenderStream(
     grpc::ServerContext* ctx,
     grpc::ServerReaderWriter<v1::RenderStreamResponse, v1::RenderStreamRequest>* stream) {
   const auto stream_start = Clock::now();
-  // Requests are read and submitted here; a writer thread answers them in order. Up to
-  // max_stream_in_flight are in flight, each rendered on the render thread and encoded on its own
-  // worker, so encodes of one stream run in parallel.
+  // Requests are read and submitted to the engine's pipeline here (validation and tile fetches on
+  // this thread, drawing on the render thread, encoding on the engine's encoder threads, so the
+  // encodes of one stream run in parallel); a writer thread answers them in order. Up to
+  // max_stream_in_flight are in flight.
+  struct Pending {
+    uint64_t tag = 0;
+    Clock::time_point start;
+    std::string ids, detail;
+    Status refused;  // refused before it was submitted
+    std::future<Result<RenderOutput>> output;
+  };
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<std::future<v1::RenderStreamResponse>> pending;
+  std::deque<Pending> pending;
   bool reading_done = false;
   int64_t answered = 0;
+  const int64_t limit = options_.max_message_bytes - (int64_t{64} << 10);
+  const std::string limit_name = "gRPC message limit (--max-message-bytes " + std::to_string(options_.max_message_bytes) + ")";
 
   std::thread writer([&] {
     for (;;) {
-      std::future<v1::RenderStreamResponse> next;
+      Pending* next = nullptr;
       {
         std::unique_lock lock(mu);
         cv.wait(lock, [&] { return !pending.empty() || reading_done; });
         if (pending.empty()) return;
-        next = std::move(pending.front());
+        next = &pending.front();  // stays put: only this thread pops, the reader pushes at the back
       }
       v1::RenderStreamResponse resp;
-      try {
-        resp = next.get();
-      } catch (const std::exception& e) {  // e.g. bad_alloc while encoding: this item fails alone
-        resp.set_code(static_cast<int>(StatusCode::kInternal));
-        resp.set_message(std::string("render failed: ") + e.what());
+      resp.set_tag(next->tag);
+      Status status = next->refused;
+      if (status.ok()) {
+        try {
+          Result<RenderOutput> r = next->output.get();
+          status = r.status();
+          if (r.ok()) {
+            ToProto(*r, resp.mutable_response());
+            resp.mutable_response()->mutable_timings()->set_total_ms(MsSince(next->start));
+          }
+        } catch (const std::exception& e) {  // e.g. bad_alloc while encoding: this item fails alone
+          status = Internal(std::string("render failed: ") + e.what());
+        }
       }
+      if (!status.ok()) {
+        resp.set_code(static_cast<int>(status.code()));
+        resp.set_message(status.message());
+      }
+      Finish("RenderStream.item", next->ids, next->detail, status, next->start);
       {
         std::lock_guard lock(mu);
         pending.pop_front();
@@ -215,37 +238,26 @@ grpc::Status TileRenderService::RenderStream(
       std::unique_lock lock(mu);
       cv.wait(lock, [&] { return static_cast<int>(pending.size()) < options_.max_stream_in_flight; });
     }
-    const uint64_t tag = item.tag();
-    std::future<v1::RenderStreamResponse> task;
-    try {
-      task = std::async(std::launch::async, [this, ctx, item = std::move(item)] {
-      const auto start = Clock::now();
-      v1::RenderStreamResponse resp;
-      resp.set_tag(item.tag());
-      Result<RenderOutput> r = DoRender(ctx, item.request());
-      if (r.ok()) {
-        ToProto(*r, resp.mutable_response());
-        resp.mutable_response()->mutable_timings()->set_total_ms(MsSince(start));
+    Pending p;
+    p.tag = item.tag();
+    p.start = Clock::now();
+    p.ids = LayerIds(item.request());
+    p.detail = SizeOf(item.request()) + " tag=" + std::to_string(item.tag());
+    Result<RenderRequest> req = FromProto(item.request(), app_.registry());
+    if (!req.ok()) {
+      app_.RecordRenderError();
+      p.refused = req.status();
+    } else {
+      auto submitted = app_.SubmitRender(*req, CancelledBy(ctx), limit, limit_name);
+      if (submitted.ok()) {
+        p.output = std::move(submitted).value();
       } else {
-        resp.set_code(static_cast<int>(r.status().code()));
-        resp.set_message(r.status().message());
+        p.refused = submitted.status();
       }
-      Finish("RenderStream.item", LayerIds(item.request()),
-             SizeOf(item.request()) + " tag=" + std::to_string(item.tag()), r.status(), start);
-      return resp;
-      });
-    } catch (const std::system_error& e) {  // no thread for it: answer this item with the error
-      std::promise<v1::RenderStreamResponse> failed;
-      v1::RenderStreamResponse resp;
-      resp.set_tag(tag);
-      resp.set_code(static_cast<int>(StatusCode::kResourceExhausted));
-      resp.set_message(std::string("cannot start a render worker: ") + e.what());
-      failed.set_value(std::move(resp));
-      task = failed.get_future();
     }
     {
       std::lock_guard lock(mu);
-      pending.push_back(std::move(task));
+      pending.push_back(std::move(p));
     }
     cv.notify_all();
   }
