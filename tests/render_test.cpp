@@ -84,6 +84,44 @@ TEST(RenderTest, IdentityRgbAndRgbaAreExact) {
   }
 }
 
+// Views whose samples fall on texel centers (one texel per pixel, unrotated, whole-texel offsets:
+// IIIF tiles and regions, identity views) are drawn with nearest sampling even when linear is asked
+// (a quarter of the fetches): the pixels must be those of true bilinear sampling, i.e. the CPU
+// reference's, for uint16 and for float32 with NaN and infinities, and views just off the grid
+// must stay bilinear.
+TEST(RenderTest, LinearOnTheTexelGridIsExactlyTheTexels) {
+  for (PixelType type : {PixelType::kUint16, PixelType::kFloat32}) {
+    const ImageDesc desc{301, 203, type, 1};
+    auto value = [&](int64_t x, int64_t y, int) {
+      double v = 1000 + 800 * std::sin(x * 0.21) * std::cos(y * 0.17) + (x * 31 + y * 17) % 23 * 40;
+      if (type == PixelType::kFloat32 && (x * 7 + y * 3) % 37 == 0) v = std::numeric_limits<double>::quiet_NaN();
+      if (type == PixelType::kFloat32 && (x * 5 + y * 11) % 53 == 0) v = std::numeric_limits<double>::infinity();
+      return v;
+    };
+    auto src = type == PixelType::kUint16 ? MakeImage<uint16_t>(desc, value) : MakeImage<float>(desc, value);
+    ImageHandle img = Load(src, 64);
+    RefLayer ref{.image = Ref(*src), .lut = LutOf("viridis"), .linear = true};
+    ref.lo.fill(200);
+    ref.hi.fill(2400);
+    // (center, output size): on the grid (whole-texel offsets, even and odd sizes), then just off it.
+    struct View {
+      double cx, cy;
+      int w, h;
+    };
+    for (const View& v : {View{150, 100, 200, 120}, View{100.5, 60.5, 81, 41}, View{0, 0, 64, 64}, View{150.25, 100, 200, 120},
+                          View{150, 100.5, 200, 120}}) {
+      RenderRequest req{.width = v.w, .height = v.h};
+      req.camera = {.center_x = v.cx, .center_y = v.cy, .zoom = 1};
+      req.layers.push_back({.image = img, .colormap = {.name = "viridis"}, .contrast = Contrast{200, 2400},
+                            .interpolation = Interpolation::kLinear});
+      const auto gpu = RenderRgba(req);
+      const auto cpu = RefRender({v.w, v.h, v.cx, v.cy, 1, 0}, {ref});
+      const Diff d = CompareRgba(gpu, cpu, 1);
+      EXPECT_EQ(d.over, 0u) << "center " << v.cx << "," << v.cy << " size " << v.w << "x" << v.h << ": worst " << d.max_abs;
+    }
+  }
+}
+
 TEST(RenderTest, RotationBy90IsExactTranspose) {
   const ImageDesc desc{64, 40, PixelType::kUint8, 1};
   auto src = MakeImage<uint8_t>(desc, [](int64_t x, int64_t y, int) { return (x * 31 + y * 17) % 251; });

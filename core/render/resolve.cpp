@@ -29,7 +29,19 @@ Status CheckContrast(const Contrast& c, const std::string& where) {
   return Status::Ok();
 }
 
-Result<ResolvedLayer> ResolveLayer(const Layer& layer, size_t index, double zoom) {
+// Whether every output pixel's sample falls exactly on a texel center of `level`: one level texel
+// per output pixel, unrotated, unstretched, and the view's center a whole number of texels from
+// the output's center. There bilinear sampling has all its weight on one texel (the shader's
+// weights are exactly 1, 0, 0, 0): it is nearest sampling, which fetches a quarter of the texels.
+bool OnTexelGrid(const View& v, int level) {
+  const double scale = std::ldexp(1.0, level);
+  if (v.zoom * scale != 1.0 || v.zoom_y != v.zoom || v.mirror || v.cos_t != 1.0 || v.sin_t != 0.0) return false;
+  const double dx = v.cx / scale - v.width / 2.0, dy = v.cy / scale - v.height / 2.0;
+  return dx == std::floor(dx) && dy == std::floor(dy) && std::abs(dx) < 1e7 && std::abs(dy) < 1e7;
+}
+
+Result<ResolvedLayer> ResolveLayer(const Layer& layer, size_t index, const View& view) {
+  const double zoom = view.detail_zoom();
   const std::string where = "layer " + std::to_string(index);
   if (!layer.image) return InvalidArgument(where + ": no image");
   const ImageInfo& info = layer.image->info();
@@ -42,6 +54,7 @@ Result<ResolvedLayer> ResolveLayer(const Layer& layer, size_t index, double zoom
   r.channel = layer.channel;
   r.level = SelectLevel(zoom, info.levels);
   r.interpolation = layer.interpolation;
+  if (r.interpolation == Interpolation::kLinear && OnTexelGrid(view, r.level)) r.interpolation = Interpolation::kNearest;
   r.blending = layer.blending;
   if (!std::isfinite(layer.opacity) || layer.opacity < 0 || layer.opacity > 1) {
     return InvalidArgument(where + ": opacity must be in [0, 1]");
@@ -133,7 +146,7 @@ Result<ResolvedRender> ResolveRender(const RenderRequest& req, const EngineLimit
   out.background = req.background;
   for (size_t i = 0; i < req.layers.size(); ++i) {
     // Invisible layers are validated too: a bad request is bad whatever is shown.
-    TR_ASSIGN_OR_RETURN(ResolvedLayer layer, ResolveLayer(req.layers[i], i, out.view.detail_zoom()));
+    TR_ASSIGN_OR_RETURN(ResolvedLayer layer, ResolveLayer(req.layers[i], i, out.view));
     if (req.layers[i].visible) out.layers.push_back(std::move(layer));
   }
   if (req.scale_bar) {
