@@ -140,6 +140,7 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
   s->pool = std::make_unique<WorkerPool>(options.decode_threads);
   s->encoders = std::make_unique<WorkerPool>(std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, 8));
   s->one_pass_composite = options.one_pass_composite;
+  s->cpu_identity_views = options.cpu_identity_views;
 
   auto init = [s, options]() -> Status {
     s->render_thread_id = std::this_thread::get_id();
@@ -288,6 +289,55 @@ Result<ImageHandle> Engine::LoadImage(std::shared_ptr<ImageSource> source, const
   return ImageHandle(std::move(image));
 }
 
+namespace {
+
+// One RGB layer drawn as it is (default contrast, gamma 1, opacity 1, over or opaque), every
+// output pixel on a texel center of its level and inside the image: the drawn frame would be
+// exactly the level's pixels with alpha 1 (the shader's contrast is the identity on 8-bit values).
+bool IsIdentityCopy(const ResolvedRender& r) {
+  if (r.layers.size() != 1) return false;
+  const ResolvedLayer& l = r.layers[0];
+  const ImageDesc& d = l.image->info().desc;
+  if (d.type != PixelType::kUint8 || d.channels != 3 || d.planes != 1 || !l.on_texel_grid || l.opacity != 1.f ||
+      (l.blending != Blending::kTranslucent && l.blending != Blending::kOpaque)) {
+    return false;
+  }
+  for (int c = 0; c < 3; ++c) {
+    if (l.lo[c] != 0.f || l.range[c] != 255.f || l.gamma[c] != 1.f) return false;
+  }
+  // Output pixel u samples level pixel dx + u; all of them within the level and the image.
+  const View& v = r.view;
+  const double scale = std::ldexp(1.0, l.level);
+  const LevelPlan& level = l.image->plan().levels[l.level];
+  const double dx = v.cx / scale - v.width / 2.0, dy = v.cy / scale - v.height / 2.0;
+  return dx >= 0 && dy >= 0 && dx + v.width <= level.width && dy + v.height <= level.height &&
+         dx + v.width - 0.5 < d.width / scale && dy + v.height - 0.5 < d.height / scale;
+}
+
+Result<Frame> CopyIdentityView(const ResolvedRender& r, TileFetcher& fetcher) {
+  const ResolvedLayer& l = r.layers[0];
+  const View& v = r.view;
+  const double scale = std::ldexp(1.0, l.level);
+  const int64_t x0 = static_cast<int64_t>(v.cx / scale - v.width / 2.0), y0 = static_cast<int64_t>(v.cy / scale - v.height / 2.0);
+  std::vector<uint8_t> scratch;
+  TR_ASSIGN_OR_RETURN(RectView rect, fetcher.ReadRect(*l.image, l.level, l.channel, {x0, y0, x0 + v.width, y0 + v.height}, &scratch));
+  Frame frame;
+  frame.width = v.width;
+  frame.height = v.height;
+  frame.has_alpha = r.background.a < 1.f;
+  frame.rgba.resize(static_cast<size_t>(v.width) * v.height * 4);
+  for (int y = 0; y < v.height; ++y) {
+    const uint8_t* in = rect.pixels + static_cast<size_t>(y) * rect.stride;
+    uint8_t* out = frame.rgba.data() + static_cast<size_t>(v.height - 1 - y) * v.width * 4;  // rows bottom-up, as read back
+    for (int x = 0; x < v.width; ++x) {
+      out[4 * x] = in[3 * x], out[4 * x + 1] = in[3 * x + 1], out[4 * x + 2] = in[3 * x + 2], out[4 * x + 3] = 255;
+    }
+  }
+  return frame;
+}
+
+}  // namespace
+
 Result<std::future<Result<Frame>>> Engine::SubmitRender(const RenderRequest& request, CancelFn cancelled) {
   auto promise = std::make_shared<std::promise<Result<Frame>>>();
   std::future<Result<Frame>> future = promise->get_future();
@@ -322,6 +372,19 @@ Status Engine::Submit(const RenderRequest& request, CancelFn cancelled, std::fun
   if (limit > 0 && thread->queued_renders() >= limit) {
     // Refused before any tile is read for it.
     return ResourceExhausted("render queue is full (" + std::to_string(limit) + " waiting); retry later");
+  }
+  if (s->cpu_identity_views && IsIdentityCopy(resolved)) {
+    // No drawing: the level's pixels are the frame (read through the host cache, here).
+    const auto start = Clock::now();
+    Result<Frame> frame = CopyIdentityView(resolved, *s->fetcher);
+    if (frame.ok()) {
+      if (resolved.scale_bar) DrawScaleBar(resolved.scale_bar_plan, *resolved.scale_bar, &*frame);
+      frame->timings.fetch_ms = MsSince(start);
+      s->renders.fetch_add(1);
+    }
+    if (!frame.ok() && frame.status().code() != StatusCode::kDataLoss) return frame.status();
+    done(std::move(frame));
+    return Status::Ok();
   }
   // Tiles not on the GPU are read and decoded now, in parallel on the workers, so the render
   // thread only uploads and draws.

@@ -53,6 +53,10 @@ struct EngineOptions {
   /// Draw additive layers of one image's planes (a channel composite) in one pass, up to four at a
   /// time; false: one pass per layer. Either way the pixels are the same (tests compare them).
   bool one_pass_composite = true;
+  /// Copy identity views of RGB images on the CPU (one layer, default contrast, gamma 1, opacity 1,
+  /// on the texel grid of its level and inside the image: the output is exactly the level's
+  /// pixels) instead of drawing them; false: always draw. The pixels are the same (tests).
+  bool cpu_identity_views = true;
 };
 
 struct LoadOptions {

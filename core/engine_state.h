@@ -26,6 +26,7 @@ struct EngineState {
   std::atomic<int64_t> renders{0};
   std::atomic<uint64_t> next_image_id{1};
   bool one_pass_composite = true;  ///< EngineOptions::one_pass_composite (set before any render)
+  bool cpu_identity_views = true;  ///< EngineOptions::cpu_identity_views
 
   // Any thread (thread-safe themselves).
   std::unique_ptr<HostCache> host;

@@ -122,6 +122,52 @@ TEST(RenderTest, LinearOnTheTexelGridIsExactlyTheTexels) {
   }
 }
 
+// RGB identity views (one layer as it is, on the texel grid of its level, inside the image: IIIF
+// regions and tiles) are copied from the level's pixels on the CPU: byte-identical to drawing them
+// (an engine that always draws), at level 0 and at a derived level, PNG and JPEG, opaque and
+// translucent background; views that are not such are still drawn.
+TEST(RenderTest, RgbIdentityViewsCopiedOnTheCpuEqualDrawnOnes) {
+  auto engine = [](bool cpu) {
+    EngineOptions o;
+    o.warm_up_all = false;
+    o.max_tile_size = 128;
+    o.cpu_identity_views = cpu;
+    auto e = Engine::Create(o);
+    EXPECT_TRUE(e.ok()) << e.status().ToString();
+    return std::move(e).value();
+  };
+  std::unique_ptr<Engine> drawn = engine(false), copied = engine(true);
+  const ImageDesc desc{1001, 701, PixelType::kUint8, 3};
+  auto src = MakeImage<uint8_t>(desc, [](int64_t x, int64_t y, int c) {
+    return (x * 7 + y * 13 + c * 85 + ((x * 2654435761u ^ y * 40503u) % 37)) % 256;
+  });
+  ImageHandle a = *drawn->LoadImage(src), b = *copied->LoadImage(src);
+  struct Case {
+    double cx, cy, zoom;
+    int w, h;
+    bool copy;  // expected to take the CPU path
+  };
+  for (const Case& k : {Case{500, 350, 1, 1000, 700, true}, Case{300, 200, 1, 256, 256, true}, Case{100.5, 60.5, 1, 201, 121, true},
+                        Case{512, 256, 0.5, 128, 128, true}, Case{500, 350, 0.5, 250, 174, true}, Case{990, 350, 1, 64, 64, false},
+                        Case{300.25, 200, 1, 256, 256, false}, Case{300, 200, 0.75, 256, 256, false}}) {
+    for (OutputFormat f : {OutputFormat::kPng, OutputFormat::kJpeg, OutputFormat::kRawRgba8}) {
+      for (Rgba bg : {Rgba{0, 0, 0, 1}, Rgba{0.2f, 0.4f, 0.6f, 0.5f}}) {
+        RenderRequest req{.width = k.w, .height = k.h, .format = f};
+        req.camera = {.center_x = k.cx, .center_y = k.cy, .zoom = k.zoom};
+        req.background = bg;
+        req.layers.push_back({.image = a, .interpolation = Interpolation::kLinear});
+        auto x = drawn->Render(req);
+        req.layers[0].image = b;
+        auto y = copied->Render(req);
+        ASSERT_TRUE(x.ok() && y.ok()) << x.status().ToString() << y.status().ToString();
+        EXPECT_EQ(x->data, y->data) << "center " << k.cx << "," << k.cy << " zoom " << k.zoom;
+        EXPECT_EQ(y->timings.tiles_drawn == 0, k.copy) << "center " << k.cx << "," << k.cy << " zoom " << k.zoom;
+        EXPECT_GT(x->timings.tiles_drawn, 0);
+      }
+    }
+  }
+}
+
 TEST(RenderTest, RotationBy90IsExactTranspose) {
   const ImageDesc desc{64, 40, PixelType::kUint8, 1};
   auto src = MakeImage<uint8_t>(desc, [](int64_t x, int64_t y, int) { return (x * 31 + y * 17) % 251; });

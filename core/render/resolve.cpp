@@ -16,6 +16,15 @@ Contrast DefaultContrast(const ImageInfo& info, int channel) {
   return {range.min, range.max};
 }
 
+// There bilinear sampling has all its weight on one texel (the shader's weights are exactly 1, 0,
+// 0, 0): it is nearest sampling, which fetches a quarter of the texels.
+bool OnTexelGrid(const View& v, int level) {
+  const double scale = std::ldexp(1.0, level);
+  if (v.zoom * scale != 1.0 || v.zoom_y != v.zoom || v.mirror || v.cos_t != 1.0 || v.sin_t != 0.0) return false;
+  const double dx = v.cx / scale - v.width / 2.0, dy = v.cy / scale - v.height / 2.0;
+  return dx == std::floor(dx) && dy == std::floor(dy) && std::abs(dx) < 1e7 && std::abs(dy) < 1e7;
+}
+
 namespace {
 
 Status CheckContrast(const Contrast& c, const std::string& where) {
@@ -27,17 +36,6 @@ Status CheckContrast(const Contrast& c, const std::string& where) {
                            std::to_string(c.lo) + ")");
   }
   return Status::Ok();
-}
-
-// Whether every output pixel's sample falls exactly on a texel center of `level`: one level texel
-// per output pixel, unrotated, unstretched, and the view's center a whole number of texels from
-// the output's center. There bilinear sampling has all its weight on one texel (the shader's
-// weights are exactly 1, 0, 0, 0): it is nearest sampling, which fetches a quarter of the texels.
-bool OnTexelGrid(const View& v, int level) {
-  const double scale = std::ldexp(1.0, level);
-  if (v.zoom * scale != 1.0 || v.zoom_y != v.zoom || v.mirror || v.cos_t != 1.0 || v.sin_t != 0.0) return false;
-  const double dx = v.cx / scale - v.width / 2.0, dy = v.cy / scale - v.height / 2.0;
-  return dx == std::floor(dx) && dy == std::floor(dy) && std::abs(dx) < 1e7 && std::abs(dy) < 1e7;
 }
 
 Result<ResolvedLayer> ResolveLayer(const Layer& layer, size_t index, const View& view) {
@@ -54,7 +52,8 @@ Result<ResolvedLayer> ResolveLayer(const Layer& layer, size_t index, const View&
   r.channel = layer.channel;
   r.level = SelectLevel(zoom, info.levels);
   r.interpolation = layer.interpolation;
-  if (r.interpolation == Interpolation::kLinear && OnTexelGrid(view, r.level)) r.interpolation = Interpolation::kNearest;
+  r.on_texel_grid = OnTexelGrid(view, r.level);
+  if (r.interpolation == Interpolation::kLinear && r.on_texel_grid) r.interpolation = Interpolation::kNearest;
   r.blending = layer.blending;
   if (!std::isfinite(layer.opacity) || layer.opacity < 0 || layer.opacity > 1) {
     return InvalidArgument(where + ": opacity must be in [0, 1]");

@@ -25,6 +25,8 @@ struct ResolvedLayer {
   float opacity = 1;
   Interpolation interpolation = Interpolation::kNearest;
   Blending blending = Blending::kTranslucent;
+  /// Every output pixel samples a texel center of `level` (see OnTexelGrid).
+  bool on_texel_grid = false;
 };
 
 struct ResolvedRender {
@@ -34,6 +36,11 @@ struct ResolvedRender {
   std::optional<ScaleBar> scale_bar;
   ScaleBarPlan scale_bar_plan;        ///< when scale_bar is set
 };
+
+/// Whether every output pixel's sample falls exactly on a texel center of `level`: one level texel
+/// per output pixel, unrotated, unstretched, the view's center a whole number of texels from the
+/// output's center.
+bool OnTexelGrid(const View& v, int level);
 
 /// Default contrast limits of a channel of an image (DESIGN §3).
 Contrast DefaultContrast(const ImageInfo& info, int channel = 0);
