@@ -314,13 +314,16 @@ bool IsIdentityCopy(const ResolvedRender& r) {
          dx + v.width - 0.5 < d.width / scale && dy + v.height - 0.5 < d.height / scale;
 }
 
-Result<Frame> CopyIdentityView(const ResolvedRender& r, TileFetcher& fetcher) {
+Result<Frame> CopyIdentityView(const ResolvedRender& r, TileFetcher& fetcher, WorkerPool& pool) {
   const ResolvedLayer& l = r.layers[0];
   const View& v = r.view;
   const double scale = std::ldexp(1.0, l.level);
   const int64_t x0 = static_cast<int64_t>(v.cx / scale - v.width / 2.0), y0 = static_cast<int64_t>(v.cy / scale - v.height / 2.0);
+  const PixelRect area{x0, y0, x0 + v.width, y0 + v.height};
+  std::vector<ChunkRef> keep;  // decoded in parallel, held until copied
+  TR_RETURN_IF_ERROR(fetcher.Prefetch(*l.image, l.level, l.channel, area, pool, &keep));
   std::vector<uint8_t> scratch;
-  TR_ASSIGN_OR_RETURN(RectView rect, fetcher.ReadRect(*l.image, l.level, l.channel, {x0, y0, x0 + v.width, y0 + v.height}, &scratch));
+  TR_ASSIGN_OR_RETURN(RectView rect, fetcher.ReadRect(*l.image, l.level, l.channel, area, &scratch));
   Frame frame;
   frame.width = v.width;
   frame.height = v.height;
@@ -376,7 +379,7 @@ Status Engine::Submit(const RenderRequest& request, CancelFn cancelled, std::fun
   if (s->cpu_identity_views && IsIdentityCopy(resolved)) {
     // No drawing: the level's pixels are the frame (read through the host cache, here).
     const auto start = Clock::now();
-    Result<Frame> frame = CopyIdentityView(resolved, *s->fetcher);
+    Result<Frame> frame = CopyIdentityView(resolved, *s->fetcher, *s->pool);
     if (frame.ok()) {
       if (resolved.scale_bar) DrawScaleBar(resolved.scale_bar_plan, *resolved.scale_bar, &*frame);
       frame->timings.fetch_ms = MsSince(start);

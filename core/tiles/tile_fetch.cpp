@@ -66,6 +66,28 @@ Result<RectView> TileFetcher::ReadRect(const TiledImage& image, int level, int p
   return RectView{scratch->data(), stride};
 }
 
+Status TileFetcher::Prefetch(const TiledImage& image, int level, int plane, const PixelRect& rect, WorkerPool& pool,
+                             std::vector<ChunkRef>* keep) {
+  const LevelPlan& l = image.plan().levels[level];
+  if (l.from_source() && image.source().contiguous(l.source_index, plane) != nullptr) return Status::Ok();
+  std::vector<std::future<Result<ChunkRef>>> chunks;
+  for (int64_t cy = rect.y0 / l.chunk_height; cy * l.chunk_height < rect.y1; ++cy) {
+    for (int64_t cx = rect.x0 / l.chunk_width; cx * l.chunk_width < rect.x1; ++cx) {
+      chunks.push_back(pool.Submit([this, &image, level, plane, cx, cy] { return Chunk(image, level, plane, cx, cy); }));
+    }
+  }
+  Status first;
+  for (auto& f : chunks) {  // every one waited for: they reference `image`
+    Result<ChunkRef> c = f.get();
+    if (c.ok()) {
+      keep->push_back(std::move(c).value());
+    } else if (first.ok()) {
+      first = c.status();
+    }
+  }
+  return first;
+}
+
 Result<TileData> TileFetcher::Fetch(const TiledImage& image, int level, int plane, int64_t column, int64_t row) {
   const LevelPlan& l = image.plan().levels[level];
   const size_t bpp = image.info().desc.bytes_per_pixel();

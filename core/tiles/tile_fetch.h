@@ -8,6 +8,7 @@
 
 #include "core/tiles/host_cache.h"
 #include "core/tiles/tiled_image.h"
+#include "core/tiles/worker_pool.h"
 
 namespace tilerender {
 
@@ -42,6 +43,11 @@ class TileFetcher {
   /// level is in memory).
   Result<RectView> ReadRect(const TiledImage& image, int level, int plane, const PixelRect& rect,
                             std::vector<uint8_t>* scratch);
+
+  /// Decodes (or derives) the chunks of `rect` that are not cached, several at once on `pool`, and
+  /// holds them in `keep`: a ReadRect after it only copies. The calling thread waits.
+  Status Prefetch(const TiledImage& image, int level, int plane, const PixelRect& rect, WorkerPool& pool,
+                  std::vector<ChunkRef>* keep);
 
  private:
   Result<ChunkRef> Chunk(const TiledImage& image, int level, int plane, int64_t cx, int64_t cy);
