@@ -390,15 +390,23 @@ void BenchThroughput(DaemonProcess& daemon, const Config& c) {
 
 // ---- 5. PNG encode ----
 
-void BenchPng(Engine& engine, const Config& c, const ImageHandle& img) {
-  std::printf("\n## 5. PNG encode of real 1920 x 1080 renders (RGB)\n\n");
-  std::printf("| frame | settings | ms | MB/s (raw RGB) | size KB |\n| --- | --- | ---: | ---: | ---: |\n");
-  std::string summary;
+// The two real 1920 x 1080 frames the encoders are measured on, as raw RGBA.
+std::vector<std::pair<std::string, Result<RenderOutput>>> Frames1080(Engine& engine, const Config& c, const ImageHandle& img) {
+  std::vector<std::pair<std::string, Result<RenderOutput>>> frames;
   for (const auto& [fname, cam, cmap] : {std::tuple{"fit, viridis", "fit", "viridis"}, std::tuple{"1:1 rotated, magma", "rot30", "magma"}}) {
     RenderRequest req = CoreRequest({1920, 1080, cam, true, 1}, img, c.size);
     req.layers[0].colormap.name = cmap;
     req.format = OutputFormat::kRawRgba8;
-    auto raw = engine.Render(req);
+    frames.emplace_back(fname, engine.Render(req));
+  }
+  return frames;
+}
+
+void BenchPng(Engine& engine, const Config& c, const ImageHandle& img) {
+  std::printf("\n## 5. PNG encode of real 1920 x 1080 renders (RGB)\n\n");
+  std::printf("| frame | settings | ms | MB/s (raw RGB) | size KB |\n| --- | --- | ---: | ---: | ---: |\n");
+  std::string summary;
+  for (const auto& [fname, raw] : Frames1080(engine, c, img)) {
     const double mb = 1920.0 * 1080 * 3 / 1e6;
     // filters 0: the shipped banded encoder ("up", `threads` bands at once); else libpng's writer.
     struct Setting {
@@ -418,11 +426,11 @@ void BenchPng(Engine& engine, const Config& c, const ImageHandle& img) {
                              {.level = s.level, .write_alpha = false, .filters = s.filters, .threads = s.threads});
         size = png->size();
       });
-      std::printf("| %s | %s | %.1f | %.0f | %.0f |\n", fname, s.name, ms, mb / ms * 1e3, size / 1024.0);
-      if (std::string(fname) == "fit, viridis" && s.filters == 0 && s.level == 1) {
+      std::printf("| %s | %s | %.1f | %.0f | %.0f |\n", fname.c_str(), s.name, ms, mb / ms * 1e3, size / 1024.0);
+      if (fname == "fit, viridis" && s.filters == 0 && s.level == 1) {
         summary += Fmt("%s %.1f ms %.0f KB; ", s.threads ? "1 core" : "shipped", ms, size / 1024.0);
       }
-      if (std::string(fname) == "fit, viridis" && s.filters == 0xf8) summary += Fmt("libpng default %.1f ms %.0f KB", ms, size / 1024.0);
+      if (fname == "fit, viridis" && s.filters == 0xf8) summary += Fmt("libpng default %.1f ms %.0f KB", ms, size / 1024.0);
     }
   }
   Summary("png", "1080p viridis frame: " + summary);
@@ -434,11 +442,7 @@ void BenchEncoders(Engine& engine, const Config& c, const ImageHandle& img) {
   std::printf("\n## 5b. Output formats: 1920 x 1080 renders (RGB) as PNG, JPEG and WebP\n\n");
   std::printf("| frame | format | encode ms | size KB |\n| --- | --- | ---: | ---: |\n");
   std::string summary;
-  for (const auto& [fname, cam, cmap] : {std::tuple{"fit, viridis", "fit", "viridis"}, std::tuple{"1:1 rotated, magma", "rot30", "magma"}}) {
-    RenderRequest req = CoreRequest({1920, 1080, cam, true, 1}, img, c.size);
-    req.layers[0].colormap.name = cmap;
-    req.format = OutputFormat::kRawRgba8;
-    auto raw = engine.Render(req);
+  for (const auto& [fname, raw] : Frames1080(engine, c, img)) {
     const uint8_t* px = raw->data.data();
     const size_t stride = 1920 * 4;
     struct Row {
@@ -458,8 +462,8 @@ void BenchEncoders(Engine& engine, const Config& c, const ImageHandle& img) {
     for (const Row& r : rows) {
       size_t size = 0;
       const double ms = TimeMs(c.reps, [&] { size = r.encode(); });
-      std::printf("| %s | %s | %.1f | %.0f |\n", fname, r.name.c_str(), ms, size / 1024.0);
-      if (std::string(fname) == "fit, viridis") summary += Fmt("%s %.1f ms %.0f KB; ", r.name.c_str(), ms, size / 1024.0);
+      std::printf("| %s | %s | %.1f | %.0f |\n", fname.c_str(), r.name.c_str(), ms, size / 1024.0);
+      if (fname == "fit, viridis") summary += Fmt("%s %.1f ms %.0f KB; ", r.name.c_str(), ms, size / 1024.0);
     }
   }
   Summary("encode", "1080p viridis frame: " + summary);

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/daemon_fixture.h"
+#include "tests/tiff_writer.h"
 #include "tests/npy_writer.h"
 
 namespace tilerender::testing {
@@ -392,15 +393,7 @@ void WriteJpegPyramid(const std::string& path) {
   for (int k = 0; k < 2; ++k) {
     const uint32_t w = 1000 >> k, h = 700 >> k;
     TIFFSetField(t, TIFFTAG_SUBFILETYPE, k == 0 ? 0 : FILETYPE_REDUCEDIMAGE);
-    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
-    TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
-    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
-    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 3);
-    TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
-    TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_JPEG);
-    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_YCBCR);
-    TIFFSetField(t, TIFFTAG_JPEGQUALITY, 85);
-    TIFFSetField(t, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
+    SetJpegYCbCrPage(t, w, h, 85);
     TIFFSetField(t, TIFFTAG_TILEWIDTH, 256);
     TIFFSetField(t, TIFFTAG_TILELENGTH, 256);
     std::vector<uint8_t> tile(256 * 256 * 3);

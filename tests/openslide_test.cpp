@@ -13,6 +13,7 @@
 
 #include "core/image/image_file.h"
 #include "tests/test_util.h"
+#include "tests/tiff_writer.h"
 
 namespace tilerender::testing {
 namespace {
@@ -102,15 +103,7 @@ void WriteSvs(const std::string& path) {
   TIFF* t = TIFFOpen(path.c_str(), "w");
   ASSERT_TRUE(t);
   auto page = [&](uint32_t w, uint32_t h, bool tiled, const char* desc) {
-    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
-    TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
-    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
-    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 3);
-    TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
-    TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_JPEG);
-    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_YCBCR);
-    TIFFSetField(t, TIFFTAG_JPEGQUALITY, 90);
-    TIFFSetField(t, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
+    SetJpegYCbCrPage(t, w, h, 90);
     TIFFSetField(t, TIFFTAG_IMAGEDESCRIPTION, desc);
     const double s = 1200.0 / w;
     auto px = [&](uint32_t x, uint32_t y, int c) {

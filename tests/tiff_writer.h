@@ -26,6 +26,20 @@ struct TiffLayout {
   int pages = 1;             // further pages repeat the first
 };
 
+/// The tags of an 8-bit RGB page stored as JPEG in YCbCr, as slide scanners and vips write them
+/// (libtiff converts from RGB while writing); the caller adds tiles or strips.
+inline void SetJpegYCbCrPage(TIFF* t, uint32_t w, uint32_t h, int quality) {
+  TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
+  TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
+  TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+  TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 3);
+  TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+  TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_JPEG);
+  TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_YCBCR);
+  TIFFSetField(t, TIFFTAG_JPEGQUALITY, quality);
+  TIFFSetField(t, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
+}
+
 /// `pixels`: interleaved, row-major, bits/8 bytes per sample. Returns false on a libtiff error.
 inline bool WriteTiff(const std::string& path, uint32_t w, uint32_t h, const TiffLayout& l, const void* pixels) {
   TIFF* t = TIFFOpen(path.c_str(), l.bigtiff ? "w8" : "w");
