@@ -298,7 +298,7 @@ bool IsIdentityCopy(const ResolvedRender& r) {
   if (r.layers.size() != 1) return false;
   const ResolvedLayer& l = r.layers[0];
   const ImageDesc& d = l.image->info().desc;
-  if (d.type != PixelType::kUint8 || d.channels != 3 || d.planes != 1 || !l.on_texel_grid || l.opacity != 1.f ||
+  if (d.type != PixelType::kUint8 || d.channels != 3 || d.planes != 1 || !OnTexelGrid(r.view, l.level) || l.opacity != 1.f ||
       (l.blending != Blending::kTranslucent && l.blending != Blending::kOpaque)) {
     return false;
   }

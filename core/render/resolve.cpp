@@ -52,8 +52,7 @@ Result<ResolvedLayer> ResolveLayer(const Layer& layer, size_t index, const View&
   r.channel = layer.channel;
   r.level = SelectLevel(zoom, info.levels);
   r.interpolation = layer.interpolation;
-  r.on_texel_grid = OnTexelGrid(view, r.level);
-  if (r.interpolation == Interpolation::kLinear && r.on_texel_grid) r.interpolation = Interpolation::kNearest;
+  if (r.interpolation == Interpolation::kLinear && OnTexelGrid(view, r.level)) r.interpolation = Interpolation::kNearest;
   r.blending = layer.blending;
   if (!std::isfinite(layer.opacity) || layer.opacity < 0 || layer.opacity > 1) {
     return InvalidArgument(where + ": opacity must be in [0, 1]");

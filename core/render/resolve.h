@@ -25,8 +25,6 @@ struct ResolvedLayer {
   float opacity = 1;
   Interpolation interpolation = Interpolation::kNearest;
   Blending blending = Blending::kTranslucent;
-  /// Every output pixel samples a texel center of `level` (see OnTexelGrid).
-  bool on_texel_grid = false;
 };
 
 struct ResolvedRender {
