@@ -145,8 +145,10 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
   auto init = [s, options]() -> Status {
     s->render_thread_id = std::this_thread::get_id();
     TR_ASSIGN_OR_RETURN(s->context, EglContext::Create(options.egl));
-    TR_ASSIGN_OR_RETURN(s->renderer, Renderer::Create(options.pbo_readback.value_or(!s->context->info().software)));
+    const bool gather = options.texture_gather.value_or(true) && Renderer::ContextHasGather();
+    TR_ASSIGN_OR_RETURN(s->renderer, Renderer::Create(options.pbo_readback.value_or(!s->context->info().software), gather));
     s->info = s->context->info();
+    s->info.texture_gather = gather;
     const GpuInfo& info = s->info;
     EngineLimits& l = s->limits;
     l.max_texture_size = info.max_texture_size;

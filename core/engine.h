@@ -50,6 +50,10 @@ struct EngineOptions {
   /// memory. Unset: on for hardware renderers (a DMA into driver memory), off for llvmpipe (where
   /// it only adds a copy).
   std::optional<bool> pbo_readback;
+  /// Sample linear footprints with textureGather: one gather per scalar footprint instead of four
+  /// texel fetches, three per RGB one instead of twelve. Unset: where the context has it (GL 4.0 or
+  /// ARB_texture_gather); false: fetches. The pixels are the same (tests).
+  std::optional<bool> texture_gather;
   /// Draw additive layers of one image's planes (a channel composite) in one pass, up to four at a
   /// time; false: one pass per layer. Either way the pixels are the same (tests compare them).
   bool one_pass_composite = true;

@@ -14,7 +14,7 @@ namespace {
 
 constexpr const char* kTileUniforms[] = {
     "u_tex",       "u_lut",        "u_lut_size", "u_out_height", "u_half",  "u_m",     "u_c_int",
-    "u_c_frac",    "u_inside_lo",  "u_inside_hi", "u_level_size", "u_core", "u_float", "u_scale",
+    "u_c_frac",    "u_inside_lo",  "u_inside_hi", "u_level_size", "u_core", "u_scale",
     "u_lo",        "u_range",      "u_gamma",    "u_opacity",    "u_blend", "u_corners"};
 // A composite program's per-plane arrays (element 0: glUniform*v sets them whole).
 constexpr const char* kCompositeUniforms[] = {"u_ptex[0]", "u_plut[0]",   "u_plut_size[0]", "u_plo[0]",
@@ -31,8 +31,9 @@ double Ms(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::ti
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
-int ProgramIndex(int channels, Interpolation interp) {
-  return (channels == 1 ? 0 : channels == 3 ? 1 : 2) * 2 + (interp == Interpolation::kLinear ? 1 : 0);
+int ProgramIndex(const ImageDesc& desc, Interpolation interp) {
+  const int kind = desc.channels == 3 ? 2 : desc.channels == 4 ? 3 : desc.type == PixelType::kFloat32 ? 1 : 0;
+  return kind * 2 + (interp == Interpolation::kLinear ? 1 : 0);
 }
 
 float ValueScale(const ImageDesc& d) {
@@ -72,15 +73,33 @@ void SetBlendState(Blending b) {
 
 }  // namespace
 
-Result<std::unique_ptr<Renderer>> Renderer::Create(bool pbo_readback) {
+bool Renderer::ContextHasGather() {
+  GLint major = 0, extensions = 0;
+  glGetIntegerv(GL_MAJOR_VERSION, &major);
+  if (major >= 4) return true;
+  glGetIntegerv(GL_NUM_EXTENSIONS, &extensions);
+  for (GLint i = 0; i < extensions; ++i) {
+    const auto* name = reinterpret_cast<const char*>(glGetStringi(GL_EXTENSIONS, static_cast<GLuint>(i)));
+    if (name != nullptr && std::strcmp(name, "GL_ARB_texture_gather") == 0) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> Renderer::Defines(int channels, bool is_float, bool linear, int planes) const {
+  return {"CHANNELS " + std::to_string(channels), "LINEAR " + std::to_string(linear ? 1 : 0),
+          "PLANES " + std::to_string(planes), "FLOAT " + std::to_string(is_float ? 1 : 0),
+          "GATHER " + std::to_string(gather_ ? 1 : 0)};
+}
+
+Result<std::unique_ptr<Renderer>> Renderer::Create(bool pbo_readback, bool gather) {
   std::unique_ptr<Renderer> r(new Renderer());
   r->pbo_readback_ = pbo_readback;
-  const int channels[3] = {1, 3, 4};
-  for (int i = 0; i < 6; ++i) {
+  r->gather_ = gather;
+  for (int i = 0; i < static_cast<int>(r->programs_.size()); ++i) {
+    const int kind = i / 2;
     TR_ASSIGN_OR_RETURN(r->programs_[i].program,
                         gl::BuildProgram("tile.vert", "tile.frag",
-                                         {"CHANNELS " + std::to_string(channels[i / 2]), "LINEAR " + std::to_string(i % 2),
-                                          "PLANES 1"}));
+                                         r->Defines(kind == 2 ? 3 : kind == 3 ? 4 : 1, kind == 1, i % 2 == 1, 1)));
     for (const char* name : kTileUniforms) {
       r->programs_[i].uniforms[name] = glGetUniformLocation(r->programs_[i].program.get(), name);
     }
@@ -163,7 +182,6 @@ void Renderer::SetViewUniforms(const Program& p, const View& view, const Resolve
   glUniform2f(p["u_inside_hi"], static_cast<float>(desc.width / scale - cix),
               static_cast<float>(desc.height / scale - ciy));
   glUniform2i(p["u_level_size"], static_cast<int>(level.width), static_cast<int>(level.height));
-  glUniform1i(p["u_float"], desc.type == PixelType::kFloat32);
   glUniform1f(p["u_scale"], ValueScale(desc));
 }
 
@@ -187,7 +205,7 @@ void Renderer::DrawQuads(const Program& p, const View& view, double scale, const
 void Renderer::DrawTiles(const View& view, const ResolvedLayer& layer, const std::vector<DrawTile>& tiles) {
   if (tiles.empty()) return;
   const ImageDesc& desc = layer.image->info().desc;
-  const Program& p = programs_[ProgramIndex(desc.channels, layer.interpolation)];
+  const Program& p = programs_[ProgramIndex(desc, layer.interpolation)];
   glUseProgram(p.program.get());
   glBindVertexArray(vao_.get());
   SetViewUniforms(p, view, layer);
@@ -229,12 +247,11 @@ Status Renderer::DrawComposite(const View& view, const std::vector<const Resolve
   if (n < 2 || n > kMaxCompositePlanes) return Internal("a composite pass draws 2 to 4 layers");
   if (tiles.empty()) return Status::Ok();
   const ResolvedLayer& first = *layers[0];
-  const int linear = first.interpolation == Interpolation::kLinear ? 1 : 0;
-  Program& p = composite_programs_[(n - 2) * 2 + linear];
+  const bool linear = first.interpolation == Interpolation::kLinear;
+  const bool is_float = first.image->info().desc.type == PixelType::kFloat32;
+  Program& p = composite_programs_[(n - 2) * 4 + (is_float ? 2 : 0) + (linear ? 1 : 0)];
   if (!p.program) {
-    TR_ASSIGN_OR_RETURN(p.program, gl::BuildProgram("tile.vert", "tile.frag",
-                                                    {"CHANNELS 1", "LINEAR " + std::to_string(linear),
-                                                     "PLANES " + std::to_string(n)}));
+    TR_ASSIGN_OR_RETURN(p.program, gl::BuildProgram("tile.vert", "tile.frag", Defines(1, is_float, linear, n)));
     for (const char* name : kTileUniforms) p.uniforms[name] = glGetUniformLocation(p.program.get(), name);
     for (const char* name : kCompositeUniforms) p.uniforms[name] = glGetUniformLocation(p.program.get(), name);
   }

@@ -34,8 +34,11 @@ constexpr int kMaxCompositePlanes = 4;
 
 class Renderer {
  public:
-  /// `pbo_readback`: read frames through a pixel-pack buffer (see EngineOptions).
-  static Result<std::unique_ptr<Renderer>> Create(bool pbo_readback);
+  /// `pbo_readback`: read frames through a pixel-pack buffer (see EngineOptions). `gather`: sample
+  /// linear footprints with textureGather (the context must have GL 4.0 or ARB_texture_gather).
+  static Result<std::unique_ptr<Renderer>> Create(bool pbo_readback, bool gather);
+  /// Whether the current context offers textureGather (GL 4.0 or ARB_texture_gather).
+  static bool ContextHasGather();
 
   /// Binds a framebuffer of the view's size and clears it to the background.
   Status Begin(const View& view, const Rgba& background);
@@ -69,9 +72,14 @@ class Renderer {
   void SetViewUniforms(const Program& p, const View& view, const ResolvedLayer& layer);
   void DrawQuads(const Program& p, const View& view, double scale, const PixelRect& core);
 
-  std::array<Program, 6> programs_;  // CHANNELS 1, 3, 4 x nearest, linear
-  /// Composite programs, PLANES 2..kMaxCompositePlanes x nearest, linear; built on first use.
-  std::array<Program, 2 * (kMaxCompositePlanes - 1)> composite_programs_;
+  /// The program's defines (tile.frag).
+  std::vector<std::string> Defines(int channels, bool is_float, bool linear, int planes) const;
+
+  std::array<Program, 8> programs_;  // scalar integer, scalar float, RGB, RGBA x nearest, linear
+  /// Composite programs, PLANES 2..kMaxCompositePlanes x integer, float x nearest, linear; built on
+  /// first use.
+  std::array<Program, 4 * (kMaxCompositePlanes - 1)> composite_programs_;
+  bool gather_ = false;
   gl::VertexArray vao_;
   std::map<std::string, gl::Texture> lut_cache_;  // named colormaps
   std::array<gl::Texture, kMaxCompositePlanes> custom_luts_;
