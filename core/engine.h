@@ -30,7 +30,8 @@ namespace tilerender {
 struct EngineOptions {
   EglOptions egl;
   /// GPU tile side in pixels (a tile's texture holds exactly its pixels); clamped to
-  /// GL_MAX_TEXTURE_SIZE. Tiles of a tiled file are whole multiples of the file's tiles.
+  /// GL_MAX_TEXTURE_SIZE. Tiles of a level a tiled file has are whole multiples of the file's
+  /// tiles, the fewest that reach 256 pixels (a file's 256 x 256 tiles: 256).
   int max_tile_size = 512;
   /// GPU tile cache. 0: 90% of free video memory where the driver tells (NVIDIA, AMD), else half
   /// the machine's RAM (llvmpipe keeps textures in RAM). At least four tiles.

@@ -665,7 +665,7 @@ TEST(DaemonBudgetTest, CorruptTileFailsItsRenderOnlyAndTheDaemonGoesOn) {
   WriteNpy(d.data_root() + "/other.npy", "|u1", {64, 64}, ramp.data(), ramp.size());
   ASSERT_TRUE(d.client().Load("other.npy", "other").ok());
   // A walk across the image at 1:1: exactly the views that need the GPU tile holding the damaged
-  // file tile fail (512-pixel tiles: [1024, 1536) x [512, 1024)); the rest render.
+  // file tile fail (256-pixel tiles, four file tiles each: [1280, 1536) x [512, 768)); the rest render.
   int failed = 0, ok = 0;
   for (int y = 100; y < 1500; y += 200) {
     for (int x = 100; x < 2000; x += 300) {
@@ -674,7 +674,7 @@ TEST(DaemonBudgetTest, CorruptTileFailsItsRenderOnlyAndTheDaemonGoesOn) {
       r.mutable_camera()->set_center_y(y);
       r.mutable_camera()->set_zoom(1);
       auto out = d.client().Render(r);
-      const bool covers = x + 100 > 1024 && x - 100 < 1536 && y + 75 > 512 && y - 75 < 1024;
+      const bool covers = x + 100 > 1280 && x - 100 < 1536 && y + 75 > 512 && y - 75 < 768;
       if (covers) {
         ++failed;
         EXPECT_EQ(out.status().code(), StatusCode::kDataLoss) << x << "," << y << ": " << out.status().ToString();

@@ -78,10 +78,11 @@ TEST(TileGridTest, FileLevelsAreUsedWithTheirOwnSizes) {
   EXPECT_EQ(plan->levels.back().width, 12);
   for (const LevelPlan& l : plan->levels) {
     if (l.from_source()) {
-      // Whole chunks per tile: 2 x 2 file tiles, or the whole level when smaller.
+      // Whole chunks per tile: one 256 x 256 file tile (the fewest that reach 256 pixels), or the
+      // whole level when smaller.
       EXPECT_EQ(l.chunk_width, 256);
-      EXPECT_EQ(l.tile_width, std::min<int64_t>(512, l.width)) << l.level;
-      EXPECT_EQ(l.tile_height, std::min<int64_t>(512, l.height)) << l.level;
+      EXPECT_EQ(l.tile_width, std::min<int64_t>(256, l.width)) << l.level;
+      EXPECT_EQ(l.tile_height, std::min<int64_t>(256, l.height)) << l.level;
     } else {
       EXPECT_EQ(l.chunk_width, l.tile_width) << "a derived level's chunks are its tiles";
     }
@@ -96,12 +97,15 @@ TEST(TileGridTest, TilesAreWholeChunksOrTheWantedSize) {
     int tile;
     int64_t want_w, want_h;
   } cases[] = {
+      // The fewest whole chunks that reach 256 pixels, within the wanted side:
       {240, 240, 512, 480, 480},    // SVS-like 240 tiles: two per tile
-      {256, 256, 512, 512, 512},
+      {256, 256, 512, 256, 256},    // one file tile per GPU tile
+      {64, 64, 512, 256, 256},      // four
+      {512, 512, 1024, 512, 512},
       {1024, 1024, 512, 512, 512},  // chunks larger than a tile: tiles are sub-rectangles
-      {5000, 16, 512, 512, 512},    // strips: full width, 16 rows
-      {5000, 100, 512, 512, 500},   // 100-row strips: five per tile
-      {96, 96, 100, 96, 96},
+      {5000, 16, 512, 512, 256},    // strips: full width, 16 rows: sixteen per tile
+      {5000, 100, 512, 512, 300},   // 100-row strips: three per tile
+      {96, 96, 100, 96, 96},        // no more than the wanted side
   };
   for (const Case& c : cases) {
     auto plan = PlanImage(desc, {{0, 5000, 3000, c.chunk_w, c.chunk_h}}, c.tile, 16384, false);

@@ -51,13 +51,29 @@ TEST(ViewTest, LevelSelection) {
   EXPECT_EQ(SelectLevel(0.001, 1), 0);
 }
 
-TEST(ViewTest, ViewportIntersection) {
+TEST(ViewTest, RectanglesReachingTheSamples) {
   auto v = ResolveView({.center_x = 50, .center_y = 50, .zoom = 1, .rotation_deg = 45}, 20, 20, 100, 100);
   ASSERT_TRUE(v.ok());
-  EXPECT_TRUE(IntersectsViewport(*v, 40, 40, 60, 60));
-  EXPECT_FALSE(IntersectsViewport(*v, 0, 0, 20, 20));
+  EXPECT_TRUE(ReachesSamples(*v, 40, 40, 60, 60));
+  EXPECT_FALSE(ReachesSamples(*v, 0, 0, 20, 20));
   // Inside the axis-aligned bounding box of the rotated viewport but outside the viewport itself.
-  EXPECT_FALSE(IntersectsViewport(*v, 36, 36, 38.5, 38.5));
+  EXPECT_FALSE(ReachesSamples(*v, 36, 36, 38.5, 38.5));
+  // A 256 x 256 view of [256, 512)^2: its samples are at 256.5 ... 511.5, so the tiles left of and
+  // above it hold none, though their edges touch the viewport's.
+  auto a = ResolveView({.center_x = 384, .center_y = 384, .zoom = 1}, 256, 256, 2000, 2000);
+  ASSERT_TRUE(a.ok());
+  EXPECT_TRUE(ReachesSamples(*a, 256, 256, 512, 512));
+  EXPECT_FALSE(ReachesSamples(*a, 0, 256, 256, 512));
+  EXPECT_FALSE(ReachesSamples(*a, 256, 0, 512, 256));
+  EXPECT_FALSE(ReachesSamples(*a, 512, 256, 768, 512));
+  EXPECT_TRUE(ReachesSamples(*a, 0, 256, 256.6, 512));
+  EXPECT_TRUE(ReachesSamples(*a, 511.4, 511.4, 768, 768));
+  // One pixel: its samples' hull is a point.
+  auto p = ResolveView({.center_x = 10.5, .center_y = 20.5, .zoom = 1}, 1, 1, 100, 100);
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(ReachesSamples(*p, 10, 20, 11, 21));
+  EXPECT_FALSE(ReachesSamples(*p, 11, 20, 12, 21));
+  EXPECT_FALSE(ReachesSamples(*p, 10, 21, 11, 22));
 }
 
 }  // namespace

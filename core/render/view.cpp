@@ -82,6 +82,7 @@ bool Separated(const Vec2 (&a)[4], const Vec2 (&b)[4]) {
     for (int i = 0; i < 4; ++i) {
       const Vec2 p = (*poly)[i], q = (*poly)[(i + 1) % 4];
       const Vec2 axis{q.y - p.y, p.x - q.x};
+      if (axis.x == 0 && axis.y == 0) continue;  // a degenerate quad (the pixel centres of a 1-pixel-wide view)
       double amin = INFINITY, amax = -INFINITY, bmin = INFINITY, bmax = -INFINITY;
       for (int k = 0; k < 4; ++k) {
         const double da = a[k].x * axis.x + a[k].y * axis.y;
@@ -97,11 +98,11 @@ bool Separated(const Vec2 (&a)[4], const Vec2 (&b)[4]) {
 
 }  // namespace
 
-bool IntersectsViewport(const View& view, double x0, double y0, double x1, double y1) {
+bool ReachesSamples(const View& view, double x0, double y0, double x1, double y1) {
   const Vec2 rect[4] = {view.ToScreen({x0, y0}), view.ToScreen({x1, y0}), view.ToScreen({x1, y1}),
                         view.ToScreen({x0, y1})};
-  const double w = view.width, h = view.height;
-  const Vec2 screen[4] = {{0, 0}, {w, 0}, {w, h}, {0, h}};
+  const double w = view.width - 0.5, h = view.height - 0.5;
+  const Vec2 screen[4] = {{0.5, 0.5}, {w, 0.5}, {w, h}, {0.5, h}};
   return !Separated(rect, screen);
 }
 

@@ -41,7 +41,9 @@ Result<View> ResolveView(const Camera& camera, int width, int height, double wor
 /// round(log2(1 / zoom)) clamped to [0, level_count - 1].
 int SelectLevel(double zoom, int level_count);
 
-/// Whether the rectangle [x0, x1) x [y0, y1) in world units overlaps the (rotated) viewport.
-bool IntersectsViewport(const View& view, double x0, double y0, double x1, double y1);
+/// Whether the rectangle [x0, x1) x [y0, y1) in world units meets the (rotated) rectangle spanned
+/// by the centres of the output pixels, where the samples are: a rectangle that only overlaps the
+/// viewport's outer half pixel holds no sample (a tile-aligned view reads no neighbouring tile).
+bool ReachesSamples(const View& view, double x0, double y0, double x1, double y1);
 
 }  // namespace tilerender

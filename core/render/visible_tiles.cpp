@@ -37,11 +37,12 @@ std::vector<NeededTile> NeededTiles(const View& view, const LevelPlan& level, do
   const int64_t r0 = clamp_row(lo_y - 1), r1 = clamp_row(hi_y + 1);
   const int64_t cols = c1 - c0 + 1, rows = r1 - r0 + 1;
 
-  // A rectangle in level texels, clipped to the image, against the viewport.
+  // A rectangle in level texels, clipped to the image, against the samples (pixel centres); the
+  // slack covers the shader's float rounding.
   auto visible = [&](double x0, double y0, double x1, double y1) {
     x0 = std::max(x0 - kSlack, 0.0), y0 = std::max(y0 - kSlack, 0.0);
     x1 = std::min(x1 + kSlack, image_w / scale), y1 = std::min(y1 + kSlack, image_h / scale);
-    return x0 < x1 && y0 < y1 && IntersectsViewport(view, x0 * scale, y0 * scale, x1 * scale, y1 * scale);
+    return x0 < x1 && y0 < y1 && ReachesSamples(view, x0 * scale, y0 * scale, x1 * scale, y1 * scale);
   };
   // Owned sample positions of a tile (level texels); the first and last tiles of a row or column
   // also own what the clamp sends them (samples in a partial last texel of a floor-sized level).

@@ -76,11 +76,18 @@ int64_t ImagePlan::TotalBytes() const {
 
 namespace {
 
-// A tile side along one axis: whole chunks when they are smaller than the wanted side, so tiles
-// never share a chunk; the wanted side otherwise; never beyond the level.
+// A tile side along one axis of a level the source has: whole chunks when they are smaller than
+// the wanted side, so tiles never share a chunk, and no more of them than make kChunkTileSide: a
+// tile is paged in with as few chunk decodes as a view needs (a cold 256 x 256 view of a file with
+// 256 x 256 tiles reads one, not the four of a 512 tile). The wanted side where chunks are larger;
+// never beyond the level.
+constexpr int64_t kChunkTileSide = 256;
+
 int64_t TileSide(int64_t wanted, int64_t chunk, int64_t extent) {
   int64_t side = wanted;
-  if (chunk > 0 && chunk <= wanted) side = wanted / chunk * chunk;
+  if (chunk > 0 && chunk <= wanted) {
+    side = std::min(wanted / chunk, std::max<int64_t>(1, (kChunkTileSide + chunk - 1) / chunk)) * chunk;
+  }
   return std::max<int64_t>(1, std::min(side, extent));
 }
 
