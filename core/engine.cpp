@@ -293,35 +293,43 @@ Result<ImageHandle> Engine::LoadImage(std::shared_ptr<ImageSource> source, const
 
 namespace {
 
-// One RGB layer drawn as it is (default contrast, gamma 1, opacity 1, over or opaque), every
-// output pixel on a texel center of its level and inside the image: the drawn frame would be
-// exactly the level's pixels with alpha 1 (the shader's contrast is the identity on 8-bit values).
-bool IsIdentityCopy(const ResolvedRender& r) {
-  if (r.layers.size() != 1) return false;
+// The level texels an identity view samples (its grid map's corners), or nothing if it is not one:
+// one RGB layer drawn as it is (default contrast, gamma 1, opacity 1, over or opaque), every output
+// pixel on a texel centre of its level (turned by quarter turns or mirrored or not) and inside the
+// image. The drawn frame would be exactly those pixels with alpha 1 (the shader's contrast is the
+// identity on 8-bit values), so it is copied instead.
+std::optional<PixelRect> IdentityCopyArea(const ResolvedRender& r, TexelGridMap* map) {
+  if (r.layers.size() != 1) return std::nullopt;
   const ResolvedLayer& l = r.layers[0];
   const ImageDesc& d = l.image->info().desc;
-  if (d.type != PixelType::kUint8 || d.channels != 3 || d.planes != 1 || !OnTexelGrid(r.view, l.level) || l.opacity != 1.f ||
+  if (d.type != PixelType::kUint8 || d.channels != 3 || d.planes != 1 || l.opacity != 1.f ||
       (l.blending != Blending::kTranslucent && l.blending != Blending::kOpaque)) {
-    return false;
+    return std::nullopt;
   }
   for (int c = 0; c < 3; ++c) {
-    if (l.lo[c] != 0.f || l.range[c] != 255.f || l.gamma[c] != 1.f) return false;
+    if (l.lo[c] != 0.f || l.range[c] != 255.f || l.gamma[c] != 1.f) return std::nullopt;
   }
-  // Output pixel u samples level pixel dx + u; all of them within the level and the image.
-  const View& v = r.view;
+  const std::optional<TexelGridMap> m = TexelGrid(r.view, l.level);
+  if (!m) return std::nullopt;
+  const int64_t du = r.view.width - 1, dw = r.view.height - 1;
+  const int64_t xa = m->x0 + m->ax * du, xb = m->x0 + m->bx * dw, ya = m->y0 + m->ay * du, yb = m->y0 + m->by * dw;
+  const PixelRect area{std::min({m->x0, xa, xb}), std::min({m->y0, ya, yb}), std::max({m->x0, xa, xb}) + 1,
+                       std::max({m->y0, ya, yb}) + 1};
+  // Within the level, and every sample (a texel centre) inside the image.
   const double scale = std::ldexp(1.0, l.level);
   const LevelPlan& level = l.image->plan().levels[l.level];
-  const double dx = v.cx / scale - v.width / 2.0, dy = v.cy / scale - v.height / 2.0;
-  return dx >= 0 && dy >= 0 && dx + v.width <= level.width && dy + v.height <= level.height &&
-         dx + v.width - 0.5 < d.width / scale && dy + v.height - 0.5 < d.height / scale;
+  if (area.x0 < 0 || area.y0 < 0 || area.x1 > level.width || area.y1 > level.height || area.x1 - 0.5 >= d.width / scale ||
+      area.y1 - 0.5 >= d.height / scale) {
+    return std::nullopt;
+  }
+  *map = *m;
+  return area;
 }
 
-Result<Frame> CopyIdentityView(const ResolvedRender& r, TileFetcher& fetcher, WorkerPool& pool) {
+Result<Frame> CopyIdentityView(const ResolvedRender& r, const TexelGridMap& m, const PixelRect& area, TileFetcher& fetcher,
+                               WorkerPool& pool) {
   const ResolvedLayer& l = r.layers[0];
   const View& v = r.view;
-  const double scale = std::ldexp(1.0, l.level);
-  const int64_t x0 = static_cast<int64_t>(v.cx / scale - v.width / 2.0), y0 = static_cast<int64_t>(v.cy / scale - v.height / 2.0);
-  const PixelRect area{x0, y0, x0 + v.width, y0 + v.height};
   std::vector<ChunkRef> keep;  // decoded in parallel, held until copied
   TR_RETURN_IF_ERROR(fetcher.Prefetch(*l.image, l.level, l.channel, area, pool, &keep));
   std::vector<uint8_t> scratch;
@@ -331,11 +339,15 @@ Result<Frame> CopyIdentityView(const ResolvedRender& r, TileFetcher& fetcher, Wo
   frame.height = v.height;
   frame.has_alpha = r.background.a < 1.f;
   frame.rgba.resize(static_cast<size_t>(v.width) * v.height * 4);
-  for (int y = 0; y < v.height; ++y) {
-    const uint8_t* in = rect.pixels + static_cast<size_t>(y) * rect.stride;
-    uint8_t* out = frame.rgba.data() + static_cast<size_t>(v.height - 1 - y) * v.width * 4;  // rows bottom-up, as read back
-    for (int x = 0; x < v.width; ++x) {
-      out[4 * x] = in[3 * x], out[4 * x + 1] = in[3 * x + 1], out[4 * x + 2] = in[3 * x + 2], out[4 * x + 3] = 255;
+  // Output pixel (u, w) reads texel (x0 + ax u + bx w, y0 + ay u + by w): steps through the rect.
+  const ptrdiff_t stride = static_cast<ptrdiff_t>(rect.stride);
+  const ptrdiff_t step_u = m.ax * 3 + m.ay * stride, step_w = m.bx * 3 + m.by * stride;
+  const uint8_t* first = rect.pixels + (m.y0 - area.y0) * stride + (m.x0 - area.x0) * 3;
+  for (int w = 0; w < v.height; ++w) {
+    const uint8_t* in = first + w * step_w;
+    uint8_t* out = frame.rgba.data() + static_cast<size_t>(v.height - 1 - w) * v.width * 4;  // rows bottom-up, as read back
+    for (int u = 0; u < v.width; ++u, in += step_u) {
+      out[4 * u] = in[0], out[4 * u + 1] = in[1], out[4 * u + 2] = in[2], out[4 * u + 3] = 255;
     }
   }
   return frame;
@@ -378,10 +390,13 @@ Status Engine::Submit(const RenderRequest& request, CancelFn cancelled, std::fun
     // Refused before any tile is read for it.
     return ResourceExhausted("render queue is full (" + std::to_string(limit) + " waiting); retry later");
   }
-  if (s->cpu_identity_views && IsIdentityCopy(resolved)) {
+  TexelGridMap grid;
+  std::optional<PixelRect> copy_area;
+  if (s->cpu_identity_views) copy_area = IdentityCopyArea(resolved, &grid);
+  if (copy_area) {
     // No drawing: the level's pixels are the frame (read through the host cache, here).
     const auto start = Clock::now();
-    Result<Frame> frame = CopyIdentityView(resolved, *s->fetcher, *s->pool);
+    Result<Frame> frame = CopyIdentityView(resolved, grid, *copy_area, *s->fetcher, *s->pool);
     if (frame.ok()) {
       if (resolved.scale_bar) DrawScaleBar(resolved.scale_bar_plan, *resolved.scale_bar, &*frame);
       frame->timings.fetch_ms = MsSince(start);

@@ -147,22 +147,28 @@ TEST(RenderTest, RgbIdentityViewsCopiedOnTheCpuEqualDrawnOnes) {
     double cx, cy, zoom;
     int w, h;
     bool copy;  // expected to take the CPU path
+    double rotation = 0;
+    bool mirror = false;
   };
   for (const Case& k : {Case{500, 350, 1, 1000, 700, true}, Case{300, 200, 1, 256, 256, true}, Case{100.5, 60.5, 1, 201, 121, true},
                         Case{512, 256, 0.5, 128, 128, true}, Case{500, 350, 0.5, 250, 174, true}, Case{990, 350, 1, 64, 64, false},
-                        Case{300.25, 200, 1, 256, 256, false}, Case{300, 200, 0.75, 256, 256, false}}) {
+                        Case{300.25, 200, 1, 256, 256, false}, Case{300, 200, 0.75, 256, 256, false},
+                        // Quarter turns and mirrors on the grid (IIIF rotations of tiles and regions), one off it.
+                        Case{300, 200, 1, 256, 256, true, 90}, Case{300.5, 200, 1, 255, 256, true, 180},
+                        Case{300, 200, 1, 256, 256, true, 0, true}, Case{500, 350, 0.5, 174, 250, true, 270, true},
+                        Case{300, 200, 1, 255, 256, false, 90}, Case{300, 200, 1, 256, 256, false, 45}}) {
     for (OutputFormat f : {OutputFormat::kPng, OutputFormat::kJpeg, OutputFormat::kRawRgba8}) {
       for (Rgba bg : {Rgba{0, 0, 0, 1}, Rgba{0.2f, 0.4f, 0.6f, 0.5f}}) {
         RenderRequest req{.width = k.w, .height = k.h, .format = f};
-        req.camera = {.center_x = k.cx, .center_y = k.cy, .zoom = k.zoom};
+        req.camera = {.center_x = k.cx, .center_y = k.cy, .zoom = k.zoom, .rotation_deg = k.rotation, .mirror = k.mirror};
         req.background = bg;
         req.layers.push_back({.image = a, .interpolation = Interpolation::kLinear});
         auto x = drawn->Render(req);
         req.layers[0].image = b;
         auto y = copied->Render(req);
         ASSERT_TRUE(x.ok() && y.ok()) << x.status().ToString() << y.status().ToString();
-        EXPECT_EQ(x->data, y->data) << "center " << k.cx << "," << k.cy << " zoom " << k.zoom;
-        EXPECT_EQ(y->timings.tiles_drawn == 0, k.copy) << "center " << k.cx << "," << k.cy << " zoom " << k.zoom;
+        EXPECT_EQ(x->data, y->data) << "center " << k.cx << "," << k.cy << " zoom " << k.zoom << " rotation " << k.rotation;
+        EXPECT_EQ(y->timings.tiles_drawn == 0, k.copy) << "center " << k.cx << "," << k.cy << " zoom " << k.zoom << " rotation " << k.rotation;
         EXPECT_GT(x->timings.tiles_drawn, 0);
       }
     }

@@ -18,11 +18,19 @@ Contrast DefaultContrast(const ImageInfo& info, int channel) {
 
 // There bilinear sampling has all its weight on one texel (the shader's weights are exactly 1, 0,
 // 0, 0): it is nearest sampling, which fetches a quarter of the texels.
-bool OnTexelGrid(const View& v, int level) {
+std::optional<TexelGridMap> TexelGrid(const View& v, int level) {
   const double scale = std::ldexp(1.0, level);
-  if (v.zoom * scale != 1.0 || v.zoom_y != v.zoom || v.mirror || v.cos_t != 1.0 || v.sin_t != 0.0) return false;
-  const double dx = v.cx / scale - v.width / 2.0, dy = v.cy / scale - v.height / 2.0;
-  return dx == std::floor(dx) && dy == std::floor(dy) && std::abs(dx) < 1e7 && std::abs(dy) < 1e7;
+  if (v.zoom * scale != 1.0 || v.zoom_y != v.zoom) return std::nullopt;
+  const bool quarter_turn = (v.sin_t == 0 && std::abs(v.cos_t) == 1) || (v.cos_t == 0 && std::abs(v.sin_t) == 1);
+  if (!quarter_turn) return std::nullopt;
+  // Level texels per output pixel: the inverse matrix over the scale, exactly 0 or +-1 here.
+  double m[4];
+  v.InverseMatrix(m);
+  const Vec2 first = v.ToWorld({0.5, 0.5});
+  const double x = first.x / scale - 0.5, y = first.y / scale - 0.5;
+  if (x != std::floor(x) || y != std::floor(y) || std::abs(x) > 1e7 || std::abs(y) > 1e7) return std::nullopt;
+  return TexelGridMap{static_cast<int64_t>(x), static_cast<int64_t>(y), static_cast<int>(m[0] / scale),
+                      static_cast<int>(m[1] / scale), static_cast<int>(m[2] / scale), static_cast<int>(m[3] / scale)};
 }
 
 namespace {

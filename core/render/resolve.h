@@ -3,6 +3,7 @@
 /// The result holds everything the render thread needs, already checked.
 
 #include <array>
+#include <optional>
 #include <vector>
 
 #include "core/limits.h"
@@ -35,10 +36,19 @@ struct ResolvedRender {
   ScaleBarPlan scale_bar_plan;        ///< when scale_bar is set
 };
 
-/// Whether every output pixel's sample falls exactly on a texel center of `level`: one level texel
-/// per output pixel, unrotated, unstretched, the view's center a whole number of texels from the
-/// output's center.
-bool OnTexelGrid(const View& v, int level);
+/// A view whose every output pixel samples exactly a texel centre of a level: one level texel per
+/// output pixel, unstretched, turned by a multiple of 90 degrees (mirrored or not), the first
+/// pixel's sample on a texel centre. Output pixel (u, w) (column, row from the top) samples texel
+/// (x0 + ax u + bx w, y0 + ay u + by w), the a's and b's 0 or +-1.
+struct TexelGridMap {
+  int64_t x0 = 0, y0 = 0;
+  int ax = 1, bx = 0, ay = 0, by = 1;
+};
+
+/// The view's texel grid map at `level`, if it is on that level's grid (the shader's positions are
+/// then exact, so linear sampling puts all its weight on one texel: it is nearest sampling).
+std::optional<TexelGridMap> TexelGrid(const View& v, int level);
+inline bool OnTexelGrid(const View& v, int level) { return TexelGrid(v, level).has_value(); }
 
 /// Default contrast limits of a channel of an image (DESIGN §3).
 Contrast DefaultContrast(const ImageInfo& info, int channel = 0);
