@@ -4,6 +4,7 @@
 //
 //   tilerender-iiif-bench SLIDE.tif [--reps 20] [--clients 16] [--requests 200] [--iip-procs 2] [--no-iip]
 //                         [--max-tile-size N]  (the daemon's GPU tile side)
+//                         [--http-cache SIZE]  (the daemon's response cache; 0: every request renders)
 //
 //  1. 256 x 256 full-resolution JPEG tiles: the first request of each of --reps tiles (page cache
 //     dropped before), then one tile again and again (warm). tilerender answers these with the
@@ -42,7 +43,8 @@ struct Config {
   int requests = 200;
   int iip_procs = 2;
   bool iip = true;
-  std::string tile_size;  // the daemon's --max-tile-size, when given
+  std::string tile_size;   // the daemon's --max-tile-size, when given
+  std::string http_cache;  // the daemon's --http-cache, when given
 };
 
 // lighttpd serving iipsrv.fcgi on a free port, with its own configuration in a temporary folder.
@@ -189,7 +191,8 @@ void Measure(const Config& c, const std::vector<Side>& sides, int64_t W, int64_t
   run("the same region again", [&](const Side& s, int) {
     return s.prefix + "/" + std::to_string(regions[0].first) + "," + std::to_string(regions[0].second) + ",1024,768/1024,/0/default.jpg";
   }, false);
-  run("fit view full/1024,, first request", [&](const Side& s, int) { return s.prefix + "/full/1024,/0/default.jpg"; }, true);
+  // First requests of the fit view at 20 widths (1024, 1023, ...): not one a response cache holds.
+  run("fit view full/1024,, first request", [&](const Side& s, int i) { return s.prefix + "/full/" + std::to_string(1024 - i) + ",/0/default.jpg"; }, true);
   run("fit view again", [&](const Side& s, int) { return s.prefix + "/full/1024,/0/default.jpg"; }, false);
   for (const Row& r : rows) {
     std::printf("| %s |", r.what.c_str());
@@ -257,16 +260,18 @@ int Main(int argc, char** argv) {
     else if (a == "--iip-procs") c.iip_procs = std::stoi(value());
     else if (a == "--no-iip") c.iip = false;
     else if (a == "--max-tile-size") c.tile_size = value();
+    else if (a == "--http-cache") c.http_cache = value();
     else pos.push_back(a);
   }
   if (pos.size() != 1 || c.reps < 1) {
-    std::fprintf(stderr, "usage: tilerender-iiif-bench SLIDE.tif [--reps 20] [--clients 16] [--requests 200] [--iip-procs 2] [--no-iip] [--max-tile-size N]\n");
+    std::fprintf(stderr, "usage: tilerender-iiif-bench SLIDE.tif [--reps 20] [--clients 16] [--requests 200] [--iip-procs 2] [--no-iip] [--max-tile-size N] [--http-cache SIZE]\n");
     return 2;
   }
   c.slide = fs::absolute(pos[0]).lexically_normal().string();
   const std::string root = fs::path(c.slide).parent_path().string(), name = fs::path(c.slide).filename().string();
   std::vector<std::string> flags = {"--http-listen", "127.0.0.1:0"};
   if (!c.tile_size.empty()) flags.insert(flags.end(), {"--max-tile-size", c.tile_size});
+  if (!c.http_cache.empty()) flags.insert(flags.end(), {"--http-cache", c.http_cache});
   DaemonProcess d(TILERENDERD_PATH, root, flags);
   if (!d.ok() || d.http_address().empty()) {
     std::fprintf(stderr, "the daemon did not start\n");

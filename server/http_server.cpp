@@ -49,13 +49,18 @@ uint64_t Fnv1a(std::string_view s, uint64_t h = 1469598103934665603ull) {
   return h;
 }
 
-std::string ETagOf(const RegisteredImage& image, const httplib::Request& req) {
+// What a render is a function of: the image version and the whole URL (parameters sorted).
+std::string RenderKey(const RegisteredImage& image, const httplib::Request& req) {
   std::string key = std::to_string(image.handle->id()) + "|" + req.path;
   std::vector<std::pair<std::string, std::string>> params(req.params.begin(), req.params.end());
   std::sort(params.begin(), params.end());
   for (const auto& [k, v] : params) key += "|" + k + "=" + v;
+  return key;
+}
+
+std::string ETagOf(const std::string& render_key) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "\"tr-%016llx\"", static_cast<unsigned long long>(Fnv1a(key)));
+  std::snprintf(buf, sizeof buf, "\"tr-%016llx\"", static_cast<unsigned long long>(Fnv1a(render_key)));
   return buf;
 }
 
@@ -206,7 +211,10 @@ Result<std::vector<uint8_t>> StoredTile(const RegisteredImage& image, const iiif
 }  // namespace
 
 HttpServer::HttpServer(App& app, HttpOptions options)
-    : app_(app), options_(std::move(options)), server_(std::make_unique<httplib::Server>()) {}
+    : app_(app),
+      options_(std::move(options)),
+      cache_(options_.response_cache_bytes),
+      server_(std::make_unique<httplib::Server>()) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -380,7 +388,8 @@ void HttpServer::Routes() {
       return SendError(res, plan.status().code() == StatusCode::kResourceExhausted ? 413 : HttpStatusOf(plan.status()),
                        plan.status().message());
     }
-    const std::string etag = ETagOf(**image, req);
+    const std::string key = RenderKey(**image, req);
+    const std::string etag = ETagOf(key);
     res.set_header("ETag", etag);
     res.set_header("Cache-Control", "public, no-cache");  // stored, revalidated: an id may be reloaded
     if (NotModified(req, etag)) {
@@ -391,6 +400,11 @@ void HttpServer::Routes() {
     if (auto stored = StoredTile(**image, *parsed, *plan, req); stored.ok() && !stored->empty()) {
       res.set_header("X-Tilerender-Tile", "stored");  // the file's own JPEG tile, not a render
       res.set_content(reinterpret_cast<const char*>(stored->data()), stored->size(), "image/jpeg");
+      return;
+    }
+    if (auto hit = cache_.Get(key)) {
+      res.set_header("X-Tilerender-Cache", "hit");
+      res.set_content(hit->body, hit->content_type);
       return;
     }
     RenderRequest r;
@@ -426,7 +440,9 @@ void HttpServer::Routes() {
     r.layers = std::move(layers).value();
     auto out = app_.Render(r, {});
     if (!out.ok()) return SendStatus(res, out.status());
-    res.set_content(reinterpret_cast<const char*>(out->data.data()), out->data.size(), iiif::MediaType(parsed->format));
+    std::string body(reinterpret_cast<const char*>(out->data.data()), out->data.size());
+    cache_.Put(key, iiif::MediaType(parsed->format), body);
+    res.set_content(std::move(body), iiif::MediaType(parsed->format));
   });
 
   // Scripts: the images, and a render from the RenderRequest as JSON (the proto's JSON mapping).

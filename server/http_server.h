@@ -9,13 +9,16 @@
 //   / and /web/: the web viewer (static files), /osd/: OpenSeadragon, installed there by npm;
 //   /healthz.
 // CORS on every answer; renders carry an ETag (a render is a function of the image version and
-// the URL), and If-None-Match answers 304 without rendering. Never a GL call here.
+// the URL), and If-None-Match answers 304 without rendering; IIIF renders are kept in a response
+// cache by the same key, so any client asking again gets them without a render. Never a GL call
+// here.
 
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "server/app.h"
+#include "server/response_cache.h"
 
 namespace httplib {
 class Server;
@@ -31,6 +34,8 @@ struct HttpOptions {
   int timeout_s = 30;  ///< read and write timeouts of a connection
   /// The web viewer: static/ (our files) and node_modules/openseadragon (npm); empty: no viewer.
   std::string web_root;
+  /// Encoded IIIF renders kept for repeats (0: none).
+  int64_t response_cache_bytes = int64_t{64} << 20;
 };
 
 class HttpServer {
@@ -43,6 +48,7 @@ class HttpServer {
   const std::string& host() const { return host_; }
   /// Stops accepting, finishes the requests in progress, joins.
   void Stop();
+  ResponseCache::Stats cache_stats() const { return cache_.stats(); }
 
  private:
   HttpServer(App& app, HttpOptions options);
@@ -50,6 +56,7 @@ class HttpServer {
 
   App& app_;
   HttpOptions options_;
+  ResponseCache cache_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   std::string host_;

@@ -88,6 +88,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--http-threads", http_options.threads, "HTTP workers (each serves one keep-alive connection at a time)")
       ->capture_default_str()->check(CLI::Range(1, 1024));
+  std::string http_cache = "64M";
+  app.add_option("--http-cache", http_cache, "bytes of encoded IIIF renders kept for repeats (0: none)")->capture_default_str();
   app.add_flag("--layer-by-layer", [&](int64_t) { engine_options.one_pass_composite = false; },
                "draw channel composites one pass per layer (for benchmarks: the pixels are the same)");
   app.add_flag("--demo", demo, "load the built-in synthetic image as 'demo'");
@@ -101,6 +103,7 @@ int main(int argc, char** argv) {
     engine_options.host_cache_bytes = ParseBytes(host_cache);
     engine_options.image_limits.max_bytes = ParseBytes(max_image_bytes);
     app_options.max_upload_bytes = ParseBytes(max_upload);
+    http_options.response_cache_bytes = ParseBytes(http_cache);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

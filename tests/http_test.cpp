@@ -353,6 +353,40 @@ TEST_F(HttpTest, ETagAnswers304WithoutRendering) {
   EXPECT_NE(pre->get_header_value("Access-Control-Allow-Methods").find("GET"), std::string::npos);
 }
 
+// A render asked again, by any client, comes from the response cache: the same bytes, no render;
+// reloading the image (a new version under the same id) renders afresh.
+TEST_F(HttpTest, RepeatedRendersComeFromTheResponseCache) {
+  const std::string url = "/iiif/3/rgb/10,20,150,100/^300,/90/default.png?contrast=10,240";
+  const int64_t served0 = daemon_->client().Stats()->renders_served();
+  auto first = Get(url);
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 200);
+  EXPECT_FALSE(first->has_header("X-Tilerender-Cache"));
+  EXPECT_EQ(daemon_->client().Stats()->renders_served(), served0 + 1);
+  for (int i = 0; i < 3; ++i) {
+    auto again = Get(url);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->status, 200);
+    EXPECT_EQ(again->get_header_value("X-Tilerender-Cache"), "hit");
+    EXPECT_EQ(again->body, first->body);
+    EXPECT_EQ(again->get_header_value("Content-Type"), "image/png");
+    EXPECT_EQ(again->get_header_value("ETag"), first->get_header_value("ETag"));
+  }
+  EXPECT_EQ(daemon_->client().Stats()->renders_served(), served0 + 1) << "hits cost no render";
+  // The same view with other parameters is another render.
+  ASSERT_EQ(Get(url + "&gamma=0.5")->status, 200);
+  EXPECT_EQ(daemon_->client().Stats()->renders_served(), served0 + 2);
+  // A reload is a new version: rendered again (the same pixels, here), under a new ETag.
+  ASSERT_TRUE(daemon_->client().Unload("rgb").ok());
+  ASSERT_TRUE(daemon_->client().Load("rgb.npy", "rgb").ok());
+  auto reloaded = Get(url);
+  ASSERT_TRUE(reloaded);
+  EXPECT_FALSE(reloaded->has_header("X-Tilerender-Cache"));
+  EXPECT_NE(reloaded->get_header_value("ETag"), first->get_header_value("ETag"));
+  EXPECT_EQ(reloaded->body, first->body);
+  EXPECT_EQ(daemon_->client().Stats()->renders_served(), served0 + 3);
+}
+
 TEST_F(HttpTest, JsonApiListsImagesAndRendersTheRequestAsJson) {
   auto list = Get("/api/images");
   ASSERT_TRUE(list);
@@ -466,7 +500,7 @@ TEST_F(HttpTest, UntransformedTilesAreTheFilesOwnJpegTiles) {
   }
   const std::string rendered = Get("/iiif/3/jp/256,256,256,256/256,/0/default.jpg?interp=nearest")->body;
   EXPECT_LE(worst(decode(rendered), tiff_tile(0, 256, 256)), 12) << "a re-encoded render of the same tile";
-  EXPECT_EQ(daemon_->client().Stats()->renders_served(), served + 8);
+  EXPECT_EQ(daemon_->client().Stats()->renders_served(), served + 7) << "the last one again came from the response cache";
 }
 
 TEST_F(HttpTest, HostileUrlsGet4xxAndTheDaemonServesOn) {
