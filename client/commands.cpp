@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/render/render_request.h"
+
 namespace tilerender::client {
 
 void AddRenderOptions(CLI::App* c, RenderArgs* a) {
@@ -85,23 +87,14 @@ Result<v1::RenderRequest> BuildRenderRequest(const RenderArgs& a) {
     // One additive layer per "channel:colormap", each like the one above otherwise.
     const v1::Layer base = *layer;
     r.clear_layers();
-    size_t start = 0;
-    while (start <= a.channels.size()) {
-      const size_t end = std::min(a.channels.find(',', start), a.channels.size());
-      const std::string item = a.channels.substr(start, end - start);
-      const size_t colon = item.find(':');
-      int channel = -1;
-      char tail;
-      if (colon == std::string::npos || std::sscanf(item.substr(0, colon).c_str(), "%d%c", &channel, &tail) != 1 ||
-          channel < 0 || colon + 1 == item.size()) {
-        return InvalidArgument("--channels item '" + item + "' must be CHANNEL:COLORMAP, e.g. 0:green");
-      }
+    auto items = ParseChannelColormaps(a.channels);
+    if (!items.ok()) return InvalidArgument("--channels " + items.status().message());
+    for (const ChannelColormap& item : *items) {
       v1::Layer* l = r.add_layers();
       *l = base;
-      l->set_channel(channel);
-      l->mutable_colormap()->set_name(item.substr(colon + 1));
+      l->set_channel(item.channel);
+      l->mutable_colormap()->set_name(item.colormap);
       l->set_blending(v1::ADDITIVE);
-      start = end + 1;
     }
   }
   if (!a.background.empty()) {

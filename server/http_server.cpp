@@ -130,25 +130,14 @@ Result<std::vector<Layer>> LayersFromQuery(const RegisteredImage& image, const h
   const int planes = info.desc.planes;
   if (req.has_param("channels")) {
     // "0:green,1:magenta": one additive layer per item.
-    const std::string spec = req.get_param_value("channels");
-    size_t start = 0;
-    while (start <= spec.size()) {
-      const size_t end = std::min(spec.find(',', start), spec.size());
-      const std::string item = spec.substr(start, end - start);
-      const size_t colon = item.find(':');
-      int channel = -1;
-      char tail = 0;
-      if (colon == std::string::npos || std::sscanf(item.substr(0, colon).c_str(), "%d%c", &channel, &tail) != 1 ||
-          channel < 0 || colon + 1 == item.size()) {
-        return InvalidArgument("query parameter channels: item '" + ForLog(item, 40) + "' must be CHANNEL:COLORMAP");
-      }
+    auto items = ParseChannelColormaps(req.get_param_value("channels"));
+    if (!items.ok()) return InvalidArgument("query parameter channels: " + ForLog(items.status().message(), 120));
+    for (const ChannelColormap& item : *items) {
       Layer l = base;
-      l.channel = channel;
-      l.colormap = {.name = item.substr(colon + 1)};
+      l.channel = item.channel;
+      l.colormap = {.name = item.colormap};
       l.blending = Blending::kAdditive;
       layers.push_back(l);
-      if (layers.size() > 64) return InvalidArgument("query parameter channels names more than 64 layers");
-      start = end + 1;
     }
   } else if (req.has_param("channel") || planes == 1 || req.has_param("colormap")) {
     Layer l = base;

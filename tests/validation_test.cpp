@@ -165,6 +165,25 @@ TEST_F(ValidationTest, CancelledBeforeStartIsDroppedUndrawn) {
   EXPECT_EQ(e.stats().renders, renders + 1);
 }
 
+// The channel composite's text form, shared by the CLI's --channels and IIIF's channels=.
+TEST(ChannelColormapsTest, ParsesItemsAndNamesTheFirstBadOne) {
+  auto ok = ParseChannelColormaps("0:green,12:magenta,2:my-lut");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  ASSERT_EQ(ok->size(), 3u);
+  EXPECT_EQ((*ok)[1].channel, 12);
+  EXPECT_EQ((*ok)[1].colormap, "magenta");
+  EXPECT_EQ((*ok)[2].colormap, "my-lut");
+  for (const char* bad : {"", "0", "0:", ":green", "x:green", "-1:green", "1x:green", "0:green,", "0:green,,1:cyan"}) {
+    auto r = ParseChannelColormaps(bad);
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(r.status().message().find("must be CHANNEL:COLORMAP"), std::string::npos) << bad;
+  }
+  std::string many;
+  for (int i = 0; i < 65; ++i) many += (i ? "," : "") + std::to_string(i) + ":gray";
+  EXPECT_EQ(ParseChannelColormaps(many).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(ParseChannelColormaps(many.substr(0, many.rfind(','))).ok()) << "64 items are fine";
+}
+
 TEST(BudgetTest, BudgetBelowFourTilesIsRefusedAtStart) {
   EngineOptions o;
   o.warm_up_all = false;  // shader variants compile on first use

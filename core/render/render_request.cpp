@@ -1,5 +1,7 @@
 #include "core/render/render_request.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <string>
 
 namespace tilerender {
@@ -17,6 +19,26 @@ Result<Blending> ParseBlending(std::string_view name) {
   }
   return InvalidArgument("unknown blending '" + std::string(name) +
                          "' (translucent, additive, opaque, minimum, maximum)");
+}
+
+Result<std::vector<ChannelColormap>> ParseChannelColormaps(std::string_view spec) {
+  std::vector<ChannelColormap> out;
+  size_t start = 0;
+  while (start <= spec.size()) {
+    const size_t end = std::min(spec.find(',', start), spec.size());
+    const std::string_view item = spec.substr(start, end - start);
+    const size_t colon = item.find(':');
+    int channel = -1;
+    char tail = 0;
+    if (colon == std::string_view::npos || colon + 1 == item.size() ||
+        std::sscanf(std::string(item.substr(0, colon)).c_str(), "%d%c", &channel, &tail) != 1 || channel < 0) {
+      return InvalidArgument("item '" + std::string(item.substr(0, 40)) + "' must be CHANNEL:COLORMAP, e.g. 0:green");
+    }
+    if (out.size() == 64) return InvalidArgument("more than 64 channels");
+    out.push_back({channel, std::string(item.substr(colon + 1))});
+    start = end + 1;
+  }
+  return out;
 }
 
 const char* InterpolationName(Interpolation i) {

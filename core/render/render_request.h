@@ -24,6 +24,15 @@ Result<Blending> ParseBlending(std::string_view name);  ///< "translucent", "add
 const char* InterpolationName(Interpolation i);
 const char* BlendingName(Blending b);
 
+/// One item of a channel composite: a channel shown through a colormap (an additive layer).
+struct ChannelColormap {
+  int channel = 0;
+  std::string colormap;
+};
+/// "0:green,1:magenta,2:cyan" (the CLI's --channels, the IIIF channels= parameter): at most 64
+/// items; INVALID_ARGUMENT naming the first bad item.
+Result<std::vector<ChannelColormap>> ParseChannelColormaps(std::string_view spec);
+
 struct Camera {
   std::optional<double> center_x;  ///< world units (image pixels); default: the image center
   std::optional<double> center_y;
