@@ -17,6 +17,8 @@ packages=(
   libcli11-dev nlohmann-json3-dev
   # HTTP front end (IIIF)
   libcpp-httplib-dev
+  # the Python client (installed into a venv in the build tree) and its tests
+  python3-venv python3-grpcio python3-protobuf python3-numpy python3-pytest python3-matplotlib
   # tests and benchmarks (peers: libvips and its tools, IIPImage under lighttpd; Chromium runs the
   # web viewer's test)
   libgtest-dev libgmock-dev libbenchmark-dev libvips-dev libvips-tools chromium iipimage-server lighttpd
