@@ -2,6 +2,7 @@
 // status on stderr), 2 usage error.
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -79,6 +80,13 @@ int Main(int argc, char** argv) {
   std::string server = DefaultServer();
   double timeout_s = 0;
   app.add_option("--server", server, "daemon address (default: $TILERENDER_SERVER or 127.0.0.1:50051)");
+  ConnectOptions connect;
+  if (const char* t = std::getenv("TILERENDER_TOKEN")) connect.token = t;
+  app.add_option("--token", connect.token, "bearer token (default: $TILERENDER_TOKEN)");
+  app.add_flag("--tls", connect.tls, "connect over TLS, trusting the system's CAs");
+  app.add_option("--tls-ca", connect.tls_ca, "PEM CA of the daemon's certificate (implies --tls)");
+  app.add_option("--tls-cert", connect.tls_cert, "PEM client certificate, for mutual TLS");
+  app.add_option("--tls-key", connect.tls_key, "PEM key of --tls-cert");
 
   auto* info = app.add_subcommand("info", "server version, GPU and limits");
   auto* health = app.add_subcommand("health", "exit 0 when the daemon is serving");
@@ -165,7 +173,9 @@ int Main(int argc, char** argv) {
     return ComparePair(pair[0], pair[1], compare_options);
   }
 
-  auto client = Client::Connect(server);
+  auto connected = Client::Connect(server, connect);
+  if (!connected.ok()) return Fail(connected.status());
+  std::unique_ptr<Client> client = std::move(connected).value();
   if (*health) {
     const Status s = wait_s > 0 ? client->WaitForServing(std::chrono::milliseconds(static_cast<int64_t>(wait_s * 1000)))
                                 : client->Health();

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -21,8 +23,8 @@ Status FromGrpc(const grpc::Status& s) {
   return Status(static_cast<StatusCode>(s.error_code()), s.error_message());
 }
 
-Client::Client(std::shared_ptr<grpc::Channel> channel)
-    : channel_(std::move(channel)), stub_(v1::TileRender::NewStub(channel_)) {}
+Client::Client(std::shared_ptr<grpc::Channel> channel, std::string token)
+    : channel_(std::move(channel)), stub_(v1::TileRender::NewStub(channel_)), token_(std::move(token)) {}
 
 std::unique_ptr<Client> Client::Connect(const std::string& target, int max_message_bytes) {
   grpc::ChannelArguments args;
@@ -30,6 +32,35 @@ std::unique_ptr<Client> Client::Connect(const std::string& target, int max_messa
   args.SetMaxSendMessageSize(max_message_bytes);
   return std::make_unique<Client>(
       grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args));
+}
+
+Result<std::unique_ptr<Client>> Client::Connect(const std::string& target, const ConnectOptions& options) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(options.max_message_bytes);
+  args.SetMaxSendMessageSize(options.max_message_bytes);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (options.tls || !options.tls_ca.empty() || !options.tls_cert.empty() || !options.tls_key.empty()) {
+    auto read = [](const std::string& path, std::string* out) -> Status {
+      if (path.empty()) return Status::Ok();
+      std::ifstream f(path, std::ios::binary);
+      if (!f) return InvalidArgument("cannot read " + path);
+      std::stringstream ss;
+      ss << f.rdbuf();
+      *out = ss.str();
+      return Status::Ok();
+    };
+    grpc::SslCredentialsOptions ssl;
+    TR_RETURN_IF_ERROR(read(options.tls_ca, &ssl.pem_root_certs));
+    TR_RETURN_IF_ERROR(read(options.tls_cert, &ssl.pem_cert_chain));
+    TR_RETURN_IF_ERROR(read(options.tls_key, &ssl.pem_private_key));
+    credentials = grpc::SslCredentials(ssl);
+  }
+  return std::make_unique<Client>(grpc::CreateCustomChannel(target, credentials, args), options.token);
+}
+
+void Client::Prepare(grpc::ClientContext& ctx, const std::string& image_id) const {
+  if (!token_.empty()) ctx.AddMetadata("authorization", "Bearer " + token_);
+  if (!image_id.empty()) ctx.AddMetadata("x-image-id", image_id);
 }
 
 Status Client::Health() {
@@ -79,6 +110,7 @@ Status Client::WaitForServing(std::chrono::milliseconds timeout) {
 
 Result<v1::ServerInfo> Client::Info() {
   grpc::ClientContext ctx;
+  Prepare(ctx);
   v1::ServerInfo out;
   TR_RETURN_IF_ERROR(FromGrpc(stub_->GetServerInfo(&ctx, {}, &out)));
   return out;
@@ -96,6 +128,7 @@ Result<v1::ImageInfo> Client::Load(const std::string& path, const std::string& i
 
 Result<v1::ImageInfo> Client::Load(const v1::LoadImageRequest& req) {
   grpc::ClientContext ctx;
+  Prepare(ctx);
   v1::ImageInfo out;
   TR_RETURN_IF_ERROR(FromGrpc(stub_->LoadImage(&ctx, req, &out)));
   return out;
@@ -109,6 +142,7 @@ Result<v1::ImageInfo> Client::Upload(const std::string& id, ImageSource& source,
   ImageLimits unlimited{INT64_MAX, INT64_MAX, INT64_MAX};
   TR_RETURN_IF_ERROR(ValidateDesc(d, unlimited));
   grpc::ClientContext ctx;
+  Prepare(ctx);
   v1::ImageInfo out;
   auto writer = stub_->UploadImage(&ctx, &out);
   v1::UploadImageRequest msg;
@@ -186,6 +220,7 @@ Result<v1::ImageInfo> Client::Upload(const std::string& id, ImageSource& source,
 
 Result<std::vector<v1::ImageInfo>> Client::List() {
   grpc::ClientContext ctx;
+  Prepare(ctx);
   v1::ListImagesResponse resp;
   TR_RETURN_IF_ERROR(FromGrpc(stub_->ListImages(&ctx, {}, &resp)));
   return std::vector<v1::ImageInfo>(resp.images().begin(), resp.images().end());
@@ -193,6 +228,7 @@ Result<std::vector<v1::ImageInfo>> Client::List() {
 
 Result<int64_t> Client::Unload(const std::string& id) {
   grpc::ClientContext ctx;
+  Prepare(ctx);
   v1::UnloadImageRequest req;
   req.set_image_id(id);
   v1::UnloadImageResponse resp;
@@ -203,6 +239,7 @@ Result<int64_t> Client::Unload(const std::string& id) {
 Result<v1::RenderResponse> Client::Render(const v1::RenderRequest& request,
                                           std::chrono::milliseconds timeout) {
   grpc::ClientContext ctx;
+  Prepare(ctx, request.layers_size() > 0 ? request.layers(0).image_id() : "");
   if (timeout.count() > 0) ctx.set_deadline(std::chrono::system_clock::now() + timeout);
   v1::RenderResponse resp;
   TR_RETURN_IF_ERROR(FromGrpc(stub_->Render(&ctx, request, &resp)));
@@ -212,6 +249,7 @@ Result<v1::RenderResponse> Client::Render(const v1::RenderRequest& request,
 Status Client::RenderStream(const std::vector<v1::RenderRequest>& requests,
                             const StreamCallback& on_result) {
   grpc::ClientContext ctx;
+  Prepare(ctx, !requests.empty() && requests[0].layers_size() > 0 ? requests[0].layers(0).image_id() : "");
   auto stream = stub_->RenderStream(&ctx);
   // Write everything from a second thread: the server answers while we still send.
   std::thread writer([&] {
@@ -245,6 +283,7 @@ Status Client::RenderStream(const std::vector<v1::RenderRequest>& requests,
 
 Result<v1::Stats> Client::Stats() {
   grpc::ClientContext ctx;
+  Prepare(ctx);
   v1::Stats out;
   TR_RETURN_IF_ERROR(FromGrpc(stub_->GetStats(&ctx, {}, &out)));
   return out;

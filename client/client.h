@@ -28,10 +28,23 @@ struct UploadOptions {
   std::function<bool(size_t, size_t)> progress;
 };
 
+/// How to reach the daemon: TLS (the CA to trust; a certificate and key for mutual TLS) and a bearer
+/// token (sent as "authorization: Bearer TOKEN" metadata with every call).
+struct ConnectOptions {
+  int max_message_bytes = 256 << 20;
+  std::string token;
+  bool tls = false;     ///< implied by any of the files below
+  std::string tls_ca;   ///< PEM file of the CA that signed the daemon's certificate (empty: the system's)
+  std::string tls_cert; ///< PEM files of this client's certificate and key (mutual TLS)
+  std::string tls_key;
+};
+
 class Client {
  public:
-  explicit Client(std::shared_ptr<grpc::Channel> channel);
+  explicit Client(std::shared_ptr<grpc::Channel> channel, std::string token = "");
   static std::unique_ptr<Client> Connect(const std::string& target, int max_message_bytes = 256 << 20);
+  /// INVALID_ARGUMENT when a TLS file cannot be read.
+  static Result<std::unique_ptr<Client>> Connect(const std::string& target, const ConnectOptions& options);
 
   /// Waits until the health service reports SERVING (the daemon renders), or the timeout passes.
   Status WaitForServing(std::chrono::milliseconds timeout);
@@ -58,8 +71,13 @@ class Client {
   Result<v1::Stats> Stats();
 
  private:
+  /// The token's metadata; for renders also x-image-id (the first layer's image: a balancer hashes
+  /// on it for cache affinity).
+  void Prepare(grpc::ClientContext& ctx, const std::string& image_id = "") const;
+
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::TileRender::Stub> stub_;
+  std::string token_;
 };
 
 }  // namespace tilerender::client

@@ -21,6 +21,7 @@ if(TILERENDER_BUILD_SERVER)
   find_package(gRPC CONFIG REQUIRED)  # gRPC::grpc++, gRPC::grpc++_reflection, gRPC::grpc_cpp_plugin
   find_package(CLI11 REQUIRED)
   pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)  # the HTTP front end (IIIF)
+  find_package(OpenSSL REQUIRED)  # SHA-256 and constant-time compares of bearer tokens; TLS
 endif()
 
 if(TILERENDER_BUILD_TESTS)

@@ -25,6 +25,7 @@ enum class StatusCode {
   kInternal = 13,
   kUnavailable = 14,
   kDataLoss = 15,  ///< a file's data cannot be decoded (a corrupt tile found while rendering)
+  kUnauthenticated = 16,  ///< no valid credentials (a missing or unknown token)
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -58,6 +59,7 @@ Status Unavailable(std::string message);
 Status Cancelled(std::string message);
 Status Unimplemented(std::string message);
 Status DataLoss(std::string message);
+Status Unauthenticated(std::string message);
 
 /// A value or an error.
 template <typename T>

@@ -159,7 +159,9 @@ Result<std::future<Result<RenderOutput>>> App::SubmitRender(const RenderRequest&
       out = TooLarge(static_cast<int64_t>(out->data.size()), max_output_bytes, limit_name);
     }
     if (out.ok()) {
-      metrics_.Record(MsSince(start));
+      const double ms = MsSince(start);
+      metrics_.Record(ms);
+      requests_.ObserveRender(out->timings, ms);
     } else {
       metrics_.RecordError();
     }

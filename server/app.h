@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "core/engine.h"
+#include "server/auth.h"
 #include "server/image_registry.h"
+#include "server/metrics.h"
 
 namespace tilerender::server {
 
@@ -22,6 +24,8 @@ struct AppOptions {
   std::string data_root;  ///< canonical path
   int64_t max_upload_bytes = int64_t{16} << 30;
   std::string version;
+  /// Bearer tokens with roles (--auth-tokens); null: every request is allowed.
+  const TokenStore* tokens = nullptr;
 };
 
 /// Latencies of recent successful renders, and counts, for statistics.
@@ -56,10 +60,18 @@ class App {
   App(Engine& engine, AppOptions options);
 
   Engine& engine() { return engine_; }
+  const Engine& engine() const { return engine_; }
   const AppOptions& options() const { return options_; }
   const ImageRegistry& registry() const { return registry_; }
   const RenderMetrics& metrics() const { return metrics_; }
+  /// Requests by transport, method and code, and render stage histograms (/metrics).
+  RequestMetrics& requests() { return requests_; }
+  const RequestMetrics& requests() const { return requests_; }
   double uptime_s() const;
+  /// OK where no tokens are configured; else the token in `authorization` ("Bearer ...") decides.
+  Status Authorize(std::string_view authorization, Permission permission) const {
+    return options_.tokens == nullptr ? Status::Ok() : options_.tokens->Authorize(authorization, permission);
+  }
 
   /// Registers an in-memory image (the built-in demo image).
   Status AddImage(const std::string& id, std::shared_ptr<ImageSource> source, const std::string& origin);
@@ -117,6 +129,7 @@ class App {
   AppOptions options_;
   ImageRegistry registry_;
   RenderMetrics metrics_;
+  RequestMetrics requests_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

@@ -64,6 +64,15 @@ std::string ETagOf(const std::string& render_key) {
   return buf;
 }
 
+// The route of a path, a bounded label for metrics.
+std::string RouteOf(const std::string& path) {
+  if (path.rfind("/iiif/", 0) == 0) return path.size() > 10 && path.compare(path.size() - 10, 10, "/info.json") == 0 ? "iiif_info" : "iiif_image";
+  for (const char* p : {"/api/render", "/api/images", "/api/info", "/healthz", "/metrics"}) {
+    if (path == p) return p + 1;
+  }
+  return path.rfind("/api/", 0) == 0 ? "api_other" : "static";
+}
+
 bool NotModified(const httplib::Request& req, const std::string& etag) {
   const std::string inm = req.get_header_value("If-None-Match");
   if (inm.empty()) return false;
@@ -203,9 +212,24 @@ HttpServer::HttpServer(App& app, HttpOptions options)
     : app_(app),
       options_(std::move(options)),
       cache_(options_.response_cache_bytes),
-      server_(std::make_unique<httplib::Server>()) {}
+      server_(options_.tls_cert.empty()
+                  ? std::make_unique<httplib::Server>()
+                  : std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str(),
+                                                         options_.tls_client_ca.empty() ? nullptr
+                                                                                        : options_.tls_client_ca.c_str())) {}
 
 HttpServer::~HttpServer() { Stop(); }
+
+std::string HttpServer::CacheExposition() const {
+  if (options_.metrics_only) return "";
+  const ResponseCache::Stats c = cache_.stats();
+  return "# HELP tilerender_http_cache_hits_total IIIF renders answered from the response cache\n"
+         "# TYPE tilerender_http_cache_hits_total counter\ntilerender_http_cache_hits_total " + std::to_string(c.hits) +
+         "\n# HELP tilerender_http_cache_misses_total IIIF renders not in the response cache\n"
+         "# TYPE tilerender_http_cache_misses_total counter\ntilerender_http_cache_misses_total " + std::to_string(c.misses) +
+         "\n# HELP tilerender_http_cache_bytes bytes the response cache holds\n"
+         "# TYPE tilerender_http_cache_bytes gauge\ntilerender_http_cache_bytes " + std::to_string(c.bytes) + "\n";
+}
 
 void HttpServer::Stop() {
   if (server_) server_->stop();
@@ -219,6 +243,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(App& app, HttpOptions opti
   const int port = std::atoi(options.listen.c_str() + colon + 1);
   std::unique_ptr<HttpServer> s(new HttpServer(app, options));
   httplib::Server& srv = *s->server_;
+  if (!srv.is_valid()) return InvalidArgument("cannot use the TLS certificate, key or client CA for HTTPS");
   const int threads = std::max(1, options.threads);
   srv.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   srv.set_tcp_nodelay(true);  // small answers must not wait for a delayed ACK (40 ms on Linux)
@@ -246,13 +271,24 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(App& app, HttpOptions opti
 void HttpServer::Routes() {
   httplib::Server& srv = *server_;
   srv.set_default_headers({{"Access-Control-Allow-Origin", "*"}, {"Access-Control-Expose-Headers", "ETag"}});
-  srv.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+  srv.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_request_start = Clock::now();
+    // With --auth-tokens, images and the API need a token (any role: nothing here writes); the
+    // viewer's static files, /healthz and /metrics stay open.
+    if (req.method != "OPTIONS" && (req.path.rfind("/iiif/", 0) == 0 || req.path.rfind("/api/", 0) == 0)) {
+      const Status s = app_.Authorize(req.get_header_value("Authorization"), Permission::kRead);
+      if (!s.ok()) {
+        if (s.code() == StatusCode::kUnauthenticated) res.set_header("WWW-Authenticate", "Bearer");
+        SendStatus(res, s);
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
     return httplib::Server::HandlerResponse::Unhandled;
   });
   // One line per request: method, path, status, bytes, latency (the query is not logged whole).
-  srv.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+  srv.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t_request_start).count();
+    app_.requests().CountRequest("http", RouteOf(req.path), std::to_string(res.status));
     spdlog::info("HTTP {} {}{} {} {} bytes {:.1f} ms", req.method, ForLog(req.path), req.params.empty() ? "" : "?...",
                  res.status, res.body.size(), ms);
   });
@@ -276,6 +312,10 @@ void HttpServer::Routes() {
     res.set_header("Access-Control-Max-Age", "86400");
   });
   srv.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+  srv.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(app_.requests().Exposition(app_, CacheExposition()), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  if (options_.metrics_only) return;
 
   // The web viewer: our static files, and OpenSeadragon where npm installed it.
   if (!options_.web_root.empty()) {

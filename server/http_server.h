@@ -36,6 +36,10 @@ struct HttpOptions {
   std::string web_root;
   /// Encoded IIIF renders kept for repeats (0: none).
   int64_t response_cache_bytes = int64_t{64} << 20;
+  /// HTTPS with this PEM certificate and key; with a client CA, client certificates are required.
+  std::string tls_cert, tls_key, tls_client_ca;
+  /// Serve /metrics and /healthz only (--metrics-listen).
+  bool metrics_only = false;
 };
 
 class HttpServer {
@@ -49,6 +53,8 @@ class HttpServer {
   /// Stops accepting, finishes the requests in progress, joins.
   void Stop();
   ResponseCache::Stats cache_stats() const { return cache_.stats(); }
+  /// The response cache's metrics, Prometheus text.
+  std::string CacheExposition() const;
 
  private:
   HttpServer(App& app, HttpOptions options);

@@ -8,6 +8,7 @@ int HttpStatusOf(const Status& s) {
     case StatusCode::kInvalidArgument: return 400;
     case StatusCode::kNotFound: return 404;
     case StatusCode::kPermissionDenied: return 403;
+    case StatusCode::kUnauthenticated: return 401;
     case StatusCode::kAlreadyExists: return 409;
     case StatusCode::kFailedPrecondition: return 409;
     case StatusCode::kUnimplemented: return 501;

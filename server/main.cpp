@@ -1,6 +1,7 @@
 // tilerenderd: the daemon. Flags of DESIGN §5; health service and reflection; with --http-listen
-// also the HTTP front end (IIIF); SIGINT/SIGTERM stop both accepting, let in-flight work finish,
-// and exit 0.
+// also the HTTP front end (IIIF); TLS (optionally mutual) on both with --tls-cert/--tls-key; bearer
+// tokens with roles from --auth-tokens, re-read on SIGHUP; SIGINT/SIGTERM stop both accepting, let
+// in-flight work finish, and exit 0.
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
@@ -13,7 +14,9 @@
 #include <csignal>
 #include <malloc.h>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "core/engine.h"
 #include "core/image/synthetic.h"
@@ -65,8 +68,16 @@ int main(int argc, char** argv) {
   tr::server::ServiceOptions service_options;
   tr::server::AppOptions app_options;
   tr::server::HttpOptions http_options;
+  std::string tls_cert, tls_key, tls_client_ca, auth_tokens, metrics_listen;
   app.add_option("--listen", listen, "address:port to listen on (port 0: any free port)")->capture_default_str();
   app.add_option("--data-root", data_root, "directory LoadImage paths resolve in")->capture_default_str();
+  app.add_option("--tls-cert", tls_cert, "PEM certificate (chain): serve gRPC and HTTP over TLS")->check(CLI::ExistingFile);
+  app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
+  app.add_option("--tls-client-ca", tls_client_ca, "PEM CA: require client certificates it signed (mutual TLS)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--auth-tokens", auth_tokens,
+                 "file of 'TOKEN ROLE' lines (render: read and render; admin: also load, upload, unload); "
+                 "re-read on SIGHUP")->check(CLI::ExistingFile);
   app.add_option("--egl-device", engine_options.egl.device, "auto, surfaceless or a GPU index")->capture_default_str();
   app.add_flag("--require-gpu", engine_options.egl.require_hardware, "refuse to start on a software renderer (llvmpipe)");
   app.add_option("--max-tile-size", engine_options.max_tile_size, "GPU tile side in pixels")->capture_default_str()->check(CLI::Range(16, 1 << 16));
@@ -86,6 +97,8 @@ int main(int argc, char** argv) {
   http_options.web_root = TILERENDER_WEB_DIR;
   app.add_option("--web-root", http_options.web_root, "the web viewer's directory (static/, node_modules/ from npm)")
       ->capture_default_str();
+  app.add_option("--metrics-listen", metrics_listen,
+                 "HOST:PORT for Prometheus /metrics alone (plain HTTP; the HTTP port serves /metrics too)");
   app.add_option("--http-threads", http_options.threads, "HTTP workers (each serves one keep-alive connection at a time)")
       ->capture_default_str()->check(CLI::Range(1, 1024));
   std::string http_cache = "64M";
@@ -117,6 +130,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   // A client that closes its socket mid-answer must not kill the daemon.
   std::signal(SIGPIPE, SIG_IGN);
@@ -128,6 +142,24 @@ int main(int argc, char** argv) {
   }
   app_options.data_root = root;
   app_options.version = TILERENDER_VERSION;
+  if (tls_cert.empty() != tls_key.empty() || (!tls_client_ca.empty() && tls_cert.empty())) {
+    spdlog::error("TLS needs --tls-cert and --tls-key together (and both for --tls-client-ca)");
+    return 2;
+  }
+  std::unique_ptr<tr::server::TokenStore> tokens;
+  if (!auth_tokens.empty()) {
+    auto opened = tr::server::TokenStore::Open(auth_tokens);
+    if (!opened.ok()) {
+      spdlog::error("{}", opened.status().ToString());
+      return 2;
+    }
+    tokens = std::move(opened).value();
+    app_options.tokens = tokens.get();
+    spdlog::info("bearer tokens required: {} from {}", tokens->size(), auth_tokens);
+  }
+  http_options.tls_cert = tls_cert;
+  http_options.tls_key = tls_key;
+  http_options.tls_client_ca = tls_client_ca;
 
   auto engine = tr::Engine::Create(engine_options);
   if (!engine.ok()) {
@@ -159,7 +191,23 @@ int main(int argc, char** argv) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!tls_cert.empty()) {
+    auto read = [](const std::string& path) {
+      std::ifstream f(path, std::ios::binary);
+      std::stringstream ss;
+      ss << f.rdbuf();
+      return ss.str();
+    };
+    grpc::SslServerCredentialsOptions ssl(tls_client_ca.empty()
+                                              ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                              : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    ssl.pem_key_cert_pairs.push_back({read(tls_key), read(tls_cert)});
+    if (!tls_client_ca.empty()) ssl.pem_root_certs = read(tls_client_ca);
+    credentials = grpc::SslServerCredentials(ssl);
+    spdlog::info("TLS on{}", tls_client_ca.empty() ? "" : ", client certificates required (mutual TLS)");
+  }
+  builder.AddListeningPort(listen, credentials, &port);
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(service_options.max_message_bytes);
   builder.SetMaxSendMessageSize(service_options.max_message_bytes);
@@ -184,18 +232,52 @@ int main(int argc, char** argv) {
     http = std::move(started).value();
     spdlog::info("HTTP on {}:{} ({} workers)", http->host(), http->port(), http_options.threads);
   }
+  std::unique_ptr<tr::server::HttpServer> metrics_http;
+  if (!metrics_listen.empty()) {
+    tr::server::HttpOptions m;
+    m.listen = metrics_listen;
+    m.threads = 2;
+    m.metrics_only = true;
+    m.response_cache_bytes = 0;
+    auto started = tr::server::HttpServer::Start(application, m);
+    if (!started.ok()) {
+      spdlog::error("metrics: {}", started.status().ToString());
+      if (http) http->Stop();
+      server->Shutdown();
+      return 1;
+    }
+    metrics_http = std::move(started).value();
+    spdlog::info("metrics on {}:{}", metrics_http->host(), metrics_http->port());
+  }
   // Machine-readable lines on stdout for whoever started us (scripts, tests), written at once.
   std::string lines = "tilerenderd listening on " + host + ":" + std::to_string(port) + "\n";
   if (http) lines += "tilerenderd http listening on " + http->host() + ":" + std::to_string(http->port()) + "\n";
+  if (metrics_http) {
+    lines += "tilerenderd metrics listening on " + metrics_http->host() + ":" + std::to_string(metrics_http->port()) + "\n";
+  }
   std::cout << lines << std::flush;
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP) break;
+    if (!tokens) {
+      spdlog::info("SIGHUP: no --auth-tokens to re-read");
+      continue;
+    }
+    const tr::Status reloaded = tokens->Reload();
+    if (reloaded.ok()) {
+      spdlog::info("SIGHUP: re-read {}: {} tokens", auth_tokens, tokens->size());
+    } else {
+      spdlog::error("SIGHUP: {} (the tokens stay as they were)", reloaded.ToString());
+    }
+  }
   spdlog::info("{}: draining and shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   server->GetHealthCheckService()->SetServingStatus(false);
   // Both transports stop accepting; HTTP requests in progress finish (its stop joins them), gRPC
   // calls get up to 30 s, then are cancelled.
   if (http) http->Stop();
+  if (metrics_http) metrics_http->Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(30));
   server->Wait();
   engine->reset();

@@ -22,9 +22,10 @@ double MsSince(Clock::time_point t) {
 }
 
 // One info line per request: method, image, size, status, latency.
-grpc::Status Finish(const char* method, const std::string& image, const std::string& detail,
+grpc::Status Finish(App& app, const char* method, const std::string& image, const std::string& detail,
                     const Status& status, Clock::time_point start) {
   const double ms = MsSince(start);
+  app.requests().CountRequest("grpc", method, StatusCodeName(status.code()));
   if (status.ok()) {
     spdlog::info("{} image={} {} OK {:.1f} ms", method, image.empty() ? "-" : image, detail, ms);
   } else {
@@ -48,12 +49,21 @@ CancelFn CancelledBy(grpc::ServerContext* ctx) {
   return [ctx] { return ctx->IsCancelled(); };
 }
 
+// The bearer token in the "authorization" metadata, where the daemon has --auth-tokens.
+Status Authorized(const App& app, grpc::ServerContext* ctx, Permission permission) {
+  const auto& md = ctx->client_metadata();
+  const auto it = md.find("authorization");
+  const std::string_view value = it == md.end() ? std::string_view() : std::string_view(it->second.data(), it->second.size());
+  return app.Authorize(value, permission);
+}
+
 }  // namespace
 
 TileRenderService::TileRenderService(App& app, ServiceOptions options) : app_(app), options_(std::move(options)) {}
 
-grpc::Status TileRenderService::GetServerInfo(grpc::ServerContext*, const v1::GetServerInfoRequest*,
+grpc::Status TileRenderService::GetServerInfo(grpc::ServerContext* ctx, const v1::GetServerInfoRequest*,
                                               v1::ServerInfo* out) {
+  if (Status a = Authorized(app_, ctx, Permission::kRead); !a.ok()) return Finish(app_, "GetServerInfo", "", "", a, Clock::now());
   const GpuInfo& gpu = app_.engine().gpu_info();
   const EngineLimits& l = app_.engine().limits();
   out->set_version(app_.options().version);
@@ -79,12 +89,14 @@ grpc::Status TileRenderService::GetServerInfo(grpc::ServerContext*, const v1::Ge
   lim->set_max_message_bytes(options_.max_message_bytes);
   lim->set_max_stream_in_flight(options_.max_stream_in_flight);
   for (const std::string& name : ColormapNames()) out->add_colormaps(name);
+  app_.requests().CountRequest("grpc", "GetServerInfo", "OK");
   return grpc::Status::OK;
 }
 
-grpc::Status TileRenderService::LoadImage(grpc::ServerContext*, const v1::LoadImageRequest* req,
+grpc::Status TileRenderService::LoadImage(grpc::ServerContext* ctx, const v1::LoadImageRequest* req,
                                           v1::ImageInfo* out) {
   const auto start = Clock::now();
+  if (Status a = Authorized(app_, ctx, Permission::kWrite); !a.ok()) return Finish(app_, "LoadImage", "", "", a, start);
   const LoadParams params{.path = req->path(),
                           .id = req->image_id(),
                           .page = req->page(),
@@ -94,7 +106,7 @@ grpc::Status TileRenderService::LoadImage(grpc::ServerContext*, const v1::LoadIm
                           .associated_image = req->associated_image()};
   auto loaded = app_.Load(params);
   if (loaded.ok()) ToProto(**loaded, out);
-  return Finish("LoadImage", params.id.empty() ? App::IdFromPath(params.path) : params.id, "path=" + req->path(),
+  return Finish(app_, "LoadImage", params.id.empty() ? App::IdFromPath(params.path) : params.id, "path=" + req->path(),
                 loaded.status(), start);
 }
 
@@ -105,6 +117,7 @@ grpc::Status TileRenderService::UploadImage(grpc::ServerContext* ctx,
   std::string id;
   std::string detail;
   auto run = [&]() -> Status {
+    TR_RETURN_IF_ERROR(Authorized(app_, ctx, Permission::kWrite));
     v1::UploadImageRequest msg;
     if (!reader->Read(&msg)) {
       return ctx->IsCancelled() ? Cancelled("upload cancelled") : InvalidArgument("empty upload stream");
@@ -130,20 +143,23 @@ grpc::Status TileRenderService::UploadImage(grpc::ServerContext* ctx,
     return Status::Ok();
   };
   const Status s = run();
-  return Finish("UploadImage", id, detail, s, start);
+  return Finish(app_, "UploadImage", id, detail, s, start);
 }
 
-grpc::Status TileRenderService::UnloadImage(grpc::ServerContext*, const v1::UnloadImageRequest* req,
+grpc::Status TileRenderService::UnloadImage(grpc::ServerContext* ctx, const v1::UnloadImageRequest* req,
                                             v1::UnloadImageResponse* out) {
   const auto start = Clock::now();
+  if (Status a = Authorized(app_, ctx, Permission::kWrite); !a.ok()) return Finish(app_, "UnloadImage", "", "", a, start);
   auto removed = app_.Unload(req->image_id());
   if (removed.ok()) out->set_gpu_bytes_freed(removed->gpu_bytes_freed);
-  return Finish("UnloadImage", req->image_id(), "", removed.status(), start);
+  return Finish(app_, "UnloadImage", req->image_id(), "", removed.status(), start);
 }
 
-grpc::Status TileRenderService::ListImages(grpc::ServerContext*, const v1::ListImagesRequest*,
+grpc::Status TileRenderService::ListImages(grpc::ServerContext* ctx, const v1::ListImagesRequest*,
                                            v1::ListImagesResponse* out) {
+  if (Status a = Authorized(app_, ctx, Permission::kRead); !a.ok()) return Finish(app_, "ListImages", "", "", a, Clock::now());
   for (const auto& image : app_.List()) ToProto(*image, out->add_images());
+  app_.requests().CountRequest("grpc", "ListImages", "OK");
   return grpc::Status::OK;
 }
 
@@ -162,18 +178,20 @@ Result<RenderOutput> TileRenderService::DoRender(grpc::ServerContext* ctx,
 grpc::Status TileRenderService::Render(grpc::ServerContext* ctx, const v1::RenderRequest* req,
                                        v1::RenderResponse* out) {
   const auto start = Clock::now();
+  if (Status a = Authorized(app_, ctx, Permission::kRead); !a.ok()) return Finish(app_, "Render", "", "", a, start);
   Result<RenderOutput> r = DoRender(ctx, *req);
   if (r.ok()) {
     ToProto(*r, out);
     out->mutable_timings()->set_total_ms(MsSince(start));
   }
-  return Finish("Render", LayerIds(*req), SizeOf(*req), r.status(), start);
+  return Finish(app_, "Render", LayerIds(*req), SizeOf(*req), r.status(), start);
 }
 
 grpc::Status TileRenderService::RenderStream(
     grpc::ServerContext* ctx,
     grpc::ServerReaderWriter<v1::RenderStreamResponse, v1::RenderStreamRequest>* stream) {
   const auto stream_start = Clock::now();
+  if (Status a = Authorized(app_, ctx, Permission::kRead); !a.ok()) return Finish(app_, "RenderStream", "", "", a, stream_start);
   // Requests are read and submitted to the engine's pipeline here (validation and tile fetches on
   // this thread, drawing on the render thread, encoding on the engine's encoder threads, so the
   // encodes of one stream run in parallel); a writer thread answers them in order. Up to
@@ -221,7 +239,7 @@ grpc::Status TileRenderService::RenderStream(
         resp.set_code(static_cast<int>(status.code()));
         resp.set_message(status.message());
       }
-      Finish("RenderStream.item", next->ids, next->detail, status, next->start);
+      Finish(app_, "RenderStream.item", next->ids, next->detail, status, next->start);
       {
         std::lock_guard lock(mu);
         pending.pop_front();
@@ -268,11 +286,12 @@ grpc::Status TileRenderService::RenderStream(
   cv.notify_all();
   writer.join();
   const Status s = ctx->IsCancelled() ? Cancelled("stream cancelled") : Status::Ok();
-  return Finish("RenderStream", "", "items=" + std::to_string(answered), s, stream_start);
+  return Finish(app_, "RenderStream", "", "items=" + std::to_string(answered), s, stream_start);
 }
 
-grpc::Status TileRenderService::GetStats(grpc::ServerContext*, const v1::GetStatsRequest*,
+grpc::Status TileRenderService::GetStats(grpc::ServerContext* ctx, const v1::GetStatsRequest*,
                                          v1::Stats* out) {
+  if (Status a = Authorized(app_, ctx, Permission::kRead); !a.ok()) return Finish(app_, "GetStats", "", "", a, Clock::now());
   const EngineStats s = app_.engine().stats();
   const RenderMetrics& metrics_ = app_.metrics();
   out->set_gpu_bytes_used(s.gpu_bytes_used);
@@ -302,6 +321,7 @@ grpc::Status TileRenderService::GetStats(grpc::ServerContext*, const v1::GetStat
   h->set_misses(s.host.misses);
   h->set_evictions(s.host.evictions);
   h->set_bytes_in(s.host.bytes_made);
+  app_.requests().CountRequest("grpc", "GetStats", "OK");
   return grpc::Status::OK;
 }
 
