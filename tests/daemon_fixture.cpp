@@ -18,7 +18,7 @@ extern char** environ;
 
 namespace tilerender::testing {
 
-Daemon::Daemon(std::vector<std::string> args) {
+Daemon::Daemon(std::vector<std::string> args, const client::ConnectOptions& connect) {
   char tmpl[] = "/tmp/tilerender-test-XXXXXX";
   const char* dir = mkdtemp(tmpl);
   EXPECT_NE(dir, nullptr);
@@ -51,18 +51,21 @@ Daemon::Daemon(std::vector<std::string> args) {
     std::string l(line);
     if (l.rfind(prefix, 0) == 0) address_ = l.substr(prefix.size(), l.find_last_not_of("\n") + 1 - prefix.size());
   }
-  // With --http-listen a second line follows (written with the first).
-  const std::string http_prefix = "tilerenderd http listening on ";
-  const bool http = std::find(args.begin(), args.end(), "--http-listen") != args.end();
-  if (http && f && std::fgets(line, sizeof line, f)) {
-    std::string l(line);
-    if (l.rfind(http_prefix, 0) == 0) {
-      http_address_ = l.substr(http_prefix.size(), l.find_last_not_of("\n") + 1 - http_prefix.size());
+  // With --http-listen and --metrics-listen more lines follow (written with the first).
+  int more = 0;
+  for (const char* flag : {"--http-listen", "--metrics-listen"}) more += std::find(args.begin(), args.end(), flag) != args.end();
+  for (int i = 0; i < more && f && std::fgets(line, sizeof line, f); ++i) {
+    const std::string l(line);
+    for (auto [prefix, out] : {std::pair{std::string("tilerenderd http listening on "), &http_address_},
+                               std::pair{std::string("tilerenderd metrics listening on "), &metrics_address_}}) {
+      if (l.rfind(prefix, 0) == 0) *out = l.substr(prefix.size(), l.find_last_not_of("\n") + 1 - prefix.size());
     }
   }
   if (f) std::fclose(f);
   EXPECT_FALSE(address_.empty()) << "daemon did not start:\n" << Log();
-  client_ = client::Client::Connect(address_.empty() ? "127.0.0.1:1" : address_);
+  auto connected = client::Client::Connect(address_.empty() ? "127.0.0.1:1" : address_, connect);
+  EXPECT_TRUE(connected.ok()) << connected.status().ToString();
+  client_ = connected.ok() ? std::move(connected).value() : client::Client::Connect("127.0.0.1:1");
   const Status s = client_->WaitForServing(std::chrono::seconds(30));
   EXPECT_TRUE(s.ok()) << s.ToString() << "\n" << Log();
 }

@@ -17,12 +17,15 @@ namespace tilerender::testing {
 class Daemon {
  public:
   /// Starts tilerenderd with a fresh data root and `args`; fails the test if it does not serve.
-  explicit Daemon(std::vector<std::string> args = {});
+  /// `connect`: how client() reaches it (TLS, a token).
+  explicit Daemon(std::vector<std::string> args = {}, const client::ConnectOptions& connect = {});
   ~Daemon();
 
   const std::string& address() const { return address_; }
   /// HOST:PORT of the HTTP front end when started with --http-listen, else empty.
   const std::string& http_address() const { return http_address_; }
+  /// HOST:PORT of /metrics when started with --metrics-listen, else empty.
+  const std::string& metrics_address() const { return metrics_address_; }
   const std::string& data_root() const { return root_; }
   client::Client& client() { return *client_; }
   pid_t pid() const { return pid_; }
@@ -38,6 +41,7 @@ class Daemon {
   std::string log_path_;
   std::string address_;
   std::string http_address_;
+  std::string metrics_address_;
   pid_t pid_ = -1;
   std::unique_ptr<client::Client> client_;
 };

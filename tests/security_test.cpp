@@ -1,0 +1,354 @@
+// Production security and operations through the real daemon: bearer tokens with roles over every
+// RPC and over HTTP, token files re-read on SIGHUP, no token in any log line; TLS refusing
+// plaintext, mutual TLS refusing a client without a certificate; Prometheus /metrics that parses
+// and moves with requests.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <map>
+#include <regex>
+#include <thread>
+
+#include "tests/daemon_fixture.h"
+
+namespace tilerender::testing {
+namespace {
+
+std::string TempDir() {
+  char tmpl[] = "/tmp/tilerender-sec-XXXXXX";
+  const char* dir = mkdtemp(tmpl);
+  EXPECT_NE(dir, nullptr);
+  return dir ? dir : "/tmp";
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << text;
+}
+
+const std::string kRender = "render-token-7f3a9c1e5b2d4a60";
+const std::string kAdmin = "admin-token-1c9e4b7a2f6d8e30";
+const std::string kNew = "new-token-5d2a8f1c9b3e7a41";
+const std::string kWrong = "render-token-7f3a9c1e5b2d4a61";
+
+std::unique_ptr<client::Client> As(const Daemon& d, const std::string& token) {
+  client::ConnectOptions o;
+  o.token = token;
+  auto c = client::Client::Connect(d.address(), o);
+  EXPECT_TRUE(c.ok());
+  return std::move(c).value();
+}
+
+v1::RenderRequest SmallRender(const std::string& id) {
+  v1::RenderRequest r;
+  r.set_width(16);
+  r.set_height(16);
+  r.add_layers()->set_image_id(id);
+  return r;
+}
+
+// Every RPC, as a function of a client and a fresh suffix: its status.
+using Rpc = std::function<Status(client::Client&, int)>;
+
+std::vector<std::pair<std::string, Rpc>> EveryRpc() {
+  return {
+      {"GetServerInfo", [](client::Client& c, int) { return c.Info().status(); }},
+      {"ListImages", [](client::Client& c, int) { return c.List().status(); }},
+      {"GetStats", [](client::Client& c, int) { return c.Stats().status(); }},
+      {"Render", [](client::Client& c, int) { return c.Render(SmallRender("shared")).status(); }},
+      {"RenderStream",
+       [](client::Client& c, int) {
+         Status item = Status::Ok();
+         const Status s = c.RenderStream({SmallRender("shared")}, [&](size_t, Result<v1::RenderResponse> r) { item = r.status(); });
+         return s.ok() ? item : s;
+       }},
+      {"LoadImage", [](client::Client& c, int n) { return c.Load("a.npy", "loaded" + std::to_string(n)).status(); }},
+      {"UploadImage",
+       [](client::Client& c, int n) {
+         auto src = BufferSource::Allocate({4, 4, PixelType::kUint8, 1});
+         std::fill_n((*src)->mutable_data(), 16, uint8_t{9});
+         return c.Upload("uploaded" + std::to_string(n), **src).status();
+       }},
+      {"UnloadImage", [](client::Client& c, int n) { return c.Unload("victim" + std::to_string(n)).status(); }},
+  };
+}
+
+TEST(SecurityTest, EachRoleMayDoExactlyItsRpcs) {
+  const std::string dir = TempDir();
+  const std::string tokens = dir + "/tokens";
+  WriteFile(tokens, "# role per token\n" + kRender + " render\n\n" + kAdmin + "   admin  # the operator\n");
+  Daemon d({"--auth-tokens", tokens, "--http-listen", "127.0.0.1:0"}, {.token = kAdmin});
+  std::vector<uint8_t> px(64, 5);
+  WriteNpy(d.data_root() + "/a.npy", "|u1", {8, 8}, px.data(), px.size());
+  auto admin = As(d, kAdmin);
+  ASSERT_TRUE(admin->Load("a.npy", "shared").ok());
+  const auto rpcs = EveryRpc();
+  for (size_t i = 0; i < 64; ++i) ASSERT_TRUE(admin->Load("a.npy", "victim" + std::to_string(i)).ok());
+
+  struct Who {
+    std::string name, token;
+    bool read, write;
+  };
+  const std::string huge(1 << 20, 'x');
+  const Who everyone[] = {{"no token", "", false, false},        {"wrong token", kWrong, false, false},
+                          {"render", kRender, true, false},       {"admin", kAdmin, true, true},
+                          {"1 MB token", huge, false, false},      {"token with a space", kRender + " x", false, false}};
+  int n = 0;
+  for (const Who& who : everyone) {
+    auto c = As(d, who.token);
+    for (const auto& [name, rpc] : rpcs) {
+      const bool writes = name == "LoadImage" || name == "UploadImage" || name == "UnloadImage";
+      const Status s = rpc(*c, n++);
+      const bool allowed = writes ? who.write : who.read;
+      if (allowed) {
+        EXPECT_TRUE(s.ok()) << who.name << " " << name << ": " << s.ToString();
+      } else if (who.name == "1 MB token") {
+        EXPECT_FALSE(s.ok()) << who.name << " " << name;  // gRPC's metadata limit may refuse it first
+      } else {
+        const StatusCode want = who.read ? StatusCode::kPermissionDenied : StatusCode::kUnauthenticated;
+        EXPECT_EQ(s.code(), want) << who.name << " " << name << ": " << s.ToString();
+        EXPECT_EQ(s.message().find("token-"), std::string::npos) << "nothing that helps a guesser";
+      }
+    }
+  }
+  // Refused writes changed nothing: the victims of refused unloads are all still there (one per
+  // refused try; the admin's unload took its own).
+  auto list = admin->List();
+  ASSERT_TRUE(list.ok());
+  int victims = 0;
+  for (const auto& i : *list) victims += i.image_id().rfind("victim", 0) == 0;
+  EXPECT_EQ(victims, 64 - 1);
+  // Health stays open.
+  EXPECT_TRUE(As(d, "")->Health().ok());
+
+  // HTTP: the same tokens in the Authorization header; the viewer's files and /healthz stay open.
+  const std::string& a = d.http_address();
+  httplib::Client h(a.substr(0, a.rfind(':')), std::stoi(a.substr(a.rfind(':') + 1)));
+  EXPECT_EQ(h.Get("/healthz")->status, 200);
+  EXPECT_EQ(h.Get("/metrics")->status, 200);
+  for (const char* path : {"/api/images", "/iiif/3/shared/info.json", "/iiif/3/shared/full/8,/0/default.png"}) {
+    auto none = h.Get(path);
+    EXPECT_EQ(none->status, 401) << path;
+    EXPECT_EQ(none->get_header_value("WWW-Authenticate"), "Bearer");
+    EXPECT_EQ(h.Get(path, {{"Authorization", "Bearer " + kWrong}})->status, 401) << path;
+    EXPECT_EQ(h.Get(path, {{"Authorization", "Basic " + kRender}})->status, 401) << path;
+    EXPECT_EQ(h.Get(path, {{"Authorization", "Bearer " + kRender}})->status, 200) << path;
+    EXPECT_EQ(h.Get(path, {{"Authorization", "bearer " + kAdmin}})->status, 200) << path;
+  }
+
+  // SIGHUP: a new token works, a revoked one no longer does, without a restart.
+  WriteFile(tokens, kAdmin + " admin\n" + kNew + " render\n");
+  ASSERT_EQ(kill(d.pid(), SIGHUP), 0);
+  bool reloaded = false;
+  for (int i = 0; i < 100 && !reloaded; ++i) {
+    reloaded = As(d, kNew)->List().ok();
+    if (!reloaded) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(reloaded);
+  EXPECT_EQ(As(d, kRender)->List().status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(As(d, kNew)->Unload("shared").status().code(), StatusCode::kPermissionDenied);
+  // A file that does not parse leaves the tokens as they were.
+  WriteFile(tokens, kNew + " superuser\n");
+  ASSERT_EQ(kill(d.pid(), SIGHUP), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(As(d, kNew)->List().ok());
+  EXPECT_NE(d.Log().find("the tokens stay as they were"), std::string::npos);
+
+  // No token in any log line.
+  const std::string log = d.Log();
+  for (const std::string& t : {kRender, kAdmin, kNew, kWrong, std::string("xxxxxxxxxxxxxxxx")}) {
+    EXPECT_EQ(log.find(t), std::string::npos) << "a token in the log";
+  }
+  EXPECT_NE(log.find("UNAUTHENTICATED"), std::string::npos) << "refusals are logged";
+  std::system(("rm -rf '" + dir + "'").c_str());
+}
+
+// A CA, a server certificate for 127.0.0.1 and a client certificate, made with the openssl CLI.
+struct Pki {
+  std::string dir;
+  Pki() : dir(TempDir()) {
+    const std::string cmd =
+        "cd '" + dir + "' && "
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca 2>/dev/null && "
+        "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost 2>/dev/null && "
+        "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext && "
+        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 "
+        "-extfile san.ext 2>/dev/null && "
+        "openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=client 2>/dev/null && "
+        "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 2>/dev/null";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << "openssl";
+  }
+  ~Pki() { std::system(("rm -rf '" + dir + "'").c_str()); }
+  std::string operator()(const std::string& name) const { return dir + "/" + name; }
+};
+
+TEST(SecurityTest, TlsRefusesPlaintextAndMutualTlsRefusesClientsWithoutCertificates) {
+  Pki pki;
+  {
+    Daemon d({"--tls-cert", pki("server.pem"), "--tls-key", pki("server.key"), "--http-listen", "127.0.0.1:0"},
+             {.tls_ca = pki("ca.pem")});
+    EXPECT_TRUE(d.client().Info().ok()) << "a TLS client that trusts the CA";
+    auto plain = client::Client::Connect(d.address());
+    EXPECT_EQ(plain->Info().status().code(), StatusCode::kUnavailable) << "plaintext is refused";
+    auto untrusting = client::Client::Connect(d.address(), client::ConnectOptions{.tls = true});
+    EXPECT_FALSE((*untrusting)->Info().ok()) << "a client that does not trust the CA";
+    // HTTPS on the HTTP port.
+    const std::string& a = d.http_address();
+    const std::string host = a.substr(0, a.rfind(':'));
+    const int port = std::stoi(a.substr(a.rfind(':') + 1));
+    httplib::SSLClient s(host, port);
+    s.set_ca_cert_path(pki("ca.pem").c_str());
+    auto ok = s.Get("/healthz");
+    ASSERT_TRUE(ok) << httplib::to_string(ok.error());
+    EXPECT_EQ(ok->status, 200);
+    httplib::Client h(host, port);
+    EXPECT_FALSE(h.Get("/healthz")) << "plain HTTP is refused";
+  }
+  {
+    Daemon d({"--tls-cert", pki("server.pem"), "--tls-key", pki("server.key"), "--tls-client-ca", pki("ca.pem")},
+             {.tls_ca = pki("ca.pem"), .tls_cert = pki("client.pem"), .tls_key = pki("client.key")});
+    EXPECT_TRUE(d.client().Info().ok()) << "a client with a certificate the CA signed";
+    auto anonymous = client::Client::Connect(d.address(), client::ConnectOptions{.tls_ca = pki("ca.pem")});
+    EXPECT_EQ((*anonymous)->Info().status().code(), StatusCode::kUnavailable) << "no client certificate";
+    // The CLI's flags.
+    std::string out;
+    const std::string cli = std::string(TILERENDER_CLI_PATH) + " --server " + d.address() + " --tls-ca " + pki("ca.pem");
+    EXPECT_NE(RunCommand(cli + " info 2>/dev/null", &out), 0);
+    EXPECT_EQ(RunCommand(cli + " --tls-cert " + pki("client.pem") + " --tls-key " + pki("client.key") + " info", &out), 0);
+    EXPECT_FALSE(out.empty());
+  }
+}
+
+// One line of Prometheus text: name, labels, value.
+struct PromSample {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  double value = 0;
+};
+
+// Parses the text exposition format strictly enough to fail on anything malformed: HELP/TYPE
+// comments, samples whose family was declared, label syntax, numeric values.
+std::vector<PromSample> ParseProm(const std::string& text, std::string* error) {
+  static const std::regex comment(R"(# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*))");
+  static const std::regex sample(R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? ([-+0-9.eEInfa]+))");
+  static const std::regex label(R"(([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)\"(,|$))");
+  std::map<std::string, std::string> types;
+  std::vector<PromSample> out;
+  std::istringstream in(text);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    std::smatch m;
+    if (line.empty()) continue;
+    if (line[0] == '#') {
+      if (!std::regex_match(line, m, comment)) return *error = "line " + std::to_string(n) + ": bad comment", out;
+      if (m[1] == "TYPE") {
+        const std::string t = m[3];
+        if (t != "counter" && t != "gauge" && t != "histogram" && t != "summary" && t != "untyped") {
+          return *error = "line " + std::to_string(n) + ": bad type", out;
+        }
+        if (types.count(m[2])) return *error = "line " + std::to_string(n) + ": type declared twice", out;
+        types[m[2]] = t;
+      }
+      continue;
+    }
+    if (!std::regex_match(line, m, sample)) return *error = "line " + std::to_string(n) + ": bad sample: " + line, out;
+    PromSample s;
+    s.name = m[1];
+    std::string family = s.name;
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      const std::string f(suffix);
+      if (!types.count(family) && family.size() > f.size() && family.compare(family.size() - f.size(), f.size(), f) == 0) {
+        family = family.substr(0, family.size() - f.size());
+      }
+    }
+    if (!types.count(family)) return *error = "line " + std::to_string(n) + ": no TYPE for " + s.name, out;
+    std::string labels = m[3];
+    while (!labels.empty()) {
+      std::smatch lm;
+      if (!std::regex_search(labels, lm, label) || lm.position(0) != 0) return *error = "line " + std::to_string(n) + ": bad labels", out;
+      s.labels[lm[1]] = lm[2];
+      labels = lm.suffix();
+    }
+    try {
+      s.value = std::stod(m[4]);
+    } catch (...) {
+      return *error = "line " + std::to_string(n) + ": bad value", out;
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+double Find(const std::vector<PromSample>& samples, const std::string& name, const std::map<std::string, std::string>& labels) {
+  for (const PromSample& s : samples) {
+    bool match = s.name == name;
+    for (const auto& [k, v] : labels) match = match && s.labels.count(k) && s.labels.at(k) == v;
+    if (match) return s.value;
+  }
+  return -1;
+}
+
+TEST(MetricsTest, ExpositionParsesAndCountersMoveWithRequests) {
+  Daemon d({"--http-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"});
+  ASSERT_FALSE(d.metrics_address().empty());
+  auto src = BufferSource::Allocate({64, 64, PixelType::kUint16, 1});
+  std::fill_n((*src)->mutable_data(), 64 * 64 * 2, uint8_t{3});
+  ASSERT_TRUE(d.client().Upload("m", **src).ok());
+  auto scrape = [](const std::string& address) {
+    httplib::Client h(address.substr(0, address.rfind(':')), std::stoi(address.substr(address.rfind(':') + 1)));
+    auto r = h.Get("/metrics");
+    EXPECT_TRUE(r && r->status == 200);
+    EXPECT_EQ(r->get_header_value("Content-Type").rfind("text/plain; version=0.0.4", 0), 0u);
+    std::string error;
+    auto samples = ParseProm(r ? r->body : "", &error);
+    EXPECT_TRUE(error.empty()) << error;
+    return samples;
+  };
+  const auto before = scrape(d.metrics_address());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(d.client().Render(SmallRender("m")).ok());
+  EXPECT_FALSE(d.client().Render(SmallRender("nosuch")).ok());
+  const std::string& a = d.http_address();
+  httplib::Client h(a.substr(0, a.rfind(':')), std::stoi(a.substr(a.rfind(':') + 1)));
+  EXPECT_EQ(h.Get("/iiif/3/m/full/32,/0/default.png")->status, 200);
+  EXPECT_EQ(h.Get("/iiif/3/nosuch/info.json")->status, 404);
+  for (const std::string& where : {d.metrics_address(), d.http_address()}) {
+    const auto after = scrape(where);
+    auto delta = [&](const std::string& name, const std::map<std::string, std::string>& labels) {
+      const double b = Find(before, name, labels);
+      return Find(after, name, labels) - (b < 0 ? 0 : b);
+    };
+    EXPECT_EQ(delta("tilerender_requests_total", {{"transport", "grpc"}, {"method", "Render"}, {"code", "OK"}}), 3) << where;
+    EXPECT_EQ(delta("tilerender_requests_total", {{"transport", "grpc"}, {"method", "Render"}, {"code", "NOT_FOUND"}}), 1);
+    EXPECT_EQ(delta("tilerender_requests_total", {{"transport", "http"}, {"method", "iiif_image"}, {"code", "200"}}), 1);
+    EXPECT_EQ(delta("tilerender_requests_total", {{"transport", "http"}, {"method", "iiif_info"}, {"code", "404"}}), 1);
+    EXPECT_EQ(delta("tilerender_renders_total", {}), 4) << "3 over gRPC, 1 over HTTP";
+    EXPECT_EQ(delta("tilerender_render_stage_seconds_count", {{"stage", "total"}}), 4);
+    EXPECT_EQ(delta("tilerender_render_stage_seconds_bucket", {{"stage", "draw"}, {"le", "+Inf"}}), 4);
+    EXPECT_EQ(Find(after, "tilerender_images", {}), 1);
+    EXPECT_GT(Find(after, "tilerender_gpu_cache_bytes", {}), 0);
+    EXPECT_GT(Find(after, "tilerender_gpu_cache_misses_total", {}), 0);
+    // Buckets are cumulative.
+    double last = 0;
+    for (const PromSample& s : after) {
+      if (s.name != "tilerender_render_stage_seconds_bucket" || s.labels.at("stage") != "total") continue;
+      EXPECT_GE(s.value, last);
+      last = s.value;
+    }
+  }
+  // promtool, where Debian's prometheus package provides it.
+  std::string out;
+  if (RunCommand("command -v promtool >/dev/null", &out) == 0) {
+    const std::string& m = d.metrics_address();
+    EXPECT_EQ(RunCommand("curl -s http://" + m + "/metrics | promtool check metrics", &out), 0) << out;
+  }
+}
+
+}  // namespace
+}  // namespace tilerender::testing
