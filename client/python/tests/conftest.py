@@ -24,12 +24,13 @@ def _binary(env: str, default: str) -> str:
 
 
 class Daemon:
-    def __init__(self, data_root: pathlib.Path) -> None:
+    def __init__(self, data_root: pathlib.Path, args=()) -> None:
         self.data_root = data_root
         self.log_path = data_root.parent / "tilerenderd.log"
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [_binary("TILERENDERD", "server/tilerenderd"), "--listen", "127.0.0.1:0", "--data-root", str(data_root)],
+            [_binary("TILERENDERD", "server/tilerenderd"), "--listen", "127.0.0.1:0", "--data-root", str(data_root),
+             *args],
             stdout=subprocess.PIPE, stderr=self._log)
         line = self.process.stdout.readline().decode()  # "tilerenderd listening on HOST:PORT", once it listens
         prefix = "tilerenderd listening on "

@@ -289,3 +289,35 @@ def test_the_readme_example_works_as_written(daemon, python, tmp_path):
     env = dict(os.environ, TILERENDER_SERVER=daemon.address)
     r = subprocess.run([python, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
+
+
+def test_tokens_and_tls(tmp_path):
+    from conftest import Daemon
+    run = lambda cmd: subprocess.run(cmd, shell=True, check=True, cwd=tmp_path, capture_output=True)
+    run("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=ca")
+    run("openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost")
+    (tmp_path / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    run("openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile san.ext")
+    (tmp_path / "tokens").write_text("py-render-token-0123456789 render\npy-admin-token-0123456789 admin\n")
+    data = tmp_path / "data"
+    data.mkdir()
+    d = Daemon(data, ["--tls-cert", str(tmp_path / "server.pem"), "--tls-key", str(tmp_path / "server.key"),
+                      "--auth-tokens", str(tmp_path / "tokens")])
+    try:
+        ca = str(tmp_path / "ca.pem")
+        with tr.Client(d.address, tls_ca=ca, token="py-admin-token-0123456789", timeout=30) as admin:
+            admin.upload(np.zeros((8, 8), np.uint8), "t")
+        with tr.Client(d.address, tls_ca=ca, token="py-render-token-0123456789", timeout=30) as reader:
+            assert reader.render("t", size=(8, 8)).shape == (8, 8, 4)
+            with pytest.raises(tr.PermissionDenied):
+                reader.unload("t")
+        with tr.Client(d.address, tls_ca=ca, timeout=30) as anonymous:
+            assert anonymous.health() == "SERVING"
+            with pytest.raises(tr.Unauthenticated):
+                anonymous.images()
+        with tr.Client(d.address, token="py-admin-token-0123456789", timeout=5) as plaintext:
+            with pytest.raises(tr.Unavailable):
+                plaintext.images()
+        assert "py-render-token" not in d.log() and "py-admin-token" not in d.log()
+    finally:
+        d.stop()

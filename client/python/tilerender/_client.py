@@ -63,20 +63,33 @@ class Client:
 
     ``address``: "host:port" (default: $TILERENDER_SERVER, else 127.0.0.1:50051, as for the CLI). ``timeout``: seconds
     for every call unless the call says otherwise (None: no deadline). ``token``: sent as
-    ``authorization: Bearer <token>`` metadata. Failed calls raise the :mod:`tilerender.errors`
-    class named after their status, carrying the daemon's message.
+    ``authorization: Bearer <token>`` metadata (default: $TILERENDER_TOKEN). ``tls``/``tls_ca``: TLS,
+    trusting the system's CAs or this PEM file; ``tls_cert``/``tls_key``: a client certificate for
+    mutual TLS. Renders also send ``x-image-id`` (their first layer's image) for balancers that hash
+    on it. Failed calls raise the :mod:`tilerender.errors` class named after their status, carrying
+    the daemon's message.
     """
 
     def __init__(self, address: Optional[str] = None, *, timeout: Optional[float] = None, token: Optional[str] = None,
-                 options: Sequence[Tuple[str, Any]] = ()) -> None:
+                 tls: bool = False, tls_ca: Optional[str] = None, tls_cert: Optional[str] = None,
+                 tls_key: Optional[str] = None, options: Sequence[Tuple[str, Any]] = ()) -> None:
         self.address = address or os.environ.get("TILERENDER_SERVER") or DEFAULT_ADDRESS
         self.timeout = timeout
+        token = token if token is not None else os.environ.get("TILERENDER_TOKEN")
         self._metadata: Tuple[Tuple[str, str], ...] = (("authorization", f"Bearer {token}"),) if token else ()
         # Renders can be large (a raw 8192 x 8192 frame is 256 MiB): no receive limit here; the
         # daemon's own limits apply.
-        self._channel = grpc.insecure_channel(self.address, options=[("grpc.max_receive_message_length", -1),
-                                                                     ("grpc.max_send_message_length", -1),
-                                                                     *options])
+        opts = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1), *options]
+        if tls or tls_ca or tls_cert or tls_key:
+            def read(path: Optional[str]) -> Optional[bytes]:
+                if not path:
+                    return None
+                with open(path, "rb") as f:
+                    return f.read()
+            credentials = grpc.ssl_channel_credentials(read(tls_ca), read(tls_key), read(tls_cert))
+            self._channel = grpc.secure_channel(self.address, credentials, options=opts)
+        else:
+            self._channel = grpc.insecure_channel(self.address, options=opts)
         self._stub = pb_grpc.TileRenderStub(self._channel)
         self._health = self._channel.unary_unary("/grpc.health.v1.Health/Check",
                                                  request_serializer=lambda service: _health_request(service),
@@ -95,9 +108,9 @@ class Client:
     def __repr__(self) -> str:
         return f"tilerender.Client({self.address!r})"
 
-    def _kw(self, timeout: Optional[float]) -> Dict[str, Any]:
+    def _kw(self, timeout: Optional[float], image_id: str = "") -> Dict[str, Any]:
         t = self.timeout if timeout is None else timeout
-        kw: Dict[str, Any] = {"metadata": self._metadata}
+        kw: Dict[str, Any] = {"metadata": self._metadata + ((("x-image-id", image_id),) if image_id else ())}
         if t is not None:
             kw["timeout"] = t
         return kw
@@ -229,13 +242,13 @@ class Client:
         ``quality``, ``lossless``, ``png_level``.
         """
         request = self.render_request(image, **kwargs)
-        return result_of(_call(self._stub.Render, request, **self._kw(timeout)))
+        return result_of(_call(self._stub.Render, request, **self._kw(timeout, request.layers[0].image_id)))
 
     def render_async(self, image: Optional[LayerLike] = None, *, timeout: Optional[float] = None,
                      **kwargs: Any) -> RenderFuture:
         """render() without waiting: a RenderFuture (result(), cancel())."""
         request = self.render_request(image, **kwargs)
-        return RenderFuture(self._stub.Render.future(request, **self._kw(timeout)))
+        return RenderFuture(self._stub.Render.future(request, **self._kw(timeout, request.layers[0].image_id)))
 
     def render_many(self, requests: Iterable[Union[Mapping[str, Any], pb.RenderRequest]], *, errors_as: str = "raise",
                     timeout: Optional[float] = None) -> Iterator[Union[Result, errors.TileRenderError]]:
