@@ -1,9 +1,12 @@
 #include "server/app.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "core/image/image_file.h"
 #include "server/data_root.h"
@@ -90,6 +93,50 @@ Result<std::shared_ptr<const RegisteredImage>> App::Load(const LoadParams& p) {
   image.properties = file.properties;
   image.associated_images = file.associated_images;
   return Register(*reservation, std::move(file.source), std::move(image));
+}
+
+Result<std::shared_ptr<const RegisteredImage>> App::FindForRender(const std::string& id) {
+  auto found = registry_.Find(id);
+  const bool autoloadable = options_.autoload && id.rfind("path:", 0) == 0;
+  if (!autoloadable) return found;
+  auto touch = [&] {
+    std::lock_guard lock(autoload_mu_);
+    autoloaded_[id] = ++autoload_clock_;
+  };
+  if (found.ok()) {
+    touch();
+    return found;
+  }
+  for (int attempt = 0; attempt < 3000; ++attempt) {  // up to ~30 s behind another render's load
+    auto loaded = Load({.path = id.substr(5), .id = id});
+    if (loaded.ok()) {
+      spdlog::info("autoloaded {}", id);
+      touch();
+      // Past the cap, the least recently used autoloaded image goes (its renders in flight finish).
+      std::vector<std::string> evict;
+      {
+        std::lock_guard lock(autoload_mu_);
+        while (autoloaded_.size() > std::max<size_t>(1, options_.autoload_max_images)) {
+          auto oldest = std::min_element(autoloaded_.begin(), autoloaded_.end(),
+                                         [](const auto& a, const auto& b) { return a.second < b.second; });
+          evict.push_back(oldest->first);
+          autoloaded_.erase(oldest);
+        }
+      }
+      for (const std::string& e : evict) {
+        if (registry_.Remove(e).ok()) spdlog::info("autoload: unloaded {} (least recently used)", e);
+      }
+      return loaded;
+    }
+    if (loaded.status().code() != StatusCode::kAlreadyExists) return loaded.status();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // another render is loading it
+    found = registry_.Find(id);
+    if (found.ok()) {
+      touch();
+      return found;
+    }
+  }
+  return Unavailable("image '" + id + "' is still being loaded");
 }
 
 Result<std::unique_ptr<App::Upload>> App::BeginUpload(const std::string& id, const ImageDesc& desc) {

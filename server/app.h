@@ -8,6 +8,8 @@
 #include <chrono>
 #include <deque>
 #include <future>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,6 +28,10 @@ struct AppOptions {
   std::string version;
   /// Bearer tokens with roles (--auth-tokens); null: every request is allowed.
   const TokenStore* tokens = nullptr;
+  /// --autoload: a render naming "path:REL/PATH" that is not loaded loads that file (metadata only)
+  /// under that id; beyond `autoload_max_images` such images the least recently used is unloaded.
+  bool autoload = false;
+  size_t autoload_max_images = 64;
 };
 
 /// Latencies of recent successful renders, and counts, for statistics.
@@ -107,6 +113,13 @@ class App {
   };
   Result<Unloaded> Unload(const std::string& id);
   Result<std::shared_ptr<const RegisteredImage>> Find(const std::string& id) const { return registry_.Find(id); }
+  /// Find for a render: with --autoload, a "path:..." id that is not loaded is loaded first (a
+  /// concurrent render of it waits for that load), and autoloaded images are kept in LRU order.
+  Result<std::shared_ptr<const RegisteredImage>> FindForRender(const std::string& id);
+  /// FindForRender as a function (for the proto conversion).
+  std::function<Result<std::shared_ptr<const RegisteredImage>>(const std::string&)> Lookup() {
+    return [this](const std::string& id) { return FindForRender(id); };
+  }
   std::vector<std::shared_ptr<const RegisteredImage>> List() const { return registry_.List(); }
 
   /// Renders and counts the result. `max_output_bytes` > 0: an output larger than that (the
@@ -130,6 +143,9 @@ class App {
   ImageRegistry registry_;
   RenderMetrics metrics_;
   RequestMetrics requests_;
+  std::mutex autoload_mu_;
+  std::map<std::string, int64_t> autoloaded_;  // id -> last use (a counter)
+  int64_t autoload_clock_ = 0;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

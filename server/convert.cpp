@@ -71,7 +71,7 @@ v1::PixelType ToProto(PixelType type) {
   return v1::PIXEL_TYPE_UNSPECIFIED;
 }
 
-Result<RenderRequest> FromProto(const v1::RenderRequest& r, const ImageRegistry& registry) {
+Result<RenderRequest> FromProto(const v1::RenderRequest& r, const ImageLookup& lookup) {
   RenderRequest out;
   // uint32 on the wire: a huge value must not wrap to a negative int.
   if (r.width() > (1u << 30) || r.height() > (1u << 30)) {
@@ -114,7 +114,7 @@ Result<RenderRequest> FromProto(const v1::RenderRequest& r, const ImageRegistry&
     const v1::Layer& l = r.layers(i);
     Layer layer;
     if (l.image_id().empty()) return InvalidArgument("layer " + std::to_string(i) + ": image_id is empty");
-    TR_ASSIGN_OR_RETURN(std::shared_ptr<const RegisteredImage> image, registry.Find(l.image_id()));
+    TR_ASSIGN_OR_RETURN(std::shared_ptr<const RegisteredImage> image, lookup(l.image_id()));
     layer.image = image->handle;
     layer.channel = l.channel();
     TR_ASSIGN_OR_RETURN(layer.colormap, FromProto(l.colormap()));

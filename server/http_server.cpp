@@ -350,7 +350,7 @@ void HttpServer::Routes() {
 
   // IIIF: the image information.
   srv.Get(R"(/iiif/3/([^/]+)/info\.json)", [this](const httplib::Request& req, httplib::Response& res) {
-    auto image = app_.Find(req.matches[1].str());
+    auto image = app_.FindForRender(req.matches[1].str());
     if (!image.ok()) return SendStatus(res, image.status());
     const ImageInfo& info = (*image)->handle->info();
     const EngineLimits& limits = app_.engine().limits();
@@ -403,7 +403,7 @@ void HttpServer::Routes() {
   // IIIF: an image request.
   srv.Get(R"(/iiif/3/([^/]+)/([^/]+)/([^/]+)/([^/]+)/([^/]+))", [this](const httplib::Request& req,
                                                                           httplib::Response& res) {
-    auto image = app_.Find(req.matches[1].str());
+    auto image = app_.FindForRender(req.matches[1].str());
     if (!image.ok()) return SendStatus(res, image.status());
     auto parsed = iiif::ParseImageRequest(req.matches[2].str(), req.matches[3].str(), req.matches[4].str(),
                                           req.matches[5].str());
@@ -489,7 +489,7 @@ void HttpServer::Routes() {
     v1::RenderRequest request;
     const auto parsed = google::protobuf::util::JsonStringToMessage(req.body, &request);
     if (!parsed.ok()) return SendError(res, 400, "the body must be a RenderRequest as JSON: " + ForLog(parsed.ToString(), 300));
-    auto r = FromProto(request, app_.registry());
+    auto r = FromProto(request, app_.Lookup());
     if (!r.ok()) {
       app_.RecordRenderError();
       return SendStatus(res, r.status());

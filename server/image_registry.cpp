@@ -3,6 +3,17 @@
 namespace tilerender::server {
 
 Status ValidateImageId(const std::string& id) {
+  if (id.rfind("path:", 0) == 0) {
+    // An autoloaded file's id: "path:" and its path under the data root.
+    const std::string path = id.substr(5);
+    bool ok = !path.empty() && path.size() <= 1024 && path[0] != '/' && path.find("..") == std::string::npos;
+    for (char c : path) {
+      ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                  c == '-' || c == '/');
+    }
+    if (!ok) return InvalidArgument("an autoload id is path:RELATIVE/PATH of letters, digits, '.', '_', '-', '/'");
+    return Status::Ok();
+  }
   if (id.empty() || id.size() > 128) return InvalidArgument("image id must be 1..128 characters");
   if (id[0] == '.') return InvalidArgument("image id must not start with '.'");
   for (char c : id) {

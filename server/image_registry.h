@@ -23,7 +23,8 @@ struct RegisteredImage {
   double load_ms = 0;
 };
 
-/// 1..128 characters of [A-Za-z0-9._-], not starting with '.'.
+/// 1..128 characters of [A-Za-z0-9._-], not starting with '.'; or "path:" and a relative path
+/// (an autoloaded file).
 Status ValidateImageId(const std::string& id);
 
 class ImageRegistry {

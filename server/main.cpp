@@ -97,6 +97,11 @@ int main(int argc, char** argv) {
   http_options.web_root = TILERENDER_WEB_DIR;
   app.add_option("--web-root", http_options.web_root, "the web viewer's directory (static/, node_modules/ from npm)")
       ->capture_default_str();
+  app.add_flag("--autoload", app_options.autoload,
+               "a render naming path:REL/PATH that is not loaded loads that file first (stateless replicas)");
+  app.add_option("--autoload-max", app_options.autoload_max_images,
+                 "autoloaded images kept; beyond, the least recently used is unloaded")->capture_default_str()
+      ->check(CLI::Range(1, 100000));
   app.add_option("--metrics-listen", metrics_listen,
                  "HOST:PORT for Prometheus /metrics alone (plain HTTP; the HTTP port serves /metrics too)");
   app.add_option("--http-threads", http_options.threads, "HTTP workers (each serves one keep-alive connection at a time)")

@@ -165,7 +165,7 @@ grpc::Status TileRenderService::ListImages(grpc::ServerContext* ctx, const v1::L
 
 Result<RenderOutput> TileRenderService::DoRender(grpc::ServerContext* ctx,
                                                  const v1::RenderRequest& request) {
-  Result<RenderRequest> req = FromProto(request, app_.registry());
+  Result<RenderRequest> req = FromProto(request, app_.Lookup());
   if (!req.ok()) {
     app_.RecordRenderError();
     return req.status();
@@ -261,7 +261,7 @@ grpc::Status TileRenderService::RenderStream(
     p.start = Clock::now();
     p.ids = LayerIds(item.request());
     p.detail = SizeOf(item.request()) + " tag=" + std::to_string(item.tag());
-    Result<RenderRequest> req = FromProto(item.request(), app_.registry());
+    Result<RenderRequest> req = FromProto(item.request(), app_.Lookup());
     if (!req.ok()) {
       app_.RecordRenderError();
       p.refused = req.status();

@@ -7,6 +7,9 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <sys/stat.h>
+
+#include <atomic>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -348,6 +351,59 @@ TEST(MetricsTest, ExpositionParsesAndCountersMoveWithRequests) {
     const std::string& m = d.metrics_address();
     EXPECT_EQ(RunCommand("curl -s http://" + m + "/metrics | promtool check metrics", &out), 0) << out;
   }
+}
+
+// Stateless replicas: with --autoload a render naming path:REL/PATH loads that file on first use
+// (once, however many renders ask at once), and past --autoload-max the least recently used goes.
+TEST(AutoloadTest, PathIdsLoadOnFirstRenderAndTheLeastRecentlyUsedGo) {
+  Daemon d({"--autoload", "--autoload-max", "2", "--http-listen", "127.0.0.1:0"});
+  mkdir((d.data_root() + "/scans").c_str(), 0755);
+  std::vector<uint8_t> px(32 * 24);
+  for (size_t i = 0; i < px.size(); ++i) px[i] = static_cast<uint8_t>(i * 7);
+  for (const char* name : {"scans/a.npy", "scans/b.npy", "scans/c.npy", "top.npy"}) {
+    WriteNpy(d.data_root() + "/" + name, "|u1", {24, 32}, px.data(), px.size());
+  }
+  auto ids = [&] {
+    std::vector<std::string> out;
+    const auto list = d.client().List();
+    for (const auto& i : *list) out.push_back(i.image_id());
+    return out;
+  };
+  auto render = [&](const std::string& id) { return d.client().Render(SmallRender(id)).status(); };
+  EXPECT_TRUE(render("path:scans/a.npy").ok());
+  EXPECT_EQ(ids(), std::vector<std::string>{"path:scans/a.npy"});
+  // Eight renders of one unloaded path at once: one load, every render served.
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      auto c = client::Client::Connect(d.address());
+      ok += c->Render(SmallRender("path:scans/b.npy")).ok();
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 8);
+  EXPECT_EQ(ids(), (std::vector<std::string>{"path:scans/a.npy", "path:scans/b.npy"}));
+  EXPECT_TRUE(render("path:scans/b.npy").ok());  // b is now more recent than a
+  EXPECT_TRUE(render("path:scans/c.npy").ok());  // a third: a, the least recently used, goes
+  EXPECT_EQ(ids(), (std::vector<std::string>{"path:scans/b.npy", "path:scans/c.npy"}));
+  EXPECT_TRUE(render("path:scans/a.npy").ok()) << "loaded again";
+  // The same pixels as a named load of the file.
+  ASSERT_TRUE(d.client().Load("scans/a.npy", "named").ok());
+  EXPECT_EQ(d.client().Render(SmallRender("path:scans/a.npy"))->data(), d.client().Render(SmallRender("named"))->data());
+  // Paths stay confined; missing files are NOT_FOUND; plain ids are never autoloaded.
+  EXPECT_EQ(render("path:../outside.npy").code(), StatusCode::kPermissionDenied);  // as LoadImage says
+  EXPECT_EQ(render("path:/etc/passwd").code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(render("path:scans/missing.npy").code(), StatusCode::kNotFound);
+  EXPECT_EQ(render("top.npy").code(), StatusCode::kNotFound);
+  // Over HTTP too (IIIF ids hold no '/').
+  const std::string& a = d.http_address();
+  httplib::Client h(a.substr(0, a.rfind(':')), std::stoi(a.substr(a.rfind(':') + 1)));
+  EXPECT_EQ(h.Get("/iiif/3/path:top.npy/full/16,/0/default.png")->status, 200);
+  // Without --autoload a path id is just an unknown image.
+  Daemon plain;
+  WriteNpy(plain.data_root() + "/top.npy", "|u1", {24, 32}, px.data(), px.size());
+  EXPECT_EQ(plain.client().Render(SmallRender("path:top.npy")).status().code(), StatusCode::kNotFound);
 }
 
 }  // namespace
