@@ -19,6 +19,8 @@ packages=(
   libcpp-httplib-dev
   # the Python client (installed into a venv in the build tree) and its tests
   python3-venv python3-grpcio python3-protobuf python3-numpy python3-pytest python3-matplotlib
+  # promtool lints /metrics in the tests; openssl makes the TLS tests' certificates
+  prometheus openssl
   # tests and benchmarks (peers: libvips and its tools, IIPImage under lighttpd; Chromium runs the
   # web viewer's test)
   libgtest-dev libgmock-dev libbenchmark-dev libvips-dev libvips-tools chromium iipimage-server lighttpd
