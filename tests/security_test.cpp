@@ -100,7 +100,8 @@ TEST(SecurityTest, EachRoleMayDoExactlyItsRpcs) {
   const std::string huge(1 << 20, 'x');
   const Who everyone[] = {{"no token", "", false, false},        {"wrong token", kWrong, false, false},
                           {"render", kRender, true, false},       {"admin", kAdmin, true, true},
-                          {"1 MB token", huge, false, false},      {"token with a space", kRender + " x", false, false}};
+                          {"1 MB token", huge, false, false},      {"token with a space", kRender + " x", false, false},
+                          {"blank token", " ", false, false}};
   int n = 0;
   for (const Who& who : everyone) {
     auto c = As(d, who.token);
@@ -140,6 +141,8 @@ TEST(SecurityTest, EachRoleMayDoExactlyItsRpcs) {
     EXPECT_EQ(none->get_header_value("WWW-Authenticate"), "Bearer");
     EXPECT_EQ(h.Get(path, {{"Authorization", "Bearer " + kWrong}})->status, 401) << path;
     EXPECT_EQ(h.Get(path, {{"Authorization", "Basic " + kRender}})->status, 401) << path;
+    EXPECT_EQ(h.Get(path, {{"Authorization", "Bearer "}})->status, 401) << path;
+    EXPECT_EQ(h.Get(path, {{"Authorization", "Bearer " + std::string(1 << 20, 'x')}})->status / 100, 4) << path;
     EXPECT_EQ(h.Get(path, {{"Authorization", "Bearer " + kRender}})->status, 200) << path;
     EXPECT_EQ(h.Get(path, {{"Authorization", "bearer " + kAdmin}})->status, 200) << path;
   }
