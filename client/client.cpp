@@ -60,7 +60,11 @@ Result<std::unique_ptr<Client>> Client::Connect(const std::string& target, const
 
 void Client::Prepare(grpc::ClientContext& ctx, const std::string& image_id) const {
   if (!token_.empty()) ctx.AddMetadata("authorization", "Bearer " + token_);
-  if (!image_id.empty()) ctx.AddMetadata("x-image-id", image_id);
+  // Only what a header can carry (an id the daemon will refuse anyway is not sent along).
+  const bool header_safe = image_id.size() <= 1024 && std::all_of(image_id.begin(), image_id.end(), [](char c) {
+    return c >= 0x20 && c < 0x7f;
+  });
+  if (!image_id.empty() && header_safe) ctx.AddMetadata("x-image-id", image_id);
 }
 
 Status Client::Health() {

@@ -173,6 +173,7 @@ Result<std::shared_ptr<const RegisteredImage>> App::Upload::Finish() {
 }
 
 Result<App::Unloaded> App::Unload(const std::string& id) {
+  TR_RETURN_IF_ERROR(ValidateImageId(id));
   TR_ASSIGN_OR_RETURN(auto removed, registry_.Remove(id));
   // Its tiles leave the caches when the last in-flight render using it lets go of the handle.
   return Unloaded{removed, engine_.ResidentGpuBytes(*removed->handle)};

@@ -114,6 +114,9 @@ Result<RenderRequest> FromProto(const v1::RenderRequest& r, const ImageLookup& l
     const v1::Layer& l = r.layers(i);
     Layer layer;
     if (l.image_id().empty()) return InvalidArgument("layer " + std::to_string(i) + ": image_id is empty");
+    if (Status s = ValidateImageId(l.image_id()); !s.ok()) {
+      return InvalidArgument("layer " + std::to_string(i) + ": " + s.message());
+    }
     TR_ASSIGN_OR_RETURN(std::shared_ptr<const RegisteredImage> image, lookup(l.image_id()));
     layer.image = image->handle;
     layer.channel = l.channel();

@@ -1,5 +1,7 @@
 #include "server/grpc_status.h"
 
+#include "server/log_text.h"
+
 namespace tilerender::server {
 
 grpc::Status ToGrpcStatus(const Status& s) {
@@ -22,7 +24,9 @@ grpc::Status ToGrpcStatus(const Status& s) {
     case StatusCode::kDataLoss: code = grpc::StatusCode::DATA_LOSS; break;
     case StatusCode::kUnauthenticated: code = grpc::StatusCode::UNAUTHENTICATED; break;
   }
-  return grpc::Status(code, s.message());
+  // Cut and printable: a message echoing a huge or hostile field must not exceed gRPC's metadata
+  // limit (the client would see RESOURCE_EXHAUSTED instead of this status).
+  return grpc::Status(code, Printable(s.message(), 2000));
 }
 
 }  // namespace tilerender::server

@@ -17,6 +17,7 @@
 
 #include "server/convert.h"
 #include "server/http_status.h"
+#include "server/log_text.h"
 #include "server/iiif.h"
 
 namespace tilerender::server {
@@ -28,13 +29,6 @@ using json = nlohmann::json;
 thread_local Clock::time_point t_request_start;  // set before routing, read by the logger
 
 // A path or message as it may appear in a log line: printable, bounded.
-std::string ForLog(std::string_view s, size_t max = 200) {
-  std::string out;
-  for (char c : s.substr(0, max)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
-  if (s.size() > max) out += "...(" + std::to_string(s.size()) + " bytes)";
-  return out;
-}
-
 void SendError(httplib::Response& res, int http_status, const std::string& message) {
   res.status = http_status;
   json body = {{"status", http_status}, {"error", message}};
@@ -140,7 +134,7 @@ Result<std::vector<Layer>> LayersFromQuery(const RegisteredImage& image, const h
   if (req.has_param("channels")) {
     // "0:green,1:magenta": one additive layer per item.
     auto items = ParseChannelColormaps(req.get_param_value("channels"));
-    if (!items.ok()) return InvalidArgument("query parameter channels: " + ForLog(items.status().message(), 120));
+    if (!items.ok()) return InvalidArgument("query parameter channels: " + Printable(items.status().message(), 120));
     for (const ChannelColormap& item : *items) {
       Layer l = base;
       l.channel = item.channel;
@@ -289,7 +283,7 @@ void HttpServer::Routes() {
   srv.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t_request_start).count();
     app_.requests().CountRequest("http", RouteOf(req.path), std::to_string(res.status));
-    spdlog::info("HTTP {} {}{} {} {} bytes {:.1f} ms", req.method, ForLog(req.path), req.params.empty() ? "" : "?...",
+    spdlog::info("HTTP {} {}{} {} {} bytes {:.1f} ms", req.method, Printable(req.path), req.params.empty() ? "" : "?...",
                  res.status, res.body.size(), ms);
   });
   srv.set_error_handler([](const httplib::Request&, httplib::Response& res) {
@@ -488,7 +482,7 @@ void HttpServer::Routes() {
   srv.Post("/api/render", [this](const httplib::Request& req, httplib::Response& res) {
     v1::RenderRequest request;
     const auto parsed = google::protobuf::util::JsonStringToMessage(req.body, &request);
-    if (!parsed.ok()) return SendError(res, 400, "the body must be a RenderRequest as JSON: " + ForLog(parsed.ToString(), 300));
+    if (!parsed.ok()) return SendError(res, 400, "the body must be a RenderRequest as JSON: " + Printable(parsed.ToString(), 300));
     auto r = FromProto(request, app_.Lookup());
     if (!r.ok()) {
       app_.RecordRenderError();

@@ -1,5 +1,7 @@
 #include "server/image_registry.h"
 
+#include "server/log_text.h"
+
 namespace tilerender::server {
 
 Status ValidateImageId(const std::string& id) {
@@ -14,12 +16,14 @@ Status ValidateImageId(const std::string& id) {
     if (!ok) return InvalidArgument("an autoload id is path:RELATIVE/PATH of letters, digits, '.', '_', '-', '/'");
     return Status::Ok();
   }
-  if (id.empty() || id.size() > 128) return InvalidArgument("image id must be 1..128 characters");
+  if (id.empty() || id.size() > 128) {
+    return InvalidArgument("image id must be 1..128 characters, not " + std::to_string(id.size()));
+  }
   if (id[0] == '.') return InvalidArgument("image id must not start with '.'");
   for (char c : id) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '.' || c == '_' || c == '-';
-    if (!ok) return InvalidArgument("image id '" + id + "' may hold only letters, digits, '.', '_', '-'");
+    if (!ok) return InvalidArgument("image id '" + Printable(id, 64) + "' may hold only letters, digits, '.', '_', '-'");
   }
   return Status::Ok();
 }
@@ -42,7 +46,7 @@ Result<std::unique_ptr<ImageRegistry::Reservation>> ImageRegistry::Reserve(const
   std::lock_guard lock(mu_);
   auto [it, inserted] = images_.try_emplace(id, nullptr);
   if (!inserted) {
-    return AlreadyExists("image '" + id + "' " + (it->second ? "is already loaded" : "is being loaded"));
+    return AlreadyExists("image '" + Printable(id, 64) + "' " + (it->second ? "is already loaded" : "is being loaded"));
   }
   return std::make_unique<Reservation>(this, id);
 }
@@ -50,14 +54,14 @@ Result<std::unique_ptr<ImageRegistry::Reservation>> ImageRegistry::Reserve(const
 Result<std::shared_ptr<const RegisteredImage>> ImageRegistry::Find(const std::string& id) const {
   std::lock_guard lock(mu_);
   auto it = images_.find(id);
-  if (it == images_.end() || !it->second) return NotFound("no image '" + id + "'");
+  if (it == images_.end() || !it->second) return NotFound("no image '" + Printable(id, 64) + "'");
   return it->second;
 }
 
 Result<std::shared_ptr<const RegisteredImage>> ImageRegistry::Remove(const std::string& id) {
   std::lock_guard lock(mu_);
   auto it = images_.find(id);
-  if (it == images_.end() || !it->second) return NotFound("no image '" + id + "'");
+  if (it == images_.end() || !it->second) return NotFound("no image '" + Printable(id, 64) + "'");
   auto image = std::move(it->second);
   images_.erase(it);
   return image;

@@ -11,6 +11,7 @@
 #include "core/render/colormap.h"
 #include "server/convert.h"
 #include "server/grpc_status.h"
+#include "server/log_text.h"
 
 namespace tilerender::server {
 namespace {
@@ -27,17 +28,19 @@ grpc::Status Finish(App& app, const char* method, const std::string& image, cons
   const double ms = MsSince(start);
   app.requests().CountRequest("grpc", method, StatusCodeName(status.code()));
   if (status.ok()) {
-    spdlog::info("{} image={} {} OK {:.1f} ms", method, image.empty() ? "-" : image, detail, ms);
+    spdlog::info("{} image={} {} OK {:.1f} ms", method, image.empty() ? "-" : Printable(image, 200), Printable(detail, 300), ms);
   } else {
-    spdlog::info("{} image={} {} {} {:.1f} ms: {}", method, image.empty() ? "-" : image, detail,
-                 StatusCodeName(status.code()), ms, status.message());
+    spdlog::info("{} image={} {} {} {:.1f} ms: {}", method, image.empty() ? "-" : Printable(image, 200),
+                 Printable(detail, 300), StatusCodeName(status.code()), ms, Printable(status.message(), 500));
   }
   return ToGrpcStatus(status);
 }
 
+// The layers' images for the log line: the first four, each made printable and cut.
 std::string LayerIds(const v1::RenderRequest& r) {
   std::string ids;
-  for (const v1::Layer& l : r.layers()) ids += (ids.empty() ? "" : ",") + l.image_id();
+  for (int i = 0; i < r.layers_size() && i < 4; ++i) ids += (ids.empty() ? "" : ",") + Printable(r.layers(i).image_id(), 64);
+  if (r.layers_size() > 4) ids += ",+" + std::to_string(r.layers_size() - 4) + " more";
   return ids;
 }
 

@@ -9,6 +9,9 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include <atomic>
 #include <fstream>
 #include <functional>
@@ -414,6 +417,49 @@ TEST(AutoloadTest, PathIdsLoadOnFirstRenderAndTheLeastRecentlyUsedGo) {
   Daemon plain;
   WriteNpy(plain.data_root() + "/top.npy", "|u1", {24, 32}, px.data(), px.size());
   EXPECT_EQ(plain.client().Render(SmallRender("path:top.npy")).status().code(), StatusCode::kNotFound);
+}
+
+// Hostile requests (issue #14's findings 2, 5, 6): a FIFO in the data root is refused at once
+// instead of blocking the load (and the shutdown) forever; an 8000-character id gets
+// INVALID_ARGUMENT with a short message (it was echoed whole, past gRPC's metadata limit, so the
+// client saw RESOURCE_EXHAUSTED); an id with a newline cannot forge a log line; a 500-layer request
+// logs one short line.
+TEST(HardeningTest, FifosLongIdsAndLogInjection) {
+  Daemon d;
+  ASSERT_EQ(mkfifo((d.data_root() + "/p.png").c_str(), 0644), 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto fifo = d.client().Load("p.png", "p");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  EXPECT_EQ(fifo.status().code(), StatusCode::kInvalidArgument) << fifo.status().ToString();
+  EXPECT_NE(fifo.status().message().find("p.png is a FIFO, not a regular file"), std::string::npos) << fifo.status().message();
+  EXPECT_EQ(d.client().Load("p.png", "p").status().code(), StatusCode::kInvalidArgument) << "the id was released";
+
+  const std::string long_id(8000, 'a');
+  auto render = d.client().Render(SmallRender(long_id));
+  EXPECT_EQ(render.status().code(), StatusCode::kInvalidArgument) << render.status().ToString().substr(0, 200);
+  EXPECT_LT(render.status().message().size(), 300u);
+  auto unload = d.client().Unload(long_id);
+  EXPECT_EQ(unload.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_LT(unload.status().message().size(), 300u);
+
+  const std::string forged = "x\n2026-01-01T00:00:00.000 info Render image=forged OK";
+  EXPECT_EQ(d.client().Render(SmallRender(forged)).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(d.client().Unload(forged).status().code(), StatusCode::kInvalidArgument);
+  v1::RenderRequest many;
+  many.set_width(8);
+  many.set_height(8);
+  for (int i = 0; i < 500; ++i) many.add_layers()->set_image_id("layer-" + std::to_string(i) + std::string(100, 'z'));
+  EXPECT_FALSE(d.client().Render(many).ok());
+  const std::string log = d.Log();
+  std::istringstream lines(log);
+  std::string line;
+  size_t longest = 0;
+  while (std::getline(lines, line)) {
+    EXPECT_NE(line.rfind("2026-01-01T00:00:00.000", 0), 0u) << "a forged log line: " << line;
+    longest = std::max(longest, line.size());
+  }
+  EXPECT_LT(longest, 1200u) << "one log line per request, short";
+  EXPECT_EQ(d.Stop(), 0) << "SIGTERM still ends the daemon";
 }
 
 }  // namespace

@@ -60,8 +60,16 @@ Result<OpenedImage> OpenImageFile(const std::string& path, const OpenOptions& op
     if (IsOmeZarrDirectory(path)) return OpenOmeZarr(path, options);
     return InvalidArgument(name + " is a directory, not an OME-Zarr image");
   }
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Only regular files: a FIFO would block the load forever, a device read without end. Opened
+  // without blocking, then checked on the descriptor (the name may have changed since stat).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return FileError("cannot open", name, errno);
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    const char* kind = S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket" : S_ISDIR(st.st_mode) ? "a directory"
+                                                                                                              : "a device";
+    return InvalidArgument(name + " is " + kind + ", not a regular file");
+  }
   uint8_t magic[8] = {};
   const ssize_t n = ::read(fd, magic, sizeof magic);
   ::close(fd);

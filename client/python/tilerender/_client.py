@@ -110,7 +110,9 @@ class Client:
 
     def _kw(self, timeout: Optional[float], image_id: str = "") -> Dict[str, Any]:
         t = self.timeout if timeout is None else timeout
-        kw: Dict[str, Any] = {"metadata": self._metadata + ((("x-image-id", image_id),) if image_id else ())}
+        # x-image-id only where a header can carry it (an id the daemon refuses anyway is not sent).
+        header_safe = 0 < len(image_id) <= 1024 and image_id.isascii() and image_id.isprintable()
+        kw: Dict[str, Any] = {"metadata": self._metadata + ((("x-image-id", image_id),) if header_safe else ())}
         if t is not None:
             kw["timeout"] = t
         return kw
