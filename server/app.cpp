@@ -99,6 +99,7 @@ Result<std::shared_ptr<const RegisteredImage>> App::FindForRender(const std::str
   auto found = registry_.Find(id);
   const bool autoloadable = options_.autoload && id.rfind("path:", 0) == 0;
   if (!autoloadable) return found;
+  TR_RETURN_IF_ERROR(ValidateImageId(id));  // the one id rule, whichever transport asks
   auto touch = [&] {
     std::lock_guard lock(autoload_mu_);
     autoloaded_[id] = ++autoload_clock_;

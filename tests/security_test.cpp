@@ -383,6 +383,12 @@ TEST(AutoloadTest, PathIdsLoadOnFirstRenderAndTheLeastRecentlyUsedGo) {
     return out;
   };
   auto render = [&](const std::string& id) { return d.client().Render(SmallRender(id)).status(); };
+  auto h_status = [&](const std::string& path) {
+    const std::string& a = d.http_address();
+    httplib::Client h(a.substr(0, a.rfind(':')), std::stoi(a.substr(a.rfind(':') + 1)));
+    auto r = h.Get(path);
+    return r ? r->status : -1;
+  };
   EXPECT_TRUE(render("path:scans/a.npy").ok());
   EXPECT_EQ(ids(), std::vector<std::string>{"path:scans/a.npy"});
   // Eight renders of one unloaded path at once: one load, every render served.
@@ -405,8 +411,9 @@ TEST(AutoloadTest, PathIdsLoadOnFirstRenderAndTheLeastRecentlyUsedGo) {
   ASSERT_TRUE(d.client().Load("scans/a.npy", "named").ok());
   EXPECT_EQ(d.client().Render(SmallRender("path:scans/a.npy"))->data(), d.client().Render(SmallRender("named"))->data());
   // Paths stay confined; missing files are NOT_FOUND; plain ids are never autoloaded.
-  EXPECT_EQ(render("path:../outside.npy").code(), StatusCode::kPermissionDenied);  // as LoadImage says
-  EXPECT_EQ(render("path:/etc/passwd").code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(render("path:../outside.npy").code(), StatusCode::kInvalidArgument);  // not a valid id
+  EXPECT_EQ(render("path:/etc/passwd").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(h_status("/iiif/3/path:..top.npy/full/16,/0/default.png"), 400);
   EXPECT_EQ(render("path:scans/missing.npy").code(), StatusCode::kNotFound);
   EXPECT_EQ(render("top.npy").code(), StatusCode::kNotFound);
   // Over HTTP too (IIIF ids hold no '/').
