@@ -35,8 +35,13 @@ Result<ColormapSpec> FromProto(const v1::Colormap& c) {
   return spec;
 }
 
-Interpolation FromProto(v1::Interpolation i) {
-  return i == v1::LINEAR ? Interpolation::kLinear : Interpolation::kNearest;
+Result<Interpolation> FromProto(v1::Interpolation i) {
+  switch (i) {
+    case v1::INTERPOLATION_UNSPECIFIED:
+    case v1::NEAREST: return Interpolation::kNearest;
+    case v1::LINEAR: return Interpolation::kLinear;
+    default: return InvalidArgument("unknown interpolation " + std::to_string(i));
+  }
 }
 
 Result<Blending> FromProto(v1::Blending b) {
@@ -125,7 +130,7 @@ Result<RenderRequest> FromProto(const v1::RenderRequest& r, const ImageLookup& l
     for (const v1::Contrast& cc : l.channel_contrast()) layer.channel_contrast.push_back({cc.lo(), cc.hi()});
     if (l.has_gamma()) layer.gamma = l.gamma();
     if (l.has_opacity()) layer.opacity = l.opacity();
-    layer.interpolation = FromProto(l.interpolation());
+    TR_ASSIGN_OR_RETURN(layer.interpolation, FromProto(l.interpolation()));
     TR_ASSIGN_OR_RETURN(layer.blending, FromProto(l.blending()));
     if (l.has_visible()) layer.visible = l.visible();
     out.layers.push_back(std::move(layer));

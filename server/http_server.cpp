@@ -397,17 +397,23 @@ void HttpServer::Routes() {
   // IIIF: an image request.
   srv.Get(R"(/iiif/3/([^/]+)/([^/]+)/([^/]+)/([^/]+)/([^/]+))", [this](const httplib::Request& req,
                                                                           httplib::Response& res) {
+    // A request refused before it reaches the engine still counts as a failed render (Stats).
+    auto refuse = [&](const Status& s) {
+      app_.RecordRenderError();
+      SendStatus(res, s);
+    };
     auto image = app_.FindForRender(req.matches[1].str());
-    if (!image.ok()) return SendStatus(res, image.status());
+    if (!image.ok()) return refuse(image.status());
     auto parsed = iiif::ParseImageRequest(req.matches[2].str(), req.matches[3].str(), req.matches[4].str(),
                                           req.matches[5].str());
-    if (!parsed.ok()) return SendStatus(res, parsed.status());
+    if (!parsed.ok()) return refuse(parsed.status());
     const ImageInfo& info = (*image)->handle->info();
     const EngineLimits& limits = app_.engine().limits();
     auto plan = iiif::PlanRequest(*parsed, info.desc.width, info.desc.height,
                                   {limits.max_output_side, limits.max_output_side, limits.max_output_pixels});
     if (!plan.ok()) {
       // The planner's limit errors are a size the client asked for: 413, not a full queue.
+      app_.RecordRenderError();
       return SendError(res, plan.status().code() == StatusCode::kResourceExhausted ? 413 : HttpStatusOf(plan.status()),
                        plan.status().message());
     }
@@ -451,15 +457,12 @@ void HttpServer::Routes() {
                                                           : Tone::kColor;
     if (req.has_param("q")) {
       auto q = NumberParam(req, "q");
-      if (!q.ok()) return SendStatus(res, q.status());
+      if (!q.ok()) return refuse(q.status());
       r.quality = static_cast<int>(*q);
     }
     r.lossless = req.get_param_value("lossless") == "1" || req.get_param_value("lossless") == "true";
     auto layers = LayersFromQuery(**image, req);
-    if (!layers.ok()) {
-      app_.RecordRenderError();
-      return SendStatus(res, layers.status());
-    }
+    if (!layers.ok()) return refuse(layers.status());
     r.layers = std::move(layers).value();
     auto out = app_.Render(r, {});
     if (!out.ok()) return SendStatus(res, out.status());
@@ -482,7 +485,10 @@ void HttpServer::Routes() {
   srv.Post("/api/render", [this](const httplib::Request& req, httplib::Response& res) {
     v1::RenderRequest request;
     const auto parsed = google::protobuf::util::JsonStringToMessage(req.body, &request);
-    if (!parsed.ok()) return SendError(res, 400, "the body must be a RenderRequest as JSON: " + Printable(parsed.ToString(), 300));
+    if (!parsed.ok()) {
+      app_.RecordRenderError();
+      return SendError(res, 400, "the body must be a RenderRequest as JSON: " + Printable(parsed.ToString(), 300));
+    }
     auto r = FromProto(request, app_.Lookup());
     if (!r.ok()) {
       app_.RecordRenderError();

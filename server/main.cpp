@@ -54,6 +54,10 @@ int main(int argc, char** argv) {
   // freed frame, PNG and band buffers stay cached in all of them: RSS climbs with concurrency.
   // Four arenas keep it flat at no measurable cost (buffers here are few and large).
   mallopt(M_ARENA_MAX, 4);
+  // Buffers of 4 MiB and more (frames, encoded images, decoded chunks) come from mmap and go back
+  // to the system when freed: a fixed threshold (glibc's adapts upward after the first large free,
+  // after which a 16384 x 4096 render's buffers stayed in the heap for good).
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
   CLI::App app{"tilerenderd: headless GPU tile-rendering daemon (gRPC, and IIIF over HTTP)"};
   std::string listen = "127.0.0.1:50051";
   std::string data_root = ".";

@@ -469,5 +469,69 @@ TEST(HardeningTest, FifosLongIdsAndLogInjection) {
   EXPECT_EQ(d.Stop(), 0) << "SIGTERM still ends the daemon";
 }
 
+// Finding 7: every failed render counts in Stats.render_errors, also those refused while reading
+// the request (unknown image, bad enum, bad size or contrast), over gRPC, RenderStream and HTTP.
+TEST(HardeningTest, EveryFailedRenderCounts) {
+  Daemon d({"--http-listen", "127.0.0.1:0"});
+  auto src = BufferSource::Allocate({16, 16, PixelType::kUint8, 1});
+  std::fill_n((*src)->mutable_data(), 256, uint8_t{1});
+  ASSERT_TRUE(d.client().Upload("ok", **src).ok());
+  const auto before = *d.client().Stats();
+  std::vector<v1::RenderRequest> bad;
+  bad.push_back(SmallRender("nosuch"));
+  bad.push_back(SmallRender("ok"));
+  bad.back().mutable_layers(0)->set_interpolation(static_cast<v1::Interpolation>(99));
+  bad.push_back(SmallRender("ok"));
+  bad.back().set_width(0);
+  bad.push_back(SmallRender("ok"));
+  bad.back().mutable_layers(0)->mutable_contrast()->set_lo(3);
+  bad.back().mutable_layers(0)->mutable_contrast()->set_hi(3);
+  bad.push_back(SmallRender("bad id!"));
+  for (const auto& r : bad) EXPECT_FALSE(d.client().Render(r).ok());
+  int stream_failures = 0;
+  ASSERT_TRUE(d.client().RenderStream(bad, [&](size_t, Result<v1::RenderResponse> r) { stream_failures += !r.ok(); }).ok());
+  EXPECT_EQ(stream_failures, 5);
+  const std::string& a = d.http_address();
+  httplib::Client h(a.substr(0, a.rfind(':')), std::stoi(a.substr(a.rfind(':') + 1)));
+  int http_failures = 0;
+  for (const char* url : {"/iiif/3/nosuch/full/8,/0/default.png", "/iiif/3/ok/full/0,/0/default.png",
+                          "/iiif/3/ok/99,99,5,5/8,/0/default.png", "/iiif/3/ok/full/8,/0/default.png?q=abc",
+                          "/iiif/3/ok/full/8,/0/default.png?colormap=nosuch", "/iiif/3/ok/full/8,/0/sepia.png"}) {
+    auto r = h.Get(url);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status / 100, 4) << url;
+    ++http_failures;
+  }
+  EXPECT_EQ(h.Post("/api/render", "{not json", "application/json")->status, 400);
+  EXPECT_EQ(h.Post("/api/render", R"({"width": 8, "height": 8, "layers": [{"image_id": "nosuch"}]})", "application/json")->status, 404);
+  http_failures += 2;
+  const auto after = *d.client().Stats();
+  EXPECT_EQ(after.render_errors() - before.render_errors(), 5 + 5 + http_failures);
+  EXPECT_EQ(after.renders_served(), before.renders_served());
+}
+
+// Finding 9: one 16384 x 4096 PNG render no longer leaves its buffers in the daemon (RSS stayed
+// 300-550 MB higher: the kept framebuffer and glibc's adaptive mmap threshold).
+TEST(HardeningTest, LargeRenderBuffersAreReturned) {
+  Daemon d;
+  auto src = BufferSource::Allocate({512, 512, PixelType::kUint16, 1});
+  for (int i = 0; i < 512 * 512; ++i) reinterpret_cast<uint16_t*>((*src)->mutable_data())[i] = static_cast<uint16_t>(i * 37);
+  ASSERT_TRUE(d.client().Upload("img", **src).ok());
+  v1::RenderRequest small = SmallRender("img");
+  small.set_width(512);
+  small.set_height(512);
+  ASSERT_TRUE(d.client().Render(small).ok());
+  const int64_t before = d.RssKib();
+  v1::RenderRequest big = small;
+  big.set_width(16384);
+  big.set_height(4096);
+  big.mutable_layers(0)->mutable_colormap()->set_name("viridis");
+  auto out = d.client().Render(big);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_TRUE(d.client().Render(small).ok());
+  const int64_t after = d.RssKib();
+  EXPECT_LT(after - before, 120 * 1024) << "RSS " << before / 1024 << " MiB before, " << after / 1024 << " MiB after";
+}
+
 }  // namespace
 }  // namespace tilerender::testing

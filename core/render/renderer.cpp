@@ -338,6 +338,19 @@ Result<Frame> Renderer::Finish(const View& view, bool has_alpha) {
   TR_RETURN_IF_ERROR(gl::CheckGl("render"));
   frame.timings.draw_ms = Ms(t0, t1);
   frame.timings.readback_ms = Ms(t1, Clock::now());
+  // A large framebuffer (and readback buffer) is not kept for the next render of its size: one
+  // 16384 x 4096 render would otherwise hold 256 MiB of driver memory for good.
+  if (static_cast<int64_t>(view.width) * view.height > kKeptTargetPixels) {
+    for (Target& t : targets_) {
+      if (t.width == view.width && t.height == view.height) t = Target{};
+    }
+    if (pack_buffer_size_ > static_cast<size_t>(kKeptTargetPixels) * 4) {
+      pack_buffer_ = gl::Buffer();
+      pack_buffer_size_ = 0;
+    }
+    glBindFramebuffer(GL_FRAMEBUFFER, 0);
+    glFlush();  // the driver frees deleted storage at a flush
+  }
   return frame;
 }
 

@@ -83,6 +83,8 @@ class Renderer {
   gl::VertexArray vao_;
   std::map<std::string, gl::Texture> lut_cache_;  // named colormaps
   std::array<gl::Texture, kMaxCompositePlanes> custom_luts_;
+  /// Framebuffers up to this many pixels are kept for the next render of their size.
+  static constexpr int64_t kKeptTargetPixels = int64_t{4096} * 4096;
   std::array<Target, 2> targets_;  // most recent sizes, so repeated sizes reuse their framebuffer
   int next_target_ = 0;
   bool pbo_readback_ = false;
