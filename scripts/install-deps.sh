@@ -18,7 +18,9 @@ packages=(
   # HTTP front end (IIIF)
   libcpp-httplib-dev
   # the Python client (installed into a venv in the build tree) and its tests
-  python3-venv python3-grpcio python3-protobuf python3-numpy python3-pytest python3-matplotlib
+  # (setuptools and wheel build it offline: pip install --no-build-isolation --no-index)
+  python3-venv python3-setuptools python3-wheel python3-grpcio python3-protobuf python3-numpy
+  python3-pytest python3-matplotlib
   # promtool lints /metrics in the tests; openssl makes the TLS tests' certificates
   prometheus openssl
   # tests and benchmarks (peers: libvips and its tools, IIPImage under lighttpd; Chromium runs the
