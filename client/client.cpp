@@ -5,10 +5,9 @@
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
+#include "core/image/image_file.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace tilerender::client {
@@ -42,11 +41,7 @@ Result<std::unique_ptr<Client>> Client::Connect(const std::string& target, const
   if (options.tls || !options.tls_ca.empty() || !options.tls_cert.empty() || !options.tls_key.empty()) {
     auto read = [](const std::string& path, std::string* out) -> Status {
       if (path.empty()) return Status::Ok();
-      std::ifstream f(path, std::ios::binary);
-      if (!f) return InvalidArgument("cannot read " + path);
-      std::stringstream ss;
-      ss << f.rdbuf();
-      *out = ss.str();
+      TR_ASSIGN_OR_RETURN(*out, ReadWholeFile(path));
       return Status::Ok();
     };
     grpc::SslCredentialsOptions ssl;

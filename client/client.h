@@ -43,7 +43,7 @@ class Client {
  public:
   explicit Client(std::shared_ptr<grpc::Channel> channel, std::string token = "");
   static std::unique_ptr<Client> Connect(const std::string& target, int max_message_bytes = 256 << 20);
-  /// INVALID_ARGUMENT when a TLS file cannot be read.
+  /// NOT_FOUND, PERMISSION_DENIED or INVALID_ARGUMENT when a TLS file cannot be read.
   static Result<std::unique_ptr<Client>> Connect(const std::string& target, const ConnectOptions& options);
 
   /// Waits until the health service reports SERVING (the daemon renders), or the timeout passes.

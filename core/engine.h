@@ -116,12 +116,6 @@ class Engine {
                                                           std::function<void(Result<RenderOutput>&)> finish = {});
 
   EngineStats stats() const;
-
- private:
-  /// Validates, fetches, queues; `done` gets the frame on the render thread.
-  Status Submit(const RenderRequest& request, CancelFn cancelled, std::function<void(Result<Frame>)> done);
-
- public:
   /// Bytes of an image's tiles on the GPU now.
   int64_t ResidentGpuBytes(const TiledImage& image) const;
   /// Returns once every job posted before it (frees, evictions) has run.
@@ -129,6 +123,9 @@ class Engine {
 
  private:
   Engine() = default;
+  /// Validates, fetches, queues; `done` gets the frame on the render thread (or, for an identity
+  /// view copied on the CPU, on the calling thread).
+  Status Submit(const RenderRequest& request, CancelFn cancelled, std::function<void(Result<Frame>)> done);
   std::shared_ptr<EngineState> state_;
 };
 

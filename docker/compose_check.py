@@ -53,16 +53,18 @@ def render(client: tr.Client, i: int) -> None:
 
 
 def renders_through_balancer(n: int, start: int, threads: int = 4) -> float:
-    """n renders on `threads` connections; every one must succeed. Returns renders per second."""
+    """n renders on `threads` connections. Exits, naming the first error, unless every one succeeds;
+    returns renders per second."""
     clients = [tr.Client(BALANCER, timeout=120) for _ in range(threads)]
     t0 = time.time()
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
         futures = [pool.submit(render, clients[i % threads], start + i) for i in range(n)]
-        for f in futures:
-            f.result()  # raises on any failed render
+        failed = [f.exception() for f in futures if f.exception() is not None]
     rate = n / (time.time() - t0)
     for c in clients:
         c.close()
+    check(not failed, f"{n} renders through nginx: {n - len(failed)} served"
+                      + (f" (first error: {failed[0]})" if failed else ""))
     return rate
 
 
@@ -105,8 +107,8 @@ def run() -> None:
     victim = max(owners, key=lambda r: (len(owners[r]), r))
     subprocess.run(COMPOSE + ["kill", f"tilerender-{victim}"], check=True, capture_output=True)
     alive = [r for r in REPLICAS if r != victim]
+    print(f"replica {victim} killed ({', '.join(owners[victim]) or 'no images'})", flush=True)
     renders_through_balancer(300, 2000)
-    check(True, f"replica {victim} killed ({', '.join(owners[victim]) or 'no images'}): 300 more renders all succeeded")
     after = served_by(alive)
     moved = [i for i in owners[victim] if any(i in after[r] for r in alive)]
     check(sorted(moved) == sorted(owners[victim]), "its images were autoloaded by the others")

@@ -176,6 +176,10 @@ Result<std::shared_ptr<const RegisteredImage>> App::Upload::Finish() {
 Result<App::Unloaded> App::Unload(const std::string& id) {
   TR_RETURN_IF_ERROR(ValidateImageId(id));
   TR_ASSIGN_OR_RETURN(auto removed, registry_.Remove(id));
+  {
+    std::lock_guard lock(autoload_mu_);
+    autoloaded_.erase(id);  // an unloaded autoloaded image no longer counts against the cap
+  }
   // Its tiles leave the caches when the last in-flight render using it lets go of the handle.
   return Unloaded{removed, engine_.ResidentGpuBytes(*removed->handle)};
 }

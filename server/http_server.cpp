@@ -9,10 +9,9 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "core/image/image_file.h"
 #include "core/render/colormap.h"
 
 #include "server/convert.h"
@@ -217,12 +216,13 @@ HttpServer::~HttpServer() { Stop(); }
 std::string HttpServer::CacheExposition() const {
   if (options_.metrics_only) return "";
   const ResponseCache::Stats c = cache_.stats();
-  return "# HELP tilerender_http_cache_hits_total IIIF renders answered from the response cache\n"
-         "# TYPE tilerender_http_cache_hits_total counter\ntilerender_http_cache_hits_total " + std::to_string(c.hits) +
-         "\n# HELP tilerender_http_cache_misses_total IIIF renders not in the response cache\n"
-         "# TYPE tilerender_http_cache_misses_total counter\ntilerender_http_cache_misses_total " + std::to_string(c.misses) +
-         "\n# HELP tilerender_http_cache_bytes bytes the response cache holds\n"
-         "# TYPE tilerender_http_cache_bytes gauge\ntilerender_http_cache_bytes " + std::to_string(c.bytes) + "\n";
+  std::string out;
+  AppendMetric(out, "tilerender_http_cache_hits_total", "counter", "IIIF renders answered from the response cache",
+               static_cast<double>(c.hits));
+  AppendMetric(out, "tilerender_http_cache_misses_total", "counter", "IIIF renders not in the response cache",
+               static_cast<double>(c.misses));
+  AppendMetric(out, "tilerender_http_cache_bytes", "gauge", "bytes the response cache holds", static_cast<double>(c.bytes));
+  return out;
 }
 
 void HttpServer::Stop() {
@@ -322,11 +322,9 @@ void HttpServer::Routes() {
       spdlog::warn("web viewer: OpenSeadragon is not installed in {} (run npm ci there)", options_.web_root);
     }
     srv.Get("/", [index = (root / "static" / "index.html").string()](const httplib::Request&, httplib::Response& res) {
-      std::ifstream f(index, std::ios::binary);
-      if (!f) return SendError(res, 404, "the web viewer is not installed");
-      std::stringstream ss;
-      ss << f.rdbuf();
-      res.set_content(ss.str(), "text/html; charset=utf-8");
+      auto page = ReadWholeFile(index);
+      if (!page.ok()) return SendError(res, 404, "the web viewer is not installed");
+      res.set_content(*page, "text/html; charset=utf-8");
     });
   }
   srv.Get("/api/info", [this](const httplib::Request&, httplib::Response& res) {

@@ -14,11 +14,10 @@
 #include <csignal>
 #include <malloc.h>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "core/engine.h"
+#include "core/image/image_file.h"
 #include "core/image/synthetic.h"
 #include "server/http_server.h"
 #include "server/service.h"
@@ -202,17 +201,20 @@ int main(int argc, char** argv) {
   int port = 0;
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   if (!tls_cert.empty()) {
-    auto read = [](const std::string& path) {
-      std::ifstream f(path, std::ios::binary);
-      std::stringstream ss;
-      ss << f.rdbuf();
-      return ss.str();
-    };
     grpc::SslServerCredentialsOptions ssl(tls_client_ca.empty()
                                               ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
                                               : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-    ssl.pem_key_cert_pairs.push_back({read(tls_key), read(tls_cert)});
-    if (!tls_client_ca.empty()) ssl.pem_root_certs = read(tls_client_ca);
+    auto key = tr::ReadWholeFile(tls_key);
+    auto cert = tr::ReadWholeFile(tls_cert);
+    auto ca = tls_client_ca.empty() ? tr::Result<std::string>(std::string()) : tr::ReadWholeFile(tls_client_ca);
+    for (const tr::Status& s : {key.status(), cert.status(), ca.status()}) {
+      if (!s.ok()) {
+        spdlog::error("TLS: {}", s.ToString());
+        return 2;
+      }
+    }
+    ssl.pem_key_cert_pairs.push_back({*key, *cert});
+    ssl.pem_root_certs = *ca;
     credentials = grpc::SslServerCredentials(ssl);
     spdlog::info("TLS on{}", tls_client_ca.empty() ? "" : ", client certificates required (mutual TLS)");
   }

@@ -32,24 +32,32 @@ void Sample(std::string& out, const std::string& name, double v, const std::stri
   out += name + (labels.empty() ? "" : "{" + labels + "}") + " " + Num(v) + "\n";
 }
 
-void Cache(std::string& out, const char* which, int64_t budget, int64_t bytes, int64_t entries, int64_t hits, int64_t misses,
-           int64_t evictions) {
-  const std::string p = std::string("tilerender_") + which + "_cache_";
-  Head(out, (p + "budget_bytes").c_str(), "gauge", "the cache's byte budget");
-  Sample(out, p + "budget_bytes", static_cast<double>(budget));
-  Head(out, (p + "bytes").c_str(), "gauge", "bytes held now");
-  Sample(out, p + "bytes", static_cast<double>(bytes));
-  Head(out, (p + "entries").c_str(), "gauge", "tiles (GPU) or decoded chunks (host) held now");
-  Sample(out, p + "entries", static_cast<double>(entries));
-  Head(out, (p + "hits_total").c_str(), "counter", "lookups that found their entry");
-  Sample(out, p + "hits_total", static_cast<double>(hits));
-  Head(out, (p + "misses_total").c_str(), "counter", "lookups that paged in (GPU) or decoded (host)");
-  Sample(out, p + "misses_total", static_cast<double>(misses));
-  Head(out, (p + "evictions_total").c_str(), "counter", "entries evicted to stay within the budget");
-  Sample(out, p + "evictions_total", static_cast<double>(evictions));
+void Cache(std::string& out, const std::string& which, int64_t budget, int64_t bytes, int64_t entries, int64_t hits,
+           int64_t misses, int64_t evictions) {
+  const struct {
+    const char* suffix;
+    const char* type;
+    const char* help;
+    int64_t value;
+  } series[] = {
+      {"budget_bytes", "gauge", "the cache's byte budget", budget},
+      {"bytes", "gauge", "bytes held now", bytes},
+      {"entries", "gauge", "tiles (GPU) or decoded chunks (host) held now", entries},
+      {"hits_total", "counter", "lookups that found their entry", hits},
+      {"misses_total", "counter", "lookups that paged in (GPU) or decoded (host)", misses},
+      {"evictions_total", "counter", "entries evicted to stay within the budget", evictions},
+  };
+  for (const auto& s : series) {
+    AppendMetric(out, "tilerender_" + which + "_cache_" + s.suffix, s.type, s.help, static_cast<double>(s.value));
+  }
 }
 
 }  // namespace
+
+void AppendMetric(std::string& out, const std::string& name, const char* type, const char* help, double value) {
+  Head(out, name.c_str(), type, help);
+  Sample(out, name, value);
+}
 
 void RequestMetrics::CountRequest(const std::string& transport, const std::string& method, const std::string& code) {
   std::lock_guard lock(mu_);
@@ -100,20 +108,15 @@ std::string RequestMetrics::Exposition(const App& app, const std::string& extra)
     }
   }
   const EngineStats s = app.engine().stats();
-  Head(out, "tilerender_renders_total", "counter", "successful renders");
-  Sample(out, "tilerender_renders_total", static_cast<double>(app.metrics().served()));
-  Head(out, "tilerender_render_errors_total", "counter", "renders refused or failed");
-  Sample(out, "tilerender_render_errors_total", static_cast<double>(app.metrics().errors()));
-  Head(out, "tilerender_images", "gauge", "images loaded");
-  Sample(out, "tilerender_images", static_cast<double>(app.registry().size()));
-  Head(out, "tilerender_queue_depth", "gauge", "renders waiting for the render thread");
-  Sample(out, "tilerender_queue_depth", s.queue_depth);
-  Head(out, "tilerender_gpu_textures", "gauge", "live GL textures");
-  Sample(out, "tilerender_gpu_textures", static_cast<double>(s.live_textures));
+  AppendMetric(out, "tilerender_renders_total", "counter", "successful renders", static_cast<double>(app.metrics().served()));
+  AppendMetric(out, "tilerender_render_errors_total", "counter", "renders refused or failed",
+               static_cast<double>(app.metrics().errors()));
+  AppendMetric(out, "tilerender_images", "gauge", "images loaded", static_cast<double>(app.registry().size()));
+  AppendMetric(out, "tilerender_queue_depth", "gauge", "renders waiting for the render thread", s.queue_depth);
+  AppendMetric(out, "tilerender_gpu_textures", "gauge", "live GL textures", static_cast<double>(s.live_textures));
   Cache(out, "gpu", s.gpu.budget_bytes, s.gpu.bytes, s.gpu.tiles, s.gpu.hits, s.gpu.misses, s.gpu.evictions);
   Cache(out, "host", s.host.budget_bytes, s.host.bytes, s.host.entries, s.host.hits, s.host.misses, s.host.evictions);
-  Head(out, "tilerender_uptime_seconds", "gauge", "seconds since the daemon started");
-  Sample(out, "tilerender_uptime_seconds", app.uptime_s());
+  AppendMetric(out, "tilerender_uptime_seconds", "gauge", "seconds since the daemon started", app.uptime_s());
   return out + extra;
 }
 

@@ -18,6 +18,9 @@ namespace tilerender::server {
 
 class App;
 
+/// One metric family with a single unlabelled sample: its HELP and TYPE lines, then the sample.
+void AppendMetric(std::string& out, const std::string& name, const char* type, const char* help, double value);
+
 /// Counters and histograms fed by both transports. Thread-safe.
 class RequestMetrics {
  public:

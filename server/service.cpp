@@ -62,7 +62,11 @@ Status Authorized(const App& app, grpc::ServerContext* ctx, Permission permissio
 
 }  // namespace
 
-TileRenderService::TileRenderService(App& app, ServiceOptions options) : app_(app), options_(std::move(options)) {}
+TileRenderService::TileRenderService(App& app, ServiceOptions options)
+    : app_(app),
+      options_(std::move(options)),
+      output_limit_(options_.max_message_bytes - (int64_t{64} << 10)),
+      output_limit_name_("gRPC message limit (--max-message-bytes " + std::to_string(options_.max_message_bytes) + ")") {}
 
 grpc::Status TileRenderService::GetServerInfo(grpc::ServerContext* ctx, const v1::GetServerInfoRequest*,
                                               v1::ServerInfo* out) {
@@ -173,9 +177,7 @@ Result<RenderOutput> TileRenderService::DoRender(grpc::ServerContext* ctx,
     app_.RecordRenderError();
     return req.status();
   }
-  // The reply must fit one gRPC message: say so plainly instead of failing inside gRPC.
-  return app_.Render(*req, CancelledBy(ctx), options_.max_message_bytes - (int64_t{64} << 10),
-                     "gRPC message limit (--max-message-bytes " + std::to_string(options_.max_message_bytes) + ")");
+  return app_.Render(*req, CancelledBy(ctx), output_limit_, output_limit_name_);
 }
 
 grpc::Status TileRenderService::Render(grpc::ServerContext* ctx, const v1::RenderRequest* req,
@@ -211,8 +213,6 @@ grpc::Status TileRenderService::RenderStream(
   std::deque<Pending> pending;
   bool reading_done = false;
   int64_t answered = 0;
-  const int64_t limit = options_.max_message_bytes - (int64_t{64} << 10);
-  const std::string limit_name = "gRPC message limit (--max-message-bytes " + std::to_string(options_.max_message_bytes) + ")";
 
   std::thread writer([&] {
     for (;;) {
@@ -269,7 +269,7 @@ grpc::Status TileRenderService::RenderStream(
       app_.RecordRenderError();
       p.refused = req.status();
     } else {
-      auto submitted = app_.SubmitRender(*req, CancelledBy(ctx), limit, limit_name);
+      auto submitted = app_.SubmitRender(*req, CancelledBy(ctx), output_limit_, output_limit_name_);
       if (submitted.ok()) {
         p.output = std::move(submitted).value();
       } else {

@@ -36,6 +36,10 @@ class TileRenderService final : public v1::TileRender::Service {
 
   App& app_;
   ServiceOptions options_;
+  /// A reply must fit one gRPC message: renders larger than this are refused plainly, not failed
+  /// inside gRPC (the limit less room for the rest of the reply).
+  int64_t output_limit_;
+  std::string output_limit_name_;
 };
 
 }  // namespace tilerender::server

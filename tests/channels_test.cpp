@@ -97,14 +97,7 @@ TEST(ChannelsTest, CompositeEqualsCompositeOfSeparateImages) {
 // of four and one alone), a translucent background, and a GPU budget that forces batches.
 TEST(ChannelsTest, OnePassCompositeEqualsLayerByLayer) {
   auto engine = [](bool one_pass, int64_t budget) {
-    EngineOptions o;
-    o.warm_up_all = false;
-    o.max_tile_size = 128;
-    o.gpu_budget_bytes = budget;
-    o.one_pass_composite = one_pass;
-    auto e = Engine::Create(o);
-    EXPECT_TRUE(e.ok()) << e.status().ToString();
-    return std::move(e).value();
+    return MakeEngine({.max_tile_size = 128, .gpu_budget_bytes = budget, .one_pass_composite = one_pass});
   };
   const int64_t roomy = int64_t{256} << 20;
   std::unique_ptr<Engine> engines[3] = {engine(false, roomy), engine(true, roomy),

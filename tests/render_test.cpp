@@ -128,15 +128,7 @@ TEST(RenderTest, LinearOnTheTexelGridIsExactlyTheTexels) {
 // (an engine that always draws), at level 0 and at a derived level, PNG and JPEG, opaque and
 // translucent background; views that are not such are still drawn.
 TEST(RenderTest, RgbIdentityViewsCopiedOnTheCpuEqualDrawnOnes) {
-  auto engine = [](bool cpu) {
-    EngineOptions o;
-    o.warm_up_all = false;
-    o.max_tile_size = 128;
-    o.cpu_identity_views = cpu;
-    auto e = Engine::Create(o);
-    EXPECT_TRUE(e.ok()) << e.status().ToString();
-    return std::move(e).value();
-  };
+  auto engine = [](bool cpu) { return MakeEngine({.max_tile_size = 128, .cpu_identity_views = cpu}); };
   std::unique_ptr<Engine> drawn = engine(false), copied = engine(true);
   const ImageDesc desc{1001, 701, PixelType::kUint8, 3};
   auto src = MakeImage<uint8_t>(desc, [](int64_t x, int64_t y, int c) {
@@ -180,15 +172,7 @@ TEST(RenderTest, RgbIdentityViewsCopiedOnTheCpuEqualDrawnOnes) {
 // count, float NaN and inf, image edges and tile gutters (small tiles), zoom in and out, rotation,
 // a one-pass composite.
 TEST(RenderTest, TextureGatherEqualsTexelFetches) {
-  auto engine = [](bool gather) {
-    EngineOptions o;
-    o.warm_up_all = false;
-    o.max_tile_size = 64;
-    o.texture_gather = gather;
-    auto e = Engine::Create(o);
-    EXPECT_TRUE(e.ok()) << e.status().ToString();
-    return std::move(e).value();
-  };
+  auto engine = [](bool gather) { return MakeEngine({.max_tile_size = 64, .texture_gather = gather}); };
   std::unique_ptr<Engine> engines[2] = {engine(false), engine(true)};
   ASSERT_FALSE(engines[0]->gpu_info().texture_gather);
   ASSERT_TRUE(engines[1]->gpu_info().texture_gather) << "Mesa's llvmpipe has GL 4.5";
@@ -212,7 +196,7 @@ TEST(RenderTest, TextureGatherEqualsTexelFetches) {
   {
     auto src = BufferSource::Allocate(planes);
     ASSERT_TRUE(src.ok());
-    for (int64_t i = 0; i < planes.byte_size() / 2; ++i) {
+    for (int64_t i = 0; i < static_cast<int64_t>(planes.byte_size() / 2); ++i) {
       const uint16_t v = static_cast<uint16_t>(noise(i % w, i / w, static_cast<int>(i / (w * h))) % 65536);
       std::memcpy((*src)->mutable_data() + 2 * i, &v, 2);
     }

@@ -7,17 +7,18 @@
 
 namespace tilerender::testing {
 
+std::unique_ptr<Engine> MakeEngine(EngineOptions options) {
+  options.warm_up_all = false;  // shader variants compile on first use
+  auto e = Engine::Create(options);
+  if (!e.ok()) {
+    ADD_FAILURE() << "engine: " << e.status().ToString();
+    std::abort();
+  }
+  return std::move(e).value();
+}
+
 Engine& TestEngine() {
-  static std::unique_ptr<Engine> engine = [] {
-    EngineOptions o;
-    o.warm_up_all = false;  // shader variants compile on first use
-    auto e = Engine::Create(o);
-    if (!e.ok()) {
-      ADD_FAILURE() << "engine: " << e.status().ToString();
-      std::abort();
-    }
-    return std::move(e).value();
-  }();
+  static std::unique_ptr<Engine> engine = MakeEngine({});
   return *engine;
 }
 

@@ -14,6 +14,9 @@ namespace tilerender::testing {
 
 /// The process-wide engine: surfaceless llvmpipe on machines without a GPU.
 Engine& TestEngine();
+/// An engine of its own with these options (shader variants compiled on first use, not at start);
+/// aborts the test binary when it cannot start.
+std::unique_ptr<Engine> MakeEngine(EngineOptions options);
 
 /// A host image of `desc` filled by f(x, y, channel) -> sample value.
 template <typename T, typename F>

@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 namespace tilerender {
 
@@ -51,6 +53,15 @@ Status MappedSource::ReadChunk(int index, int plane, int64_t cx, int64_t cy, uin
   if (index != 0 || plane != 0 || cx != 0 || cy != 0) return InvalidArgument("no such chunk in a memory map");
   CopyRect(contiguous(0), desc_.row_bytes(), desc_, 0, 0, desc_.width, desc_.height, dst, dst_stride);
   return Status::Ok();
+}
+
+Result<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return FileError("cannot read", path, errno);
+  std::ostringstream bytes;
+  bytes << f.rdbuf();
+  if (f.bad()) return FileError("cannot read", path, errno);
+  return bytes.str();
 }
 
 Result<OpenedImage> OpenImageFile(const std::string& path, const OpenOptions& options) {

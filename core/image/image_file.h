@@ -87,4 +87,7 @@ class MappedSource final : public ImageSource {
 /// "errno text" for a failed open/read of `path`: NOT_FOUND for missing files.
 Status FileError(const std::string& what, const std::string& path, int err);
 
+/// A small file's bytes (certificates, keys, the viewer's page): FileError when it cannot be read.
+Result<std::string> ReadWholeFile(const std::string& path);
+
 }  // namespace tilerender

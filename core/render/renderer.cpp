@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 
 #include "core/gl/gl_error.h"
 #include "core/gl/program.h"
@@ -31,9 +32,20 @@ double Ms(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::ti
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
+// The single-layer programs: one per kind of texel data, each nearest and linear.
+struct ProgramKind {
+  int channels;
+  bool is_float;
+};
+constexpr ProgramKind kProgramKinds[] = {{1, false}, {1, true}, {3, false}, {4, false}};
+
 int ProgramIndex(const ImageDesc& desc, Interpolation interp) {
-  const int kind = desc.channels == 3 ? 2 : desc.channels == 4 ? 3 : desc.type == PixelType::kFloat32 ? 1 : 0;
-  return kind * 2 + (interp == Interpolation::kLinear ? 1 : 0);
+  const bool is_float = desc.channels == 1 && desc.type == PixelType::kFloat32;
+  const int linear = interp == Interpolation::kLinear ? 1 : 0;
+  for (int kind = 0; kind < static_cast<int>(std::size(kProgramKinds)); ++kind) {
+    if (kProgramKinds[kind].channels == desc.channels && kProgramKinds[kind].is_float == is_float) return kind * 2 + linear;
+  }
+  return linear;  // not reached: images are scalar, RGB or RGBA (ValidateDesc)
 }
 
 float ValueScale(const ImageDesc& d) {
@@ -95,11 +107,11 @@ Result<std::unique_ptr<Renderer>> Renderer::Create(bool pbo_readback, bool gathe
   std::unique_ptr<Renderer> r(new Renderer());
   r->pbo_readback_ = pbo_readback;
   r->gather_ = gather;
+  static_assert(std::size(kProgramKinds) * 2 == std::tuple_size_v<decltype(r->programs_)>);
   for (int i = 0; i < static_cast<int>(r->programs_.size()); ++i) {
-    const int kind = i / 2;
+    const ProgramKind& kind = kProgramKinds[i / 2];
     TR_ASSIGN_OR_RETURN(r->programs_[i].program,
-                        gl::BuildProgram("tile.vert", "tile.frag",
-                                         r->Defines(kind == 2 ? 3 : kind == 3 ? 4 : 1, kind == 1, i % 2 == 1, 1)));
+                        gl::BuildProgram("tile.vert", "tile.frag", r->Defines(kind.channels, kind.is_float, i % 2 == 1, 1)));
     for (const char* name : kTileUniforms) {
       r->programs_[i].uniforms[name] = glGetUniformLocation(r->programs_[i].program.get(), name);
     }
@@ -348,8 +360,6 @@ Result<Frame> Renderer::Finish(const View& view, bool has_alpha) {
       pack_buffer_ = gl::Buffer();
       pack_buffer_size_ = 0;
     }
-    glBindFramebuffer(GL_FRAMEBUFFER, 0);
-    glFlush();  // the driver frees deleted storage at a flush
   }
   return frame;
 }

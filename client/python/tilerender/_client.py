@@ -11,7 +11,7 @@ import grpc
 import numpy as np
 
 from tilerender import errors
-from tilerender._types import (ColorLike, EncodedImage, Image, ImageInfo, Layer, LayerLike, pixel_type_of,
+from tilerender._types import (SUPPORTED_DTYPES, ColorLike, EncodedImage, Image, ImageInfo, LayerLike, pixel_type_of,
                                render_proto, result_of, to_layer)
 from tilerender.v1 import tilerender_pb2 as pb
 from tilerender.v1 import tilerender_pb2_grpc as pb_grpc
@@ -174,8 +174,7 @@ class Client:
         chunk. Nothing is registered unless every byte arrived.
         """
         a = np.asarray(array)
-        if a.dtype.kind not in "uif" or a.dtype.newbyteorder("=") not in (np.dtype(np.uint8), np.dtype(np.uint16),
-                                                                            np.dtype(np.float32)):
+        if a.dtype.kind not in "uif" or a.dtype.newbyteorder("=") not in SUPPORTED_DTYPES:
             raise TypeError(f"tilerender images are uint8, uint16 or float32, not {a.dtype} "
                             "(convert first, e.g. a.astype(np.float32))")
         if not a.dtype.isnative:
@@ -267,11 +266,9 @@ class Client:
         local: Dict[int, errors.TileRenderError] = {}  # items that never left: bad arguments
         lock = threading.Lock()
         sent_all = threading.Event()
-        count = [0]
 
         def stream() -> Iterator[pb.RenderStreamRequest]:
             for tag, item in enumerate(requests):
-                count[0] = tag + 1
                 try:
                     proto = item if isinstance(item, pb.RenderRequest) else self.render_request(**dict(item))
                 except (TypeError, ValueError) as e:

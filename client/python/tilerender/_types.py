@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -11,7 +11,9 @@ from tilerender import _png
 from tilerender.v1 import tilerender_pb2 as pb
 
 _DTYPES = {pb.UINT8: np.dtype(np.uint8), pb.UINT16: np.dtype(np.uint16), pb.FLOAT32: np.dtype(np.float32)}
-_PIXEL_TYPES = {np.dtype(np.uint8): pb.UINT8, np.dtype(np.uint16): pb.UINT16, np.dtype(np.float32): pb.FLOAT32}
+_PIXEL_TYPES = {dtype: pixel_type for pixel_type, dtype in _DTYPES.items()}
+#: The dtypes an image may have (native byte order).
+SUPPORTED_DTYPES = tuple(_PIXEL_TYPES)
 _INTERPOLATIONS = {"nearest": pb.NEAREST, "linear": pb.LINEAR}
 _BLENDINGS = {"translucent": pb.TRANSLUCENT, "additive": pb.ADDITIVE, "opaque": pb.OPAQUE, "minimum": pb.MINIMUM,
               "maximum": pb.MAXIMUM}
@@ -300,7 +302,3 @@ class ImageInfo:
 
 def pixel_type_of(dtype: np.dtype) -> int:
     return _PIXEL_TYPES[np.dtype(dtype)]
-
-
-def supported_dtypes() -> Dict[str, int]:
-    return {str(k): v for k, v in _PIXEL_TYPES.items()}
