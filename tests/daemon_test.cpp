@@ -628,15 +628,7 @@ TEST(DaemonBudgetTest, CorruptTileFailsItsRenderOnlyAndTheDaemonGoesOn) {
   ASSERT_TRUE(t);
   for (int k = 0; k < 2; ++k) {
     const uint32_t w = 2000 >> k, h = 1500 >> k;
-    TIFFSetField(t, TIFFTAG_SUBFILETYPE, k ? FILETYPE_REDUCEDIMAGE : 0);
-    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
-    TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
-    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
-    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
-    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
-    TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
-    TIFFSetField(t, TIFFTAG_TILEWIDTH, 64);
-    TIFFSetField(t, TIFFTAG_TILELENGTH, 64);
+    SetTiledGrayPage(t, w, h, 8, 64, k > 0);
     std::vector<uint8_t> tile(64 * 64);
     for (uint32_t ty = 0; ty < h; ty += 64) {
       for (uint32_t tx = 0; tx < w; tx += 64) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/tiff_writer.h"
+
 namespace tilerender::testing {
 
 // Writes a uint16 OME-TIFF of `channels` x `zs` planes (DimensionOrder XYCZT: c fastest), 600 x 400,
@@ -30,15 +32,7 @@ inline void WriteOmeTiff(const std::string& path, int channels, int zs, const st
     for (int c = 0; c < channels; ++c) {
       for (int k = 0; k < 3; ++k) {
         const uint32_t w = 600 >> k, h = 400 >> k;
-        TIFFSetField(t, TIFFTAG_SUBFILETYPE, k ? FILETYPE_REDUCEDIMAGE : 0);
-        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
-        TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
-        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 16);
-        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
-        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
-        TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
-        TIFFSetField(t, TIFFTAG_TILEWIDTH, 128);
-        TIFFSetField(t, TIFFTAG_TILELENGTH, 128);
+        SetTiledGrayPage(t, w, h, 16, 128, k > 0);
         if (k == 0 && c == 0 && z == 0) TIFFSetField(t, TIFFTAG_IMAGEDESCRIPTION, xml.c_str());
         if (k == 0) {
           toff_t offsets[2] = {0, 0};

@@ -268,15 +268,7 @@ void WriteMarkedPyramid(const std::string& path, bool subifd, bool junk) {
   const uint32_t sizes[4][2] = {{1000, 700}, {500, 350}, {250, 175}, {125, 87}};
   auto write_level = [&](int k, bool reduced) {
     const uint32_t w = sizes[k][0], h = sizes[k][1];
-    TIFFSetField(t, TIFFTAG_SUBFILETYPE, reduced ? FILETYPE_REDUCEDIMAGE : 0);
-    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
-    TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
-    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 16);
-    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
-    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
-    TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
-    TIFFSetField(t, TIFFTAG_TILEWIDTH, 64);
-    TIFFSetField(t, TIFFTAG_TILELENGTH, 64);
+    SetTiledGrayPage(t, w, h, 16, 64, reduced);
     if (k == 0 && subifd) {
       toff_t offsets[3] = {0, 0, 0};
       TIFFSetField(t, TIFFTAG_SUBIFD, 3, offsets);

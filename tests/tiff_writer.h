@@ -40,6 +40,20 @@ inline void SetJpegYCbCrPage(TIFF* t, uint32_t w, uint32_t h, int quality) {
   TIFFSetField(t, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
 }
 
+/// The tags of a tiled single-channel Deflate page: one level of a pyramid (`reduced` marks the
+/// levels after the first, as SubIFDs and page pyramids do); the caller writes the tiles.
+inline void SetTiledGrayPage(TIFF* t, uint32_t w, uint32_t h, int bits, uint32_t tile, bool reduced) {
+  TIFFSetField(t, TIFFTAG_SUBFILETYPE, reduced ? FILETYPE_REDUCEDIMAGE : 0);
+  TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
+  TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
+  TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, bits);
+  TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+  TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+  TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
+  TIFFSetField(t, TIFFTAG_TILEWIDTH, tile);
+  TIFFSetField(t, TIFFTAG_TILELENGTH, tile);
+}
+
 /// `pixels`: interleaved, row-major, bits/8 bytes per sample. Returns false on a libtiff error.
 inline bool WriteTiff(const std::string& path, uint32_t w, uint32_t h, const TiffLayout& l, const void* pixels) {
   TIFF* t = TIFFOpen(path.c_str(), l.bigtiff ? "w8" : "w");
