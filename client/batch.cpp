@@ -339,11 +339,47 @@ std::vector<ManifestView> ParseViews(const json& manifest) {
   return out;
 }
 
+std::vector<ManifestImage> ParseImages(const json& manifest) {
+  std::vector<ManifestImage> out;
+  if (!manifest.contains("images")) return out;
+  const json& images = manifest["images"];
+  if (!images.is_array()) {
+    ManifestImage bad;
+    bad.status = InvalidArgument("\"images\" must be an array");
+    out.push_back(std::move(bad));
+    return out;
+  }
+  for (size_t i = 0; i < images.size(); ++i) {
+    const json& img = images[i];
+    ManifestImage mi;
+    const char* source_key = img.is_object() && img.contains("path") ? "path" : "upload";
+    if (!img.is_object() || !img.contains("id") || !img["id"].is_string() ||
+        (img.contains("path") == img.contains("upload")) || !img[source_key].is_string() ||
+        (img.contains("page") && (!img["page"].is_number_unsigned() || img["page"].get<uint64_t>() > INT32_MAX))) {
+      mi.status = InvalidArgument("image " + std::to_string(i + 1) +
+                                  ": needs a string \"id\", one string \"path\" or \"upload\", and an"
+                                  " optional non-negative integer \"page\"");
+    } else {
+      mi.id = img["id"].get<std::string>();
+      mi.page = img.value("page", 0);
+      mi.path = img[source_key].get<std::string>();
+      mi.upload = !img.contains("path");
+    }
+    out.push_back(std::move(mi));
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::vector<ManifestView>> ReadManifestViews(const std::string& path) {
   TR_ASSIGN_OR_RETURN(json manifest, ReadManifest(path));
   return ParseViews(manifest);
+}
+
+Result<std::vector<ManifestImage>> ReadManifestImages(const std::string& path) {
+  TR_ASSIGN_OR_RETURN(json manifest, ReadManifest(path));
+  return ParseImages(manifest);
 }
 
 int RunBatch(Client& client, const BatchOptions& o) {
@@ -365,37 +401,21 @@ int RunBatch(Client& client, const BatchOptions& o) {
   std::vector<std::string> loaded;
   int image_failures = 0;
   const fs::path base = fs::path(o.manifest).parent_path();
-  if (manifest.contains("images")) {
-    size_t i = 0;
-    for (const json& img : manifest["images"]) {
-      ++i;
-      Status s;
-      std::string id;
-      const char* source_key = img.is_object() && img.contains("path") ? "path" : "upload";
-      if (!img.is_object() || !img.contains("id") || !img["id"].is_string() ||
-          (img.contains("path") == img.contains("upload")) || !img[source_key].is_string() ||
-          (img.contains("page") && !img["page"].is_number_unsigned())) {
-        s = InvalidArgument("image " + std::to_string(i) +
-                            ": needs a string \"id\", one string \"path\" or \"upload\", and an"
-                            " optional non-negative integer \"page\"");
-      } else {
-        id = img["id"].get<std::string>();
-        const int page = img.value("page", 0);
-        if (img.contains("path")) {
-          s = client.Load(img["path"].get<std::string>(), id, page).status();
-        } else {
-          OpenOptions open;
-          open.page = page;
-          auto file = OpenImageFile((base / img["upload"].get<std::string>()).string(), open);
-          s = file.ok() ? client.Upload(id, *file->source).status() : file.status();
-        }
-      }
-      if (s.ok()) {
-        loaded.push_back(id);
-      } else {
-        ++image_failures;
-        std::fprintf(stderr, "image '%s': %s\n", id.c_str(), s.ToString().c_str());
-      }
+  for (const ManifestImage& img : ParseImages(manifest)) {
+    Status s = img.status;
+    if (s.ok() && !img.upload) {
+      s = client.Load(img.path, img.id, img.page).status();
+    } else if (s.ok()) {
+      OpenOptions open;
+      open.page = img.page;
+      auto file = OpenImageFile((base / img.path).string(), open);
+      s = file.ok() ? client.Upload(img.id, *file->source).status() : file.status();
+    }
+    if (s.ok()) {
+      loaded.push_back(img.id);
+    } else {
+      ++image_failures;
+      std::fprintf(stderr, "image '%s': %s\n", img.id.c_str(), s.ToString().c_str());
     }
   }
 

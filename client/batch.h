@@ -48,6 +48,18 @@ struct ManifestView {
 /// Parses a manifest's views (defaults applied). Fails only when the file is not a manifest at all.
 Result<std::vector<ManifestView>> ReadManifestViews(const std::string& path);
 
+/// An entry of a manifest's "images", or why it is invalid (as RunBatch reports it).
+struct ManifestImage {
+  std::string id;
+  std::string path;     ///< "path": on the daemon, under its data root; "upload": read here, relative to the manifest
+  bool upload = false;  ///< given as "upload"
+  int page = 0;
+  Status status;        ///< not OK: the entry is invalid
+};
+
+/// Parses a manifest's images. Fails only when the file is not a manifest at all.
+Result<std::vector<ManifestImage>> ReadManifestImages(const std::string& path);
+
 /// 0 when every view rendered, 1 when some failed (each reported), 2 when the manifest cannot be
 /// read or parsed.
 int RunBatch(Client& client, const BatchOptions& options);

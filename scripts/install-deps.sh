@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config
+  # the fuzz harnesses (scripts/fuzz.sh): clang with libFuzzer (libclang-rt-14-dev on bookworm) and
+  # llvm-symbolizer for readable sanitizer stacks
+  clang libclang-rt-14-dev llvm-14
   # GL through EGL, glad generated at build time, Mesa llvmpipe for machines without a GPU
   python3-glad libegl-dev libegl1 libegl-mesa0 libgl1-mesa-dri
   # core libraries

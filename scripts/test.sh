@@ -11,3 +11,9 @@ cmake --build "$build_dir"
 export TEST_OUTPUT_DIR=${TEST_OUTPUT_DIR:-$PWD/$build_dir/test-output}
 mkdir -p "$TEST_OUTPUT_DIR"
 ctest --test-dir "$build_dir" --output-on-failure -j2 "$@"
+# Every fuzz harness for a short while (scripts/fuzz.sh; clang + libFuzzer in build-fuzz/);
+# TILERENDER_FUZZ_SECONDS=0 skips it.
+fuzz_seconds=${TILERENDER_FUZZ_SECONDS:-30}
+if [ "$fuzz_seconds" != 0 ]; then
+  scripts/fuzz.sh "$fuzz_seconds"
+fi

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,14 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
 }
 
 Status Bad(const std::string& what) { return InvalidArgument(what); }
+
+// A size for a message: a count as digits, an absurd one (up to 1e300 from '^max' or 32 digits)
+// short. Never through an integer cast, which such a double would overflow.
+std::string Count(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, v < 1e15 ? "%.0f" : "%.3g", v);
+  return text;
+}
 
 Result<Region> ParseRegion(std::string_view s) {
   Region r;
@@ -197,16 +206,19 @@ Result<Plan> PlanRequest(const ImageRequest& req, int64_t width, int64_t height,
     }
   }
   if (!s.upscale && (ow > rw || oh > rh)) {
-    return Bad("size " + std::to_string(static_cast<int64_t>(ow)) + " x " + std::to_string(static_cast<int64_t>(oh)) +
-               " is larger than the region (" + std::to_string(p.w) + " x " + std::to_string(p.h) +
-               "); prefix the size with ^ to upscale");
+    return Bad("size " + Count(ow) + " x " + Count(oh) + " is larger than the region (" + std::to_string(p.w) + " x " +
+               std::to_string(p.h) + "); prefix the size with ^ to upscale");
   }
   if ((limits.max_width > 0 && ow > limits.max_width) || (limits.max_height > 0 && oh > limits.max_height) ||
       (limits.max_area > 0 && ow * oh > static_cast<double>(limits.max_area))) {
-    return ResourceExhausted("size " + std::to_string(static_cast<int64_t>(ow)) + " x " +
-                             std::to_string(static_cast<int64_t>(oh)) + " exceeds the limits (maxWidth " +
+    return ResourceExhausted("size " + Count(ow) + " x " + Count(oh) + " exceeds the limits (maxWidth " +
                              std::to_string(limits.max_width) + ", maxHeight " + std::to_string(limits.max_height) +
                              ", maxArea " + std::to_string(limits.max_area) + ")");
+  }
+  // Without limits too: a render's sides are ints (and the rotated canvas below must fit).
+  constexpr double kMaxSide = 1 << 30;
+  if (ow > kMaxSide || oh > kMaxSide) {
+    return ResourceExhausted("size " + Count(ow) + " x " + Count(oh) + " is larger than 2^30 pixels per side");
   }
   p.out_w = static_cast<int64_t>(ow), p.out_h = static_cast<int64_t>(oh);
 
