@@ -1,7 +1,6 @@
 #include "core/engine.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -57,17 +56,11 @@ Result<MeasuredRange> MeasureRange(const TiledImage& image, int plane, TileFetch
       out.range = ComputeRange(whole, desc.row_bytes(), desc, desc.width, desc.height);
       return out;
     }
-    // Every k-th row: a large memory map is not read whole at load. Without read-ahead while doing
-    // so (each row would otherwise fault in megabytes around it: the whole file, cold).
+    // Every k-th row of a large buffer.
     const int64_t step = std::max<int64_t>(1, pixels / kSampledRangePixels);
-    const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGE_SIZE));
-    void* start = reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(whole) / page * page);
-    const size_t length = desc.plane_bytes() + (reinterpret_cast<uintptr_t>(whole) - reinterpret_cast<uintptr_t>(start));
-    ::madvise(start, length, MADV_RANDOM);
     for (int64_t y = 0; y < desc.height; y += step) {
       out.range.Merge(ComputeRange(whole + static_cast<size_t>(y) * desc.row_bytes(), desc.row_bytes(), desc, desc.width, 1));
     }
-    ::madvise(start, length, MADV_NORMAL);
     out.estimated = true;
     return out;
   }
@@ -81,6 +74,19 @@ Result<MeasuredRange> MeasureRange(const TiledImage& image, int plane, TileFetch
   level_desc.height = l.height;
   std::vector<uint8_t> scratch;
   out.estimated = coarsest > 0;
+  if (coarsest == 0 && image.source().reads_without_decoding() && l.width * l.height <= kExactRangePixels) {
+    // Cheap to read whole (a raw file): every chunk, one at a time, straight from the source.
+    const size_t stride = static_cast<size_t>(l.chunk_width) * desc.bytes_per_pixel();
+    scratch.resize(stride * static_cast<size_t>(l.chunk_height));
+    for (int64_t cy = 0; cy * l.chunk_height < l.height; ++cy) {
+      for (int64_t cx = 0; cx * l.chunk_width < l.width; ++cx) {
+        const PixelRect c = l.Chunk(cx, cy);
+        TR_RETURN_IF_ERROR(image.source().ReadChunk(l.source_index, plane, cx, cy, scratch.data(), stride));
+        out.range.Merge(ComputeRange(scratch.data(), stride, level_desc, c.width(), c.height()));
+      }
+    }
+    return out;
+  }
   if (l.width * l.height <= kSampledRangePixels) {
     TR_ASSIGN_OR_RETURN(RectView v, fetcher.ReadRect(image, coarsest, plane, {0, 0, l.width, l.height}, &scratch));
     out.range = ComputeRange(v.pixels, v.stride, level_desc, l.width, l.height);

@@ -448,7 +448,8 @@ void WriteJpegPyramid(const std::string& path) {
 TEST_F(HttpTest, UntransformedTilesAreTheFilesOwnJpegTiles) {
   const std::string path = daemon_->data_root() + "/pyramid.tif";
   WriteJpegPyramid(path);
-  ASSERT_TRUE(daemon_->client().Load("pyramid.tif", "jp").ok());
+  const auto loaded = daemon_->client().Load("pyramid.tif", "jp");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   // libtiff's decode of a tile, to compare with.
   auto tiff_tile = [&](int dir, uint32_t x, uint32_t y) {
     TIFF* t = TIFFOpen(path.c_str(), "r");

@@ -533,5 +533,48 @@ TEST(HardeningTest, LargeRenderBuffersAreReturned) {
   EXPECT_LT(after - before, 120 * 1024) << "RSS " << before / 1024 << " MiB before, " << after / 1024 << " MiB after";
 }
 
+// Finding 1: an NPY file truncated after (or while) it is loaded killed the daemon with SIGBUS (it
+// was memory-mapped; reading the map past the new end faults). Now it is read with pread: the
+// render that needs the lost bytes gets DATA_LOSS, the daemon serves on, and loads racing a
+// truncation end in a clean status.
+TEST(HardeningTest, NpyTruncatedUnderTheDaemonIsDataLossNotSigbus) {
+  Daemon d;
+  const int64_t side = 3000;
+  std::vector<uint16_t> px(static_cast<size_t>(side * side));
+  for (size_t i = 0; i < px.size(); ++i) px[i] = static_cast<uint16_t>(i * 7);
+  const std::string path = d.data_root() + "/t.npy";
+  WriteNpy(path, "<u2", {side, side}, px.data(), px.size() * 2);
+  ASSERT_TRUE(d.client().Load("t.npy", "t").ok());
+  ASSERT_EQ(truncate(path.c_str(), 4096), 0);
+  v1::RenderRequest r = SmallRender("t");
+  r.set_width(256);
+  r.set_height(256);
+  r.mutable_layers(0)->set_interpolation(v1::NEAREST);
+  r.mutable_camera()->set_center_x(side - 100);
+  r.mutable_camera()->set_center_y(side - 100);
+  r.mutable_camera()->set_zoom(1);
+  auto out = d.client().Render(r);
+  EXPECT_EQ(out.status().code(), StatusCode::kDataLoss) << out.status().ToString();
+  EXPECT_NE(out.status().message().find("t.npy shrank while open: 4096 bytes now"), std::string::npos) << out.status().message();
+  EXPECT_TRUE(d.client().Info().ok()) << "the daemon serves on";
+
+  // The reproducer: truncated 50 ms into the load, three times.
+  for (int trial = 0; trial < 3; ++trial) {
+    WriteNpy(path, "<u2", {side, side}, px.data(), px.size() * 2);
+    const std::string id = "race" + std::to_string(trial);
+    Status load = Status::Ok();
+    std::thread loader([&] { load = d.client().Load("t.npy", id).status(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 * trial));
+    ASSERT_EQ(truncate(path.c_str(), 4096), 0);
+    loader.join();
+    EXPECT_TRUE(load.ok() || load.code() == StatusCode::kDataLoss || load.code() == StatusCode::kInvalidArgument) << load.ToString();
+    r.mutable_layers(0)->set_image_id(id);
+    const Status s = d.client().Render(r).status();
+    if (load.ok()) EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+    ASSERT_TRUE(d.client().Info().ok()) << "trial " << trial << ": the daemon died";
+  }
+  EXPECT_EQ(d.Stop(), 0);
+}
+
 }  // namespace
 }  // namespace tilerender::testing

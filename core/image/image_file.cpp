@@ -1,7 +1,6 @@
 #include "core/image/image_file.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,37 +20,56 @@ Status FileError(const std::string& what, const std::string& path, int err) {
   return InvalidArgument(msg);
 }
 
-Result<std::shared_ptr<MappedFile>> MappedFile::Open(const std::string& path, const std::string& display) {
+std::string NotRegularFileReason(unsigned mode) {
+  if (S_ISREG(mode)) return "";
+  const char* kind = S_ISFIFO(mode) ? "a FIFO" : S_ISSOCK(mode) ? "a socket" : S_ISDIR(mode) ? "a directory" : "a device";
+  return std::string("is ") + kind + ", not a regular file";
+}
+
+Result<std::shared_ptr<ReadOnlyFile>> ReadOnlyFile::Open(const std::string& path, const std::string& display) {
   const std::string& name = display.empty() ? path : display;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Without blocking: opening a FIFO would wait for a writer forever. Checked on the descriptor
+  // (the name may have changed since anyone looked at it).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return FileError("cannot open", name, errno);
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
     ::close(fd);
-    return InvalidArgument(name + " is not a regular file");
+    return FileError("cannot stat", name, err);
   }
-  std::shared_ptr<MappedFile> f(new MappedFile());
-  f->size_ = static_cast<size_t>(st.st_size);
-  if (f->size_ > 0) {
-    void* p = ::mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      const int err = errno;
-      ::close(fd);
-      return FileError("cannot map", name, err);
-    }
-    f->data_ = static_cast<uint8_t*>(p);
+  if (const std::string why = NotRegularFileReason(st.st_mode); !why.empty()) {
+    ::close(fd);
+    return InvalidArgument(name + " " + why);
   }
-  ::close(fd);
+  std::shared_ptr<ReadOnlyFile> f(new ReadOnlyFile());
+  f->fd_ = fd;
+  f->size_ = static_cast<uint64_t>(st.st_size);
+  f->name_ = name;
   return f;
 }
 
-MappedFile::~MappedFile() {
-  if (data_ != nullptr) ::munmap(data_, size_);
+ReadOnlyFile::~ReadOnlyFile() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
-Status MappedSource::ReadChunk(int index, int plane, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) {
-  if (index != 0 || plane != 0 || cx != 0 || cy != 0) return InvalidArgument("no such chunk in a memory map");
-  CopyRect(contiguous(0), desc_.row_bytes(), desc_, 0, 0, desc_.width, desc_.height, dst, dst_stride);
+Status ReadOnlyFile::ReadAt(uint64_t offset, void* dst, size_t n) const {
+  auto* out = static_cast<uint8_t*>(dst);
+  size_t done = 0;
+  while (done < n) {
+    const ssize_t r = ::pread(fd_, out + done, n - done, static_cast<off_t>(offset + done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return DataLoss("cannot read " + name_ + " at byte " + std::to_string(offset + done) + ": " + std::strerror(errno));
+    }
+    if (r == 0) {
+      struct stat st {};
+      const std::string now = ::fstat(fd_, &st) == 0 ? std::to_string(st.st_size) : "?";
+      return DataLoss(name_ + " shrank while open: " + now + " bytes now, " + std::to_string(size_) +
+                      " when opened (bytes " + std::to_string(offset) + "-" + std::to_string(offset + n) + " are gone)");
+    }
+    done += static_cast<size_t>(r);
+  }
   return Status::Ok();
 }
 
@@ -71,19 +89,11 @@ Result<OpenedImage> OpenImageFile(const std::string& path, const OpenOptions& op
     if (IsOmeZarrDirectory(path)) return OpenOmeZarr(path, options);
     return InvalidArgument(name + " is a directory, not an OME-Zarr image");
   }
-  // Only regular files: a FIFO would block the load forever, a device read without end. Opened
-  // without blocking, then checked on the descriptor (the name may have changed since stat).
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return FileError("cannot open", name, errno);
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    const char* kind = S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket" : S_ISDIR(st.st_mode) ? "a directory"
-                                                                                                              : "a device";
-    return InvalidArgument(name + " is " + kind + ", not a regular file");
-  }
+  TR_ASSIGN_OR_RETURN(std::shared_ptr<ReadOnlyFile> file, ReadOnlyFile::Open(path, name));
   uint8_t magic[8] = {};
-  const ssize_t n = ::read(fd, magic, sizeof magic);
-  ::close(fd);
+  const size_t n = std::min<uint64_t>(sizeof magic, file->size());
+  TR_RETURN_IF_ERROR(file->ReadAt(0, magic, n));
+  file.reset();
   if (options.reader == "openslide" || !options.associated_image.empty()) return OpenOpenSlide(path, options);
   if (!options.reader.empty() && options.reader != "libtiff") {
     return InvalidArgument("unknown reader \"" + options.reader + "\" (openslide, libtiff, or empty for automatic)");

@@ -52,37 +52,32 @@ bool IsOmeZarrDirectory(const std::string& path);
 /// as numpy pads it; the pixel bytes follow. For the tests and benchmarks that write NPY files.
 std::string NpyHeaderBytes(const std::string& descr, const std::vector<int64_t>& shape, bool fortran = false);
 
-/// A read-only memory map of a whole file.
-class MappedFile {
+/// A regular file read with pread, never memory-mapped: a file that shrinks or is replaced while it
+/// is open gives a short read and a clean DATA_LOSS, where a map would kill the process with SIGBUS.
+/// Only regular files open (O_NONBLOCK, then fstat on the descriptor): FIFOs, sockets, devices and
+/// directories are INVALID_ARGUMENT. Thread-safe: pread has no shared file position.
+class ReadOnlyFile {
  public:
   /// `name`: how messages name the file (empty: the path).
-  static Result<std::shared_ptr<MappedFile>> Open(const std::string& path, const std::string& name = "");
-  ~MappedFile();
-  const uint8_t* data() const { return data_; }
-  size_t size() const { return size_; }
+  static Result<std::shared_ptr<ReadOnlyFile>> Open(const std::string& path, const std::string& name = "");
+  ~ReadOnlyFile();
+  ReadOnlyFile(const ReadOnlyFile&) = delete;
+  ReadOnlyFile& operator=(const ReadOnlyFile&) = delete;
+  /// The size when it was opened.
+  uint64_t size() const { return size_; }
+  const std::string& name() const { return name_; }
+  /// Exactly n bytes at `offset` into dst; DATA_LOSS when the file now ends before them.
+  Status ReadAt(uint64_t offset, void* dst, size_t n) const;
 
  private:
-  MappedFile() = default;
-  uint8_t* data_ = nullptr;
-  size_t size_ = 0;
+  ReadOnlyFile() = default;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  std::string name_;
 };
 
-/// Packed rows that live inside a memory-mapped file: uploads read the map directly, no copy.
-class MappedSource final : public ImageSource {
- public:
-  MappedSource(std::shared_ptr<MappedFile> file, size_t offset, const ImageDesc& desc)
-      : file_(std::move(file)), offset_(offset), desc_(desc) {}
-  const ImageDesc& desc() const override { return desc_; }
-  const uint8_t* contiguous(int index, int plane = 0) const override {
-    return index == 0 && plane == 0 ? file_->data() + offset_ : nullptr;
-  }
-  Status ReadChunk(int index, int plane, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) override;
-
- private:
-  std::shared_ptr<MappedFile> file_;
-  size_t offset_;
-  ImageDesc desc_;
-};
+/// "is a FIFO, not a regular file" for a file that is not one; empty for a regular file.
+std::string NotRegularFileReason(unsigned mode);
 
 /// "errno text" for a failed open/read of `path`: NOT_FOUND for missing files.
 Status FileError(const std::string& what, const std::string& path, int err);

@@ -53,14 +53,17 @@ class ImageSource {
   /// strictly increase. Default: level 0 only, as one chunk.
   virtual std::vector<SourceLevel> levels() const;
 
-  /// Plane `plane` of level `index` of levels() as packed rows in addressable memory (a host
-  /// buffer, a memory map), or null. Tiles of such a level are uploaded straight from it, with no
+  /// Plane `plane` of level `index` of levels() as packed rows in host memory, or null. Tiles of such a level are uploaded straight from it, with no
   /// copy and no host cache.
   virtual const uint8_t* contiguous(int index, int plane = 0) const {
     (void)index;
     (void)plane;
     return nullptr;
   }
+
+  /// Whether chunks are copies of stored bytes, with nothing to decode (an NPY file read in
+  /// place): a load may then read a whole level to measure its value range exactly.
+  virtual bool reads_without_decoding() const { return false; }
 
   /// Decodes chunk (cx, cy) of plane `plane` of level `index` of levels() into dst, rows `dst_stride` bytes apart:
   /// the chunk's pixels clipped to the level. dst has room for a whole chunk (chunk_height rows of

@@ -1,7 +1,9 @@
-// NPY (numpy's .npy format, versions 1-3). Little-endian C-order uint8/uint16/float32 files are
-// memory-mapped and uploaded straight from the map; everything else (big-endian, Fortran order,
-// other dtypes) is converted once into host memory, with a note.
+// NPY (numpy's .npy format, versions 1-3). Little-endian C-order uint8/uint16/float32 files are read
+// in place, a chunk at a time with pread (never memory-mapped: a file truncated under a map would
+// kill the daemon with SIGBUS); everything else (big-endian, Fortran order, other dtypes) is
+// converted once into host memory, with a note.
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <regex>
@@ -107,6 +109,61 @@ double Element(const uint8_t* p, const NpyHeader& h) {
   return 0;
 }
 
+// Packed rows of a file read in place: chunks of up to kChunkSide x kChunkSide pixels (whole rows
+// when they are short), each one pread per row, or one per band of whole rows.
+constexpr int64_t kChunkSide = 1024;
+
+class NpyFileSource final : public ImageSource {
+ public:
+  NpyFileSource(std::shared_ptr<ReadOnlyFile> file, uint64_t offset, const ImageDesc& desc)
+      : file_(std::move(file)), offset_(offset), desc_(desc) {}
+  const ImageDesc& desc() const override { return desc_; }
+  std::vector<SourceLevel> levels() const override {
+    const int64_t cw = desc_.width <= 2 * kChunkSide ? desc_.width : kChunkSide;
+    return {{0, desc_.width, desc_.height, cw, std::min(desc_.height, kChunkSide)}};
+  }
+  bool reads_without_decoding() const override { return true; }
+  Status ReadChunk(int index, int plane, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) override {
+    const SourceLevel l = levels().front();
+    if (index != 0 || plane != 0 || cx < 0 || cy < 0 || cx * l.chunk_width >= l.width || cy * l.chunk_height >= l.height) {
+      return InvalidArgument("no such chunk in " + file_->name());
+    }
+    const size_t bpp = desc_.bytes_per_pixel(), row = desc_.row_bytes();
+    const int64_t x0 = cx * l.chunk_width, y0 = cy * l.chunk_height;
+    const int64_t w = std::min(l.chunk_width, l.width - x0), h = std::min(l.chunk_height, l.height - y0);
+    const uint64_t at = offset_ + static_cast<uint64_t>(y0) * row + static_cast<uint64_t>(x0) * bpp;
+    if (w == desc_.width && dst_stride == row) return file_->ReadAt(at, dst, row * static_cast<size_t>(h));
+    for (int64_t r = 0; r < h; ++r) {
+      TR_RETURN_IF_ERROR(file_->ReadAt(at + static_cast<uint64_t>(r) * row, dst + static_cast<size_t>(r) * dst_stride,
+                                       static_cast<size_t>(w) * bpp));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::shared_ptr<ReadOnlyFile> file_;
+  uint64_t offset_;
+  ImageDesc desc_;
+};
+
+// Element `e` (any supported dtype) stored as element `di` of dst, in desc's pixel type.
+void StoreConverted(const uint8_t* e, const NpyHeader& h, PixelType type, uint8_t* dst, size_t di) {
+  const bool swap = h.byte_order == '>' && h.item_size > 1;
+  switch (type) {
+    case PixelType::kUint8: dst[di] = static_cast<uint8_t>(Element(e, h)); break;
+    case PixelType::kUint16: {
+      const uint16_t v = Load<uint16_t>(e, swap);
+      std::memcpy(dst + 2 * di, &v, 2);
+      break;
+    }
+    case PixelType::kFloat32: {
+      const float v = h.kind == 'f' && h.item_size == 4 ? Load<float>(e, swap) : static_cast<float>(Element(e, h));
+      std::memcpy(dst + 4 * di, &v, 4);
+      break;
+    }
+  }
+}
+
 }  // namespace
 
 std::string NpyHeaderBytes(const std::string& descr, const std::vector<int64_t>& shape, bool fortran) {
@@ -125,8 +182,12 @@ std::string NpyHeaderBytes(const std::string& descr, const std::vector<int64_t>&
 Result<OpenedImage> OpenNpy(const std::string& path, const OpenOptions& options) {
   const std::string& name = options.name.empty() ? path : options.name;
   if (options.page != 0) return InvalidArgument(name + ": NPY files have no pages");
-  TR_ASSIGN_OR_RETURN(std::shared_ptr<MappedFile> file, MappedFile::Open(path, name));
-  TR_ASSIGN_OR_RETURN(NpyHeader h, ParseHeader(file->data(), file->size(), name));
+  TR_ASSIGN_OR_RETURN(std::shared_ptr<ReadOnlyFile> file, ReadOnlyFile::Open(path, name));
+  // The header: at most 12 + 1 MiB bytes (ParseHeader refuses longer ones).
+  std::vector<uint8_t> head(static_cast<size_t>(std::min<uint64_t>(file->size(), 12 + (1 << 20))));
+  TR_RETURN_IF_ERROR(file->ReadAt(0, head.data(), head.size()));
+  TR_ASSIGN_OR_RETURN(NpyHeader h, ParseHeader(head.data(), head.size(), name));
+  head = {};
 
   OpenedImage out;
   out.format = "npy";
@@ -178,40 +239,41 @@ Result<OpenedImage> OpenNpy(const std::string& path, const OpenOptions& options)
                            (desc.type == PixelType::kUint16) || (h.kind == 'f' && h.item_size == 4);
   const bool native_order = h.byte_order != '>' || h.item_size == 1;
   if (native_type && native_order && !h.fortran) {
-    out.source = std::make_unique<MappedSource>(std::move(file), h.data_offset, desc);
+    out.source = std::make_unique<NpyFileSource>(std::move(file), h.data_offset, desc);
     return out;
   }
 
-  // Convert once into host memory: byte order, Fortran order and dtype in one pass. Only this copy
-  // is bounded by the byte limit (a memory-mapped file is read a tile at a time).
+  // Convert once into host memory: byte order, Fortran order and dtype in one pass, reading bands
+  // of at most 4 MiB. Only this copy is bounded by the byte limit (a file read in place is read a
+  // chunk at a time).
   TR_RETURN_IF_ERROR(ValidateDesc(desc, options.limits));
   if (h.byte_order == '>' && h.item_size > 1) out.notes.push_back("big-endian data converted");
   if (h.fortran) out.notes.push_back("Fortran-order data transposed to row-major");
   TR_ASSIGN_OR_RETURN(std::unique_ptr<BufferSource> buf, BufferSource::Allocate(desc));
-  const uint8_t* src = file->data() + h.data_offset;
   uint8_t* dst = buf->mutable_data();
   const int64_t W = desc.width, H = desc.height, C = desc.channels;
-  const bool swap = h.byte_order == '>' && h.item_size > 1;
-  for (int64_t y = 0; y < H; ++y) {
-    for (int64_t x = 0; x < W; ++x) {
-      for (int64_t c = 0; c < C; ++c) {
-        // Fortran order: the first index varies fastest.
-        const size_t si = h.fortran ? static_cast<size_t>((c * W + x) * H + y) : static_cast<size_t>((y * W + x) * C + c);
-        const size_t di = static_cast<size_t>((y * W + x) * C + c);
-        const uint8_t* e = src + si * h.item_size;
-        switch (desc.type) {
-          case PixelType::kUint8: dst[di] = static_cast<uint8_t>(Element(e, h)); break;
-          case PixelType::kUint16: {
-            const uint16_t v = Load<uint16_t>(e, swap);
-            std::memcpy(dst + 2 * di, &v, 2);
-            break;
-          }
-          case PixelType::kFloat32: {
-            const float v = h.kind == 'f' && h.item_size == 4 ? Load<float>(e, swap) : static_cast<float>(Element(e, h));
-            std::memcpy(dst + 4 * di, &v, 4);
-            break;
-          }
+  const size_t item = static_cast<size_t>(h.item_size);
+  std::vector<uint8_t> band;
+  if (h.fortran) {
+    // Fortran order: the first index varies fastest, so each (x, c) column of H items is contiguous.
+    band.resize(static_cast<size_t>(H) * item);
+    for (int64_t c = 0; c < C; ++c) {
+      for (int64_t x = 0; x < W; ++x) {
+        TR_RETURN_IF_ERROR(file->ReadAt(h.data_offset + static_cast<uint64_t>(c * W + x) * H * item, band.data(), band.size()));
+        for (int64_t y = 0; y < H; ++y) {
+          StoreConverted(band.data() + static_cast<size_t>(y) * item, h, desc.type, dst, static_cast<size_t>((y * W + x) * C + c));
         }
+      }
+    }
+  } else {
+    const size_t row_items = static_cast<size_t>(W * C);
+    const int64_t rows = std::max<int64_t>(1, static_cast<int64_t>((size_t{4} << 20) / (row_items * item)));
+    for (int64_t y0 = 0; y0 < H; y0 += rows) {
+      const int64_t n = std::min(rows, H - y0);
+      band.resize(static_cast<size_t>(n) * row_items * item);
+      TR_RETURN_IF_ERROR(file->ReadAt(h.data_offset + static_cast<uint64_t>(y0) * row_items * item, band.data(), band.size()));
+      for (size_t i = 0; i < static_cast<size_t>(n) * row_items; ++i) {
+        StoreConverted(band.data() + i * item, h, desc.type, dst, static_cast<size_t>(y0) * row_items + i);
       }
     }
   }
