@@ -301,7 +301,7 @@ Result<json> ReadManifest(const std::string& path) {
   json manifest;
   try {
     manifest = json::parse(f);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 9E614
     return InvalidArgument(path + " is not valid JSON: " + e.what());
   }
   if (!manifest.is_object() || !manifest.contains("views") || !manifest["views"].is_array()) {

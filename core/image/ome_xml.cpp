@@ -3,6 +3,7 @@
 #include <pugixml.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 namespace tilerender {
@@ -67,8 +68,10 @@ Result<OmePixels> ParseOmeXml(const std::string& xml, const std::string& file_na
       std::end(kOrders)) {
     return Bad(name, "DimensionOrder \"" + p.dimension_order + "\" is not one of XYZCT, XYZTC, XYCTZ, XYCZT, XYTCZ, XYTZC");
   }
+  // At most 2^20 planes in all: each is an IFD of the file (libtiff 4.5 reads no more than 2^20),
+  // and mapping them costs time and 8 bytes each before any IFD is read.
   if (p.size_x <= 0 || p.size_y <= 0 || p.size_z <= 0 || p.size_c <= 0 || p.size_time <= 0 || p.size_z > (1 << 20) ||
-      p.size_c > (1 << 20) || p.size_time > (1 << 20) || p.size_z * p.size_c * p.size_time > (int64_t{1} << 24)) {
+      p.size_c > (1 << 20) || p.size_time > (1 << 20) || p.size_z * p.size_c * p.size_time > (int64_t{1} << 20)) {
     return Bad(name, "sizes are missing or out of range (SizeX/Y/Z/C/T)");
   }
   const double ux = MicrometresPer(px.attribute("PhysicalSizeXUnit").as_string(""));
@@ -84,25 +87,32 @@ Result<OmePixels> ParseOmeXml(const std::string& xml, const std::string& file_na
     p.channels.push_back(std::move(ch));
   }
 
-  // Plane p (in DimensionOrder) -> (c, z, t).
+  // `count` planes in DimensionOrder (its first letter after XY varying fastest) from (c, z, t),
+  // mapped to consecutive IFDs from `ifd`; returns how many there were before the last plane. An
+  // odometer: no division per plane (an image may have 2^20 of them).
   const int64_t planes = p.size_z * p.size_c * p.size_time;
-  auto position = [&](int64_t n, int64_t* c, int64_t* z, int64_t* t) {
-    for (int k = 2; k < 5; ++k) {
-      const char d = p.dimension_order[k];
-      const int64_t size = d == 'Z' ? p.size_z : d == 'C' ? p.size_c : p.size_time;
-      (d == 'Z' ? *z : d == 'C' ? *c : *t) = n % size;
-      n /= size;
-    }
-  };
   p.ifds.assign(static_cast<size_t>(planes), -1);
+  auto map_planes = [&](int64_t c, int64_t z, int64_t t, int64_t count, int64_t ifd) {
+    int64_t* digit[3];
+    int64_t size[3];
+    for (int k = 0; k < 3; ++k) {
+      const char d = p.dimension_order[k + 2];
+      digit[k] = d == 'Z' ? &z : d == 'C' ? &c : &t;
+      size[k] = d == 'Z' ? p.size_z : d == 'C' ? p.size_c : p.size_time;
+    }
+    for (int64_t k = 0; k < count; ++k) {
+      p.ifds[static_cast<size_t>(p.PlaneIndex(c, z, t))] = ifd + k;
+      int i = 0;
+      while (i < 3 && ++*digit[i] == size[i]) *digit[i++] = 0;
+      if (i == 3) return k + 1;  // that was the last plane
+    }
+    return count;
+  };
   const std::vector<pugi::xml_node> data = Children(px, "TiffData");
   if (data.empty()) {
-    for (int64_t n = 0; n < planes; ++n) {
-      int64_t c = 0, z = 0, t = 0;
-      position(n, &c, &z, &t);
-      p.ifds[p.PlaneIndex(c, z, t)] = n;
-    }
+    map_planes(0, 0, 0, planes, 0);
   } else {
+    int64_t mapped = 0;  // by all TiffData together
     for (const pugi::xml_node& d : data) {
       if (const pugi::xml_node uuid = Child(d, "UUID"); uuid && uuid.attribute("FileName") &&
                                                           std::string(uuid.attribute("FileName").as_string()) != file_name) {
@@ -113,21 +123,15 @@ Result<OmePixels> ParseOmeXml(const std::string& xml, const std::string& file_na
       const int64_t count = d.attribute("PlaneCount").as_llong(d.attribute("IFD") ? 1 : planes);
       const int64_t c0 = d.attribute("FirstC").as_llong(0), z0 = d.attribute("FirstZ").as_llong(0),
                     t0 = d.attribute("FirstT").as_llong(0);
-      if (ifd < 0 || count < 0 || c0 < 0 || c0 >= p.size_c || z0 < 0 || z0 >= p.size_z || t0 < 0 || t0 >= p.size_time) {
+      // (IFD indices are TIFF directory numbers: above INT32_MAX, ifd + k could overflow.)
+      if (ifd < 0 || ifd > INT32_MAX || count < 0 || c0 < 0 || c0 >= p.size_c || z0 < 0 || z0 >= p.size_z || t0 < 0 ||
+          t0 >= p.size_time) {
         return Bad(name, "TiffData out of range");
       }
-      // Consecutive planes in DimensionOrder from (c0, z0, t0).
-      int64_t start = 0;
-      for (int64_t n = 0; n < planes; ++n) {
-        int64_t c = 0, z = 0, t = 0;
-        position(n, &c, &z, &t);
-        if (c == c0 && z == z0 && t == t0) start = n;
-      }
-      for (int64_t k = 0; k < count && start + k < planes; ++k) {
-        int64_t c = 0, z = 0, t = 0;
-        position(start + k, &c, &z, &t);
-        p.ifds[p.PlaneIndex(c, z, t)] = ifd + k;
-      }
+      // Consecutive planes from (c0, z0, t0). Overlapping TiffData would make the work grow with
+      // their product (a few KB of XML costing minutes): more planes than the image has are refused.
+      mapped += map_planes(c0, z0, t0, count, ifd);
+      if (mapped > planes) return Bad(name, "TiffData elements map more planes than the image has");
     }
   }
   const int64_t unmapped = std::count(p.ifds.begin(), p.ifds.end(), -1);
