@@ -4,12 +4,16 @@
 // and moves with requests.
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <tiffio.h>
+#include <zlib.h>
 #include <signal.h>
 #include <stdlib.h>
 
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
+#include <tuple>
 #include <chrono>
 
 #include <atomic>
@@ -573,6 +577,146 @@ TEST(HardeningTest, NpyTruncatedUnderTheDaemonIsDataLossNotSigbus) {
     if (load.ok()) EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
     ASSERT_TRUE(d.client().Info().ok()) << "trial " << trial << ": the daemon died";
   }
+  EXPECT_EQ(d.Stop(), 0);
+}
+
+// The daemon's peak RSS (VmHWM), KiB.
+int64_t PeakRssKib(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  std::string key;
+  while (f >> key) {
+    if (key == "VmHWM:") {
+      int64_t kib;
+      f >> kib;
+      return kib;
+    }
+  }
+  return -1;
+}
+
+void Put32(std::string* s, uint32_t v) {
+  for (int i = 3; i >= 0; --i) s->push_back(static_cast<char>(v >> (8 * i)));
+}
+
+// A PNG chunk with its CRC.
+void PngChunk(std::string* png, const char* type, const std::string& data) {
+  Put32(png, static_cast<uint32_t>(data.size()));
+  const std::string body = type + data;
+  png->append(body);
+  Put32(png, static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()))));
+}
+
+// A PNG whose header claims w x h and whose one IDAT holds a few rows' worth of zlib data.
+std::string HostilePng(uint32_t w, uint32_t h, int depth, int color, int interlace) {
+  std::string png("\x89PNG\r\n\x1a\n", 8), ihdr;
+  Put32(&ihdr, w);
+  Put32(&ihdr, h);
+  ihdr += {static_cast<char>(depth), static_cast<char>(color), 0, 0, static_cast<char>(interlace)};
+  PngChunk(&png, "IHDR", ihdr);
+  std::string raw(64, '\0');
+  std::vector<Bytef> z(128);
+  uLongf n = z.size();
+  compress(z.data(), &n, reinterpret_cast<const Bytef*>(raw.data()), raw.size());
+  PngChunk(&png, "IDAT", std::string(reinterpret_cast<char*>(z.data()), n));
+  PngChunk(&png, "IEND", "");
+  return png;
+}
+
+// A classic little-endian TIFF by hand: 8-bit gray, uncompressed, one strip whose byte count
+// claims the whole image while the file ends right after the directory.
+std::string TiffWithMissingStrip(uint32_t w, uint32_t h) {
+  auto le16 = [](std::string* s, uint16_t v) { s->push_back(static_cast<char>(v & 255)), s->push_back(static_cast<char>(v >> 8)); };
+  auto le32 = [](std::string* s, uint32_t v) { for (int i = 0; i < 4; ++i) s->push_back(static_cast<char>(v >> (8 * i))); };
+  std::string t("II*\0", 4);
+  le32(&t, 8);
+  const std::vector<std::array<uint32_t, 3>> tags = {{256, 4, w}, {257, 4, h}, {258, 3, 8}, {259, 3, 1}, {262, 3, 1},
+                                                     {273, 4, 8 + 2 + 9 * 12 + 4}, {277, 3, 1}, {278, 4, h},
+                                                     {279, 4, w * h}};
+  le16(&t, static_cast<uint16_t>(tags.size()));
+  for (const auto& [tag, type, value] : tags) {
+    le16(&t, static_cast<uint16_t>(tag));
+    le16(&t, static_cast<uint16_t>(type));
+    le32(&t, 1);
+    if (type == 3) {
+      le16(&t, static_cast<uint16_t>(value));
+      le16(&t, 0);
+    } else {
+      le32(&t, value);
+    }
+  }
+  le32(&t, 0);
+  t.append(64, '\0');  // a few bytes of "pixels"
+  return t;
+}
+
+// A TIFF written by libtiff that claims side x side but holds only its first strip or tile.
+void TiffWithOnlyTheFirstChunk(const std::string& path, uint32_t side, int bits, bool tiled, uint16_t compression) {
+  TIFF* t = TIFFOpen(path.c_str(), "w");
+  ASSERT_NE(t, nullptr);
+  TIFFSetField(t, TIFFTAG_IMAGEWIDTH, side);
+  TIFFSetField(t, TIFFTAG_IMAGELENGTH, side);
+  TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, bits);
+  TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+  TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+  TIFFSetField(t, TIFFTAG_COMPRESSION, compression);
+  std::vector<uint8_t> chunk;
+  if (tiled) {
+    TIFFSetField(t, TIFFTAG_TILEWIDTH, 256);
+    TIFFSetField(t, TIFFTAG_TILELENGTH, 256);
+    chunk.assign(TIFFTileSize(t), 7);
+    ASSERT_GE(TIFFWriteEncodedTile(t, 0, chunk.data(), chunk.size()), 0);
+  } else {
+    TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 64);
+    chunk.assign(TIFFStripSize(t), 7);
+    ASSERT_GE(TIFFWriteEncodedStrip(t, 0, chunk.data(), chunk.size()), 0);
+  }
+  ASSERT_TRUE(TIFFWriteDirectory(t));
+  TIFFClose(t);
+}
+
+// Findings 3 and 4: files whose headers claim far more pixels than the file holds are refused
+// from the header, before anything the size of the image (or libpng's rows) is allocated: under
+// 2 s and 100 MB each. A 138-byte PNG claiming 2^31-1 x 1 cost 6.3 s and 2 GB; interlaced 16-bit
+// ones 14 GB (two at once got the daemon OOM-killed); a 24 KB TIFF claiming 65535 x 65535 took
+// 16 s and 5.6 GB before failing to decode.
+TEST(HardeningTest, FilesThatCannotHoldTheirPixelsCostNothing) {
+  Daemon d;
+  struct Hostile {
+    std::string file, expect;
+  };
+  std::vector<Hostile> files;
+  auto put = [&](const std::string& name, const std::string& bytes, const std::string& expect) {
+    WriteFile(d.data_root() + "/" + name, bytes);
+    files.push_back({name, expect});
+  };
+  put("wide.png", HostilePng(0x7fffffff, 1, 8, 0, 0), "exceeds the per-side limit");
+  put("big16.png", HostilePng(65535, 65535, 16, 6, 1), "cannot hold");
+  put("big8.png", HostilePng(60000, 60000, 8, 2, 0), "cannot hold");
+  put("missing.tif", TiffWithMissingStrip(8000, 8000), "strip 0 of level 0 is not in the file");
+  for (const auto& [name, bits, tiled, compression] :
+       std::vector<std::tuple<std::string, int, bool, uint16_t>>{{"strips8.tif", 8, false, COMPRESSION_ADOBE_DEFLATE},
+                                                                 {"strips16.tif", 16, false, COMPRESSION_ADOBE_DEFLATE},
+                                                                 {"raw8.tif", 8, false, COMPRESSION_NONE},
+                                                                 {"tiles16.tif", 16, true, COMPRESSION_LZW}}) {
+    TiffWithOnlyTheFirstChunk(d.data_root() + "/" + name, 65535, bits, tiled, compression);
+    files.push_back({name, compression == COMPRESSION_NONE ? "strip 1 of level 0 is not in the file" : "of level 0 is not in the file"});
+  }
+  const int64_t peak0 = PeakRssKib(d.pid());
+  for (const Hostile& f : files) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = d.client().Load(f.file, "h-" + f.file);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << f.file << ": " << r.status().ToString();
+    EXPECT_NE(r.status().message().find(f.expect), std::string::npos) << f.file << ": " << r.status().message();
+    EXPECT_LT(s, 2.0) << f.file;
+    EXPECT_LT(PeakRssKib(d.pid()) - peak0, 100 * 1024) << f.file << ": peak RSS grew";
+  }
+  // Two at once, as in the reproducer that got the daemon OOM-killed.
+  std::thread a([&] { EXPECT_FALSE(d.client().Load("big16.png", "a").ok()); });
+  std::thread b([&] { EXPECT_FALSE(d.client().Load("big16.png", "b").ok()); });
+  a.join();
+  b.join();
+  EXPECT_LT(PeakRssKib(d.pid()) - peak0, 100 * 1024);
   EXPECT_EQ(d.Stop(), 0);
 }
 

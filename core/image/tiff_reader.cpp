@@ -12,6 +12,7 @@
 // Thread safety: a TIFF handle is not thread-safe, so the source keeps a small pool of handles,
 // each positioned on one level's directory; a decode takes one (opening another if all are busy).
 
+#include <sys/stat.h>
 #include <tiffio.h>
 
 #include <algorithm>
@@ -30,6 +31,8 @@ namespace {
 constexpr tmsize_t kMaxChunkBytes = tmsize_t{512} << 20;
 // Pages after the chosen one examined as pyramid levels (an OME-TIFF may have thousands of planes).
 constexpr int kMaxPagesScanned = 64;
+// Strips or tiles of a level whose place in the file is checked at open (CheckStriles).
+constexpr uint32_t kMaxStrilesChecked = 4096;
 // Idle handles kept per source (the engine decodes on up to 16 workers, plus the render thread and
 // callers); more are closed when they come back.
 constexpr size_t kMaxIdleHandles = 20;
@@ -103,6 +106,10 @@ class TiffSource final : public ImageSource {
   Result<std::vector<uint8_t>> StoredJpegChunk(int index, int64_t cx, int64_t cy) override;
 
  private:
+  // The file must hold what a level claims before anything is decoded: every strip or tile (up to
+  // kMaxStrilesChecked of them, spread evenly, first and last included) has bytes, inside the file,
+  // and as many as its pixels need when stored uncompressed. The handle is on the level's directory.
+  Status CheckStriles(const Handle& h, const TiffLevel& l) const;
   Status Fail(const Handle& h, const std::string& what) const {
     return InvalidArgument(name_ + ": " + what + (h.error.empty() ? "" : " (" + h.error + ")"));
   }
@@ -286,7 +293,7 @@ Status TiffSource::Open(const std::string& path, const OpenOptions& options, Ope
       l.chunk_bytes = l.tiled ? TIFFTileSize(h->tif) : TIFFStripSize(h->tif);
       if (l.chunk_bytes <= 0) return Fail(*h, "cannot size a " + std::string(l.tiled ? "tile" : "strip"));
     }
-    return Status::Ok();
+    return CheckStriles(*h, l);
   };
   TR_RETURN_IF_ERROR(finish_level(l0));
   levels_.push_back(l0);
@@ -331,6 +338,42 @@ Status TiffSource::Open(const std::string& path, const OpenOptions& options, Ope
     Release(std::move(h));
   }
   out->format = "tiff";
+  return Status::Ok();
+}
+
+Status TiffSource::CheckStriles(const Handle& h, const TiffLevel& l) const {
+  TIFF* t = h.tif;
+  const char* what = l.tiled ? "tile" : "strip";
+  const std::string level = " of level " + std::to_string(l.level.level);
+  struct stat st {};
+  if (::fstat(TIFFFileno(t), &st) != 0) return Fail(h, "cannot stat the file");
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  const uint32_t count = l.tiled ? TIFFNumberOfTiles(t) : TIFFNumberOfStrips(t);
+  if (count == 0) return Fail(h, std::string("no ") + what + "s" + level);
+  uint16_t compression = COMPRESSION_NONE;
+  TIFFGetFieldDefaulted(t, TIFFTAG_COMPRESSION, &compression);
+  const int64_t rows = l.level.chunk_height;
+  const uint32_t strips_per_plane = static_cast<uint32_t>((l.level.height + rows - 1) / rows);
+  const uint32_t checked = std::min(count, kMaxStrilesChecked);
+  for (uint32_t k = 0; k < checked; ++k) {
+    const uint32_t i = checked == count ? k : static_cast<uint32_t>(uint64_t{k} * (count - 1) / (checked - 1));
+    int err = 0;
+    const uint64_t offset = TIFFGetStrileOffsetWithErr(t, i, &err);
+    const uint64_t bytes = err == 0 ? TIFFGetStrileByteCountWithErr(t, i, &err) : 0;
+    if (err != 0) return Fail(h, std::string("cannot read the offset and size of ") + what + " " + std::to_string(i) + level);
+    if (bytes == 0 || offset > file_size || bytes > file_size - offset) {
+      return Fail(h, std::string(what) + " " + std::to_string(i) + level + " is not in the file (" + std::to_string(bytes) +
+                         " bytes at " + std::to_string(offset) + ", the file has " + std::to_string(file_size) + ")");
+    }
+    if (compression == COMPRESSION_NONE) {
+      const int64_t strip_rows = std::min<int64_t>(rows, l.level.height - static_cast<int64_t>(i % strips_per_plane) * rows);
+      const int64_t need = l.tiled ? TIFFTileSize64(t) : static_cast<int64_t>(TIFFVStripSize64(t, static_cast<uint32_t>(strip_rows)));
+      if (static_cast<int64_t>(bytes) < need) {
+        return Fail(h, std::string(what) + " " + std::to_string(i) + level + " holds " + std::to_string(bytes) +
+                           " bytes, its uncompressed pixels need " + std::to_string(need));
+      }
+    }
+  }
   return Status::Ok();
 }
 
