@@ -205,6 +205,7 @@ int Main(int argc, char** argv) {
                 static_cast<long>(l.max_image_pixels()), Mib(l.max_image_bytes()).c_str());
     std::printf("max upload:       %s\n", Mib(l.max_upload_bytes()).c_str());
     std::printf("queue depth:      %d\n", l.max_queue_depth());
+    std::printf("layers/render:    %d\n", l.max_layers());
     std::printf("data root:        %s\n", i.data_root().c_str());
     std::string names;
     for (const std::string& n : i.colormaps()) names += (names.empty() ? "" : " ") + n;

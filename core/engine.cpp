@@ -163,6 +163,7 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
                                   info.max_viewport_height});
     l.max_output_pixels = options.max_output_pixels;
     l.max_queue_depth = options.max_queue_depth;
+    l.max_layers = options.max_layers;
     l.image = options.image_limits;
     if (options.gpu_budget_bytes > 0) {
       l.gpu_budget_bytes = options.gpu_budget_bytes;

@@ -43,6 +43,8 @@ struct EngineOptions {
   int max_output_side = 16384;               ///< clamped to the GL viewport/renderbuffer limits
   int64_t max_output_pixels = int64_t{64} << 20;
   int max_queue_depth = 64;                  ///< renders waiting; beyond: RESOURCE_EXHAUSTED
+  /// Layers of one render (each is a full-screen pass; 500 took 7.7 s of render thread on llvmpipe).
+  int max_layers = 128;
   ImageLimits image_limits;
   /// Warm up every shader variant at start (pixel type x channels x nearest/linear: llvmpipe
   /// compiles each on first use, ~50-150 ms apiece); false: the uint8 one only (tests).

@@ -16,6 +16,7 @@ struct EngineLimits {
   int max_output_side = 0;
   int64_t max_output_pixels = 0;
   int max_queue_depth = 0;
+  int max_layers = 0;  ///< layers of one render
   ImageLimits image;
 };
 

@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
   app.add_option("--host-cache", host_cache, "host cache of decoded tiles, e.g. 1G (0: 1 GiB or RAM/8)")->capture_default_str();
   app.add_option("--decode-threads", engine_options.decode_threads, "threads reading and decoding tiles (0: one per core)")->capture_default_str()->check(CLI::Range(0, 256));
   app.add_option("--max-queue-depth", engine_options.max_queue_depth, "renders waiting before RESOURCE_EXHAUSTED")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  app.add_option("--max-layers", engine_options.max_layers, "layers of one render")->capture_default_str()->check(CLI::Range(1, 4096));
   app.add_option("--max-output-side", engine_options.max_output_side, "pixels per side of a render")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--max-output-pixels", engine_options.max_output_pixels, "pixels of a render")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--max-image-side", engine_options.image_limits.max_side, "pixels per side of an image")->capture_default_str()->check(CLI::PositiveNumber);
@@ -178,9 +179,9 @@ int main(int argc, char** argv) {
   const tr::EngineLimits& limits = (*engine)->limits();
   spdlog::info("GL {} | {} | {} | EGL {} {} ({})", gpu.gl_version, gpu.gl_vendor, gpu.gl_renderer,
                gpu.egl_platform, gpu.egl_device, gpu.egl_version);
-  spdlog::info("max texture {} | tile {} | GPU budget {} MiB | host cache {} MiB | output <= {} px/side, {} px | queue {}",
+  spdlog::info("max texture {} | tile {} | GPU budget {} MiB | host cache {} MiB | output <= {} px/side, {} px | queue {} | layers {}",
                gpu.max_texture_size, limits.tile_size, limits.gpu_budget_bytes >> 20, limits.host_cache_bytes >> 20,
-               limits.max_output_side, limits.max_output_pixels, limits.max_queue_depth);
+               limits.max_output_side, limits.max_output_pixels, limits.max_queue_depth, limits.max_layers);
   if (gpu.software) spdlog::warn("software renderer: renders run on the CPU ({})", gpu.gl_renderer);
 
   tr::server::App application(**engine, app_options);

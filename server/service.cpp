@@ -93,6 +93,7 @@ grpc::Status TileRenderService::GetServerInfo(grpc::ServerContext* ctx, const v1
   lim->set_max_image_bytes(l.image.max_bytes);
   lim->set_max_upload_bytes(app_.options().max_upload_bytes);
   lim->set_max_queue_depth(l.max_queue_depth);
+  lim->set_max_layers(l.max_layers);
   lim->set_max_message_bytes(options_.max_message_bytes);
   lim->set_max_stream_in_flight(options_.max_stream_in_flight);
   for (const std::string& name : ColormapNames()) out->add_colormaps(name);

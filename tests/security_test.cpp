@@ -720,5 +720,54 @@ TEST(HardeningTest, FilesThatCannotHoldTheirPixelsCostNothing) {
   EXPECT_EQ(d.Stop(), 0);
 }
 
+// Finding 8: a cap on layers per render (500 layers of 1024x768 held the render thread 7.7 s),
+// reported in the limits; messages name files relative to the data root, say what a directory
+// is, and print huge numbers in a few digits.
+TEST(HardeningTest, LayerCapPathsAndNumbersInMessages) {
+  Daemon d({"--max-layers", "8"});
+  auto info = d.client().Info();
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->limits().max_layers(), 8);
+  auto src = BufferSource::Allocate({16, 16, PixelType::kUint8, 1});
+  std::fill_n((*src)->mutable_data(), 256, uint8_t{1});
+  ASSERT_TRUE(d.client().Upload("img", **src).ok());
+  v1::RenderRequest r = SmallRender("img");
+  for (int i = 1; i < 8; ++i) *r.add_layers() = r.layers(0);
+  EXPECT_TRUE(d.client().Render(r).ok()) << "8 layers: at the cap";
+  *r.add_layers() = r.layers(0);
+  auto nine = d.client().Render(r);
+  EXPECT_EQ(nine.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(nine.status().message(), "a render has at most 8 layers, got 9");
+  Daemon defaults;
+  EXPECT_EQ(defaults.client().Info()->limits().max_layers(), 128);
+
+  v1::RenderRequest huge = SmallRender("img");
+  huge.mutable_layers(0)->mutable_contrast()->set_lo(1e308);
+  huge.mutable_layers(0)->mutable_contrast()->set_hi(1e308);
+  auto same = d.client().Render(huge);
+  EXPECT_EQ(same.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(same.status().message(), "layer 0: contrast limits 1e+308, 1e+308 are beyond float range (|lo|, |hi| and hi - lo at most 3.4e38)");
+  huge.mutable_layers(0)->mutable_contrast()->set_lo(-3e38);
+  huge.mutable_layers(0)->mutable_contrast()->set_hi(3e38);
+  EXPECT_EQ(d.client().Render(huge).status().code(), StatusCode::kInvalidArgument) << "hi - lo overflows float";
+  huge.mutable_layers(0)->mutable_contrast()->set_lo(1e30);
+  huge.mutable_layers(0)->mutable_contrast()->set_hi(1e30);
+  EXPECT_EQ(d.client().Render(huge).status().message(), "layer 0: contrast limits must differ (lo == hi == 1e+30)");
+  v1::RenderRequest zoom = SmallRender("img");
+  zoom.mutable_camera()->set_zoom(-1e308);
+  EXPECT_EQ(d.client().Render(zoom).status().message(), "zoom must be > 0, got -1e+308");
+
+  ASSERT_EQ(mkdir((d.data_root() + "/sub").c_str(), 0755), 0);
+  auto dir = d.client().Load("sub", "sub");
+  EXPECT_EQ(dir.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(dir.status().message(), "sub is a directory, not an OME-Zarr image");
+  for (const std::string& path : {"nosuch.png", "sub/nosuch.tif", "sub", "nosuch/x.npy"}) {
+    const Status s = d.client().Load(path, "x").status();
+    EXPECT_FALSE(s.ok());
+    EXPECT_EQ(s.message().find(d.data_root()), std::string::npos) << "an absolute path: " << s.message();
+    EXPECT_NE(s.message().find(path), std::string::npos) << s.message();
+  }
+}
+
 }  // namespace
 }  // namespace tilerender::testing

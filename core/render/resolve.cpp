@@ -39,9 +39,14 @@ Status CheckContrast(const Contrast& c, const std::string& where) {
   if (!std::isfinite(c.lo) || !std::isfinite(c.hi)) {
     return InvalidArgument(where + ": contrast limits must be finite");
   }
+  // The shader works in float: limits beyond float's range would become infinities.
+  constexpr double kMaxFloat = 3.4028234663852886e38;
+  if (std::abs(c.lo) > kMaxFloat || std::abs(c.hi) > kMaxFloat || std::abs(c.hi - c.lo) > kMaxFloat) {
+    return InvalidArgument(where + ": contrast limits " + ShortNumber(c.lo) + ", " + ShortNumber(c.hi) +
+                           " are beyond float range (|lo|, |hi| and hi - lo at most 3.4e38)");
+  }
   if (c.lo == c.hi) {
-    return InvalidArgument(where + ": contrast limits must differ (lo == hi == " +
-                           std::to_string(c.lo) + ")");
+    return InvalidArgument(where + ": contrast limits must differ (lo == hi == " + ShortNumber(c.lo) + ")");
   }
   return Status::Ok();
 }
@@ -67,7 +72,7 @@ Result<ResolvedLayer> ResolveLayer(const Layer& layer, size_t index, const View&
   }
   r.opacity = static_cast<float>(layer.opacity);
   if (!std::isfinite(layer.gamma) || layer.gamma <= 0) {
-    return InvalidArgument(where + ": gamma must be > 0, got " + std::to_string(layer.gamma));
+    return InvalidArgument(where + ": gamma must be > 0, got " + ShortNumber(layer.gamma));
   }
   r.gamma.fill(static_cast<float>(layer.gamma));
 
@@ -141,6 +146,10 @@ Result<ResolvedRender> ResolveRender(const RenderRequest& req, const EngineLimit
     }
   }
   if (req.layers.empty()) return InvalidArgument("a render needs at least one layer");
+  if (static_cast<int64_t>(req.layers.size()) > limits.max_layers) {
+    return ResourceExhausted("a render has at most " + std::to_string(limits.max_layers) + " layers, got " +
+                             std::to_string(req.layers.size()));
+  }
   double world_w = 0, world_h = 0;
   for (size_t i = 0; i < req.layers.size(); ++i) {
     if (!req.layers[i].image) return InvalidArgument("layer " + std::to_string(i) + ": no image");

@@ -2,8 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 namespace tilerender {
+
+std::string ShortNumber(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
 
 Vec2 View::ToScreen(Vec2 p) const {
   const double dx = (mirror ? -zoom : zoom) * (p.x - cx), dy = zoom_y * (p.y - cy);
@@ -32,10 +39,10 @@ Result<View> ResolveView(const Camera& camera, int width, int height, double wor
     return InvalidArgument("camera values must be finite (center, zoom, rotation)");
   }
   if (camera.zoom && *camera.zoom <= 0) {
-    return InvalidArgument("zoom must be > 0, got " + std::to_string(*camera.zoom));
+    return InvalidArgument("zoom must be > 0, got " + ShortNumber(*camera.zoom));
   }
   if (camera.zoom_y && *camera.zoom_y <= 0) {
-    return InvalidArgument("zoom_y must be > 0, got " + std::to_string(*camera.zoom_y));
+    return InvalidArgument("zoom_y must be > 0, got " + ShortNumber(*camera.zoom_y));
   }
   View v;
   v.width = width;

@@ -32,6 +32,9 @@ struct View {
   Vec2 ToWorld(Vec2 s) const;
 };
 
+/// A number as a message shows it: 9 significant digits (std::to_string prints 1e308 with 309).
+std::string ShortNumber(double v);
+
 /// Applies the camera's defaults for a world of world_w x world_h (center: its middle; zoom: fit) and
 /// rejects non-finite values and zoom <= 0 with INVALID_ARGUMENT.
 Result<View> ResolveView(const Camera& camera, int width, int height, double world_w,
