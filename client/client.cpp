@@ -125,9 +125,10 @@ Result<v1::ImageInfo> Client::Load(const std::string& path, const std::string& i
   return Load(req);
 }
 
-Result<v1::ImageInfo> Client::Load(const v1::LoadImageRequest& req) {
+Result<v1::ImageInfo> Client::Load(const v1::LoadImageRequest& req, std::chrono::milliseconds timeout) {
   grpc::ClientContext ctx;
   Prepare(ctx);
+  if (timeout.count() > 0) ctx.set_deadline(std::chrono::system_clock::now() + timeout);
   v1::ImageInfo out;
   TR_RETURN_IF_ERROR(FromGrpc(stub_->LoadImage(&ctx, req, &out)));
   return out;

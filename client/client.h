@@ -56,7 +56,9 @@ class Client {
   Result<v1::ImageInfo> Load(const std::string& path, const std::string& id = "", int page = 0, int64_t z = 0,
                              int64_t t = 0);
   /// The full request (reader choice, associated images).
-  Result<v1::ImageInfo> Load(const v1::LoadImageRequest& request);
+  /// `timeout` > 0: the call's deadline (the daemon stops the load when it passes).
+  Result<v1::ImageInfo> Load(const v1::LoadImageRequest& request,
+                             std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
   /// Streams the source's pixels: straight from its memory when it has contiguous rows, else in
   /// bands read on demand, so a file is never held twice.
   Result<v1::ImageInfo> Upload(const std::string& id, ImageSource& source, const UploadOptions& options = {});

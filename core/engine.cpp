@@ -46,7 +46,9 @@ struct MeasuredRange {
   bool estimated = false;
 };
 
-Result<MeasuredRange> MeasureRange(const TiledImage& image, int plane, TileFetcher& fetcher) {
+Status LoadCancelled() { return Cancelled("the load was cancelled (deadline, client gone, or shutdown)"); }
+
+Result<MeasuredRange> MeasureRange(const TiledImage& image, int plane, TileFetcher& fetcher, const CancelFn& cancelled) {
   const ImageDesc& desc = image.info().desc;
   const ImagePlan& plan = image.plan();
   MeasuredRange out;
@@ -80,6 +82,7 @@ Result<MeasuredRange> MeasureRange(const TiledImage& image, int plane, TileFetch
     scratch.resize(stride * static_cast<size_t>(l.chunk_height));
     for (int64_t cy = 0; cy * l.chunk_height < l.height; ++cy) {
       for (int64_t cx = 0; cx * l.chunk_width < l.width; ++cx) {
+        if (cancelled && cancelled()) return LoadCancelled();
         const PixelRect c = l.Chunk(cx, cy);
         TR_RETURN_IF_ERROR(image.source().ReadChunk(l.source_index, plane, cx, cy, scratch.data(), stride));
         out.range.Merge(ComputeRange(scratch.data(), stride, level_desc, c.width(), c.height()));
@@ -97,6 +100,7 @@ Result<MeasuredRange> MeasureRange(const TiledImage& image, int plane, TileFetch
   const int64_t rows = (l.height + l.chunk_height - 1) / l.chunk_height;
   for (int j = 0; j < 4; ++j) {
     for (int i = 0; i < 4; ++i) {
+      if (cancelled && cancelled()) return LoadCancelled();
       const PixelRect c = l.Chunk((2 * i + 1) * cols / 8, (2 * j + 1) * rows / 8);
       TR_ASSIGN_OR_RETURN(RectView v, fetcher.ReadRect(image, coarsest, plane, c, &scratch));
       out.range.Merge(ComputeRange(v.pixels, v.stride, level_desc, c.width(), c.height()));
@@ -268,7 +272,7 @@ Result<ImageHandle> Engine::LoadImage(std::shared_ptr<ImageSource> source, const
   const std::vector<PlaneInfo> named = image->source().plane_info();
   std::vector<ChannelInfo> channels;
   for (int plane = 0; plane < desc.planes; ++plane) {
-    Result<MeasuredRange> range = MeasureRange(*image, plane, *state_->fetcher);
+    Result<MeasuredRange> range = MeasureRange(*image, plane, *state_->fetcher, options.cancelled);
     if (!range.ok()) {
       // The load reads the file's data here for the first time: a file that cannot be decoded is a
       // bad argument to LoadImage (DATA_LOSS is for a file that breaks later, while rendering).

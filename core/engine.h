@@ -69,6 +69,8 @@ struct EngineOptions {
 struct LoadOptions {
   int max_tile_size = 0;      ///< 0: the engine's; else min(this, engine's)
   bool build_pyramid = true;  ///< levels of detail (the source's, and derived ones) for zoomed-out views
+  /// Asked between the chunks a load reads to measure value ranges: true stops it with CANCELLED.
+  CancelFn cancelled;
 };
 
 struct EngineStats {

@@ -54,9 +54,10 @@ std::string App::IdFromPath(const std::string& path) {
 }
 
 Result<std::shared_ptr<const RegisteredImage>> App::Register(ImageRegistry::Reservation& reservation,
-                                                             std::shared_ptr<ImageSource> source, RegisteredImage image) {
+                                                             std::shared_ptr<ImageSource> source, RegisteredImage image,
+                                                             const CancelFn& cancelled) {
   const auto start = Clock::now();
-  TR_ASSIGN_OR_RETURN(image.handle, engine_.LoadImage(std::move(source)));
+  TR_ASSIGN_OR_RETURN(image.handle, engine_.LoadImage(std::move(source), {.cancelled = cancelled}));
   image.id = reservation.id();
   image.load_ms = MsSince(start);
   reservation.Commit(image);
@@ -71,8 +72,10 @@ Status App::AddImage(const std::string& id, std::shared_ptr<ImageSource> source,
   return Register(*reservation, std::move(source), std::move(image)).status();
 }
 
-Result<std::shared_ptr<const RegisteredImage>> App::Load(const LoadParams& p) {
+Result<std::shared_ptr<const RegisteredImage>> App::Load(const LoadParams& p, const CancelFn& caller_cancelled) {
   const std::string id = p.id.empty() ? IdFromPath(p.path) : p.id;
+  if (stopping_.load()) return Unavailable("the daemon is shutting down");
+  const CancelFn cancelled = [this, &caller_cancelled] { return stopping_.load() || (caller_cancelled && caller_cancelled()); };
   if (p.page < 0 || p.z < 0 || p.t < 0) return InvalidArgument("page, z and t must be >= 0");
   TR_ASSIGN_OR_RETURN(std::string path, ResolveUnderRoot(options_.data_root, p.path));
   TR_ASSIGN_OR_RETURN(auto reservation, registry_.Reserve(id));
@@ -84,6 +87,7 @@ Result<std::shared_ptr<const RegisteredImage>> App::Load(const LoadParams& p) {
   open.reader = p.reader;
   open.associated_image = p.associated_image;
   open.name = p.path;  // messages name the path under the data root, never the absolute one
+  open.cancelled = cancelled;
   TR_ASSIGN_OR_RETURN(OpenedImage file, OpenImageFile(path, open));
   TR_RETURN_IF_ERROR(engine_.CheckLoad(file.source->desc()));
   RegisteredImage image;
@@ -92,7 +96,7 @@ Result<std::shared_ptr<const RegisteredImage>> App::Load(const LoadParams& p) {
   image.notes = file.notes;
   image.properties = file.properties;
   image.associated_images = file.associated_images;
-  return Register(*reservation, std::move(file.source), std::move(image));
+  return Register(*reservation, std::move(file.source), std::move(image), cancelled);
 }
 
 Result<std::shared_ptr<const RegisteredImage>> App::FindForRender(const std::string& id) {

@@ -83,7 +83,11 @@ class App {
   Status AddImage(const std::string& id, std::shared_ptr<ImageSource> source, const std::string& origin);
   /// The id a load without one gets: the file name made a valid id.
   static std::string IdFromPath(const std::string& path);
-  Result<std::shared_ptr<const RegisteredImage>> Load(const LoadParams& params);
+  /// Opens and registers a file. `cancelled` (the caller's deadline or disconnection) and
+  /// BeginShutdown stop a long load with CANCELLED; nothing is registered then.
+  Result<std::shared_ptr<const RegisteredImage>> Load(const LoadParams& params, const CancelFn& cancelled = {});
+  /// The daemon is stopping: loads in progress stop at their next check, new ones are refused.
+  void BeginShutdown() { stopping_.store(true); }
 
   /// An upload in progress: holds its id and its buffer; nothing is registered unless Finish
   /// succeeds (an abandoned upload leaves nothing behind).
@@ -136,7 +140,9 @@ class App {
 
  private:
   Result<std::shared_ptr<const RegisteredImage>> Register(ImageRegistry::Reservation& reservation,
-                                                          std::shared_ptr<ImageSource> source, RegisteredImage image);
+                                                          std::shared_ptr<ImageSource> source, RegisteredImage image,
+                                                          const CancelFn& cancelled = {});
+  std::atomic<bool> stopping_{false};
 
   Engine& engine_;
   AppOptions options_;

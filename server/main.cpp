@@ -286,6 +286,7 @@ int main(int argc, char** argv) {
   }
   spdlog::info("{}: draining and shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   server->GetHealthCheckService()->SetServingStatus(false);
+  application.BeginShutdown();  // loads in progress stop now; renders drain
   // Both transports stop accepting; HTTP requests in progress finish (its stop joins them), gRPC
   // calls get up to 30 s, then are cancelled.
   if (http) http->Stop();

@@ -112,7 +112,7 @@ grpc::Status TileRenderService::LoadImage(grpc::ServerContext* ctx, const v1::Lo
                           .t = req->t(),
                           .reader = req->reader(),
                           .associated_image = req->associated_image()};
-  auto loaded = app_.Load(params);
+  auto loaded = app_.Load(params, [ctx] { return ctx->IsCancelled(); });
   if (loaded.ok()) ToProto(**loaded, out);
   return Finish(app_, "LoadImage", params.id.empty() ? App::IdFromPath(params.path) : params.id, "path=" + req->path(),
                 loaded.status(), start);

@@ -769,5 +769,53 @@ TEST(HardeningTest, LayerCapPathsAndNumbersInMessages) {
   }
 }
 
+// Loads honour the caller's deadline and the daemon's shutdown: a long load (a 12000 x 12000
+// big-endian NPY converted into host memory, ~1 s here) stops at its next check, registers
+// nothing and frees its id; SIGTERM during a load ends the daemon at once instead of after it.
+TEST(HardeningTest, LoadsStopAtTheDeadlineAndAtShutdown) {
+  Daemon d;
+  const int64_t side = 12000;
+  std::vector<uint16_t> px(static_cast<size_t>(side * side), 0x1234);
+  WriteNpy(d.data_root() + "/slow.npy", ">u2", {side, side}, px.data(), px.size() * 2);
+  px = {};
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(d.client().Load("slow.npy", "whole").ok());
+  const auto whole = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(d.client().Unload("whole").ok());
+
+  v1::LoadImageRequest req;
+  req.set_path("slow.npy");
+  req.set_image_id("slow");
+  auto late = d.client().Load(req, std::chrono::milliseconds(50));
+  EXPECT_EQ(late.status().code(), StatusCode::kDeadlineExceeded) << late.status().ToString();
+  // The daemon logs the load when it stops: CANCELLED, well before a whole load's time.
+  std::string log;
+  for (int i = 0; i < 500 && log.find("LoadImage image=slow") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    log = d.Log();
+  }
+  const size_t at = log.find("LoadImage image=slow");
+  ASSERT_NE(at, std::string::npos);
+  const std::string line = log.substr(at, log.find('\n', at) - at);
+  EXPECT_NE(line.find("CANCELLED"), std::string::npos) << line;
+  const double ms = std::stod(line.substr(line.find("CANCELLED ") + 10));
+  const double whole_ms = std::chrono::duration<double, std::milli>(whole).count();
+  EXPECT_LT(ms, whole_ms / 2) << line << "; a whole load took "
+                                                                                << std::chrono::duration<double>(whole).count() << " s";
+  EXPECT_EQ(d.client().List()->size(), 0u) << "nothing registered";
+
+  // SIGTERM while a load runs: the load is cancelled, the daemon exits 0 before a load's time.
+  Status during = Status::Ok();
+  std::thread loader([&] { during = d.client().Load("slow.npy", "slow").status(); });
+  std::this_thread::sleep_for(std::chrono::duration_cast<std::chrono::milliseconds>(whole) / 4);
+  t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(d.Stop(), 0);
+  const auto stop = std::chrono::steady_clock::now() - t0;
+  loader.join();
+  std::printf("whole load %.0f ms, cancelled after %.0f ms, stop %.0f ms\n", whole_ms, ms, std::chrono::duration<double, std::milli>(stop).count());
+  EXPECT_TRUE(during.code() == StatusCode::kCancelled || during.code() == StatusCode::kUnavailable) << during.ToString();
+  EXPECT_LT(stop, whole / 2) << "shutdown waited for the load";
+}
+
 }  // namespace
 }  // namespace tilerender::testing

@@ -5,6 +5,7 @@
 /// any pixel memory is allocated. Corrupt or unsupported files are INVALID_ARGUMENT, missing files
 /// NOT_FOUND.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,7 +27,13 @@ struct OpenOptions {
   std::string reader;
   /// A slide's associated image (label, macro, thumbnail) instead of the slide (OpenSlide).
   std::string associated_image;
+  /// Asked between rows, bands and chunks of a long read (a PNG decode, an NPY conversion): true
+  /// stops the open with CANCELLED (the caller's deadline passed, it went away, the daemon stops).
+  std::function<bool()> cancelled;
 };
+
+/// Whether `options` asks to stop now.
+inline bool OpenCancelled(const OpenOptions& options) { return options.cancelled && options.cancelled(); }
 
 struct OpenedImage {
   std::shared_ptr<ImageSource> source;

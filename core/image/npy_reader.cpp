@@ -259,6 +259,7 @@ Result<OpenedImage> OpenNpy(const std::string& path, const OpenOptions& options)
     band.resize(static_cast<size_t>(H) * item);
     for (int64_t c = 0; c < C; ++c) {
       for (int64_t x = 0; x < W; ++x) {
+        if (x % 64 == 0 && OpenCancelled(options)) return Cancelled(name + ": the load was cancelled while converting");
         TR_RETURN_IF_ERROR(file->ReadAt(h.data_offset + static_cast<uint64_t>(c * W + x) * H * item, band.data(), band.size()));
         for (int64_t y = 0; y < H; ++y) {
           StoreConverted(band.data() + static_cast<size_t>(y) * item, h, desc.type, dst, static_cast<size_t>((y * W + x) * C + c));
@@ -269,6 +270,7 @@ Result<OpenedImage> OpenNpy(const std::string& path, const OpenOptions& options)
     const size_t row_items = static_cast<size_t>(W * C);
     const int64_t rows = std::max<int64_t>(1, static_cast<int64_t>((size_t{4} << 20) / (row_items * item)));
     for (int64_t y0 = 0; y0 < H; y0 += rows) {
+      if (OpenCancelled(options)) return Cancelled(name + ": the load was cancelled while converting");
       const int64_t n = std::min(rows, H - y0);
       band.resize(static_cast<size_t>(n) * row_items * item);
       TR_RETURN_IF_ERROR(file->ReadAt(h.data_offset + static_cast<uint64_t>(y0) * row_items * item, band.data(), band.size()));

@@ -54,9 +54,10 @@ bool ReadInfo(png_structp png, png_infop info, PngLayout* l) {
   return true;
 }
 
-// Sets up the transforms to our layout; this allocates libpng's row buffers. False on an error.
-bool SetTransforms(png_structp png, png_infop info, const PngLayout& l) {
-  if (setjmp(png_jmpbuf(png))) return false;
+// Sets up the transforms to our layout; this allocates libpng's row buffers. The number of passes,
+// 0 on an error.
+int SetTransforms(png_structp png, png_infop info, const PngLayout& l) {
+  if (setjmp(png_jmpbuf(png))) return 0;
   const bool gray = (l.color_type & PNG_COLOR_MASK_COLOR) == 0;
   if (l.color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
   if (gray && l.bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
@@ -64,9 +65,9 @@ bool SetTransforms(png_structp png, png_infop info, const PngLayout& l) {
   if (l.out_16) png_set_swap(png);          // network byte order to little-endian
   if (l.reduced_16) png_set_scale_16(png);  // rounds, where strip_16 would truncate
   if (gray && l.out_channels == 4) png_set_gray_to_rgb(png);
-  png_set_interlace_handling(png);
+  const int passes = png_set_interlace_handling(png);
   png_read_update_info(png, info);
-  return true;
+  return passes;
 }
 
 // Deflate cannot expand data more than about 1032 : 1 (258-byte matches in 2 bits at best). A file
@@ -81,11 +82,20 @@ uint64_t ScanlineBytes(const PngLayout& l) {
   return uint64_t{l.height} * (1 + (row_bits + 7) / 8);  // a filter byte per row
 }
 
-bool ReadRows(png_structp png, png_bytepp rows) {
-  if (setjmp(png_jmpbuf(png))) return false;
-  png_read_image(png, rows);
+enum class RowsRead { kOk, kError, kCancelled };
+
+// Every pass (7 when interlaced) over every row, asking `cancelled` every 64 rows. The callback is
+// a C++ object, but it lives in the caller's frame, outside this setjmp scope.
+RowsRead ReadRows(png_structp png, png_bytepp rows, png_uint_32 height, int passes, const OpenOptions& options) {
+  if (setjmp(png_jmpbuf(png))) return RowsRead::kError;
+  for (int pass = 0; pass < passes; ++pass) {
+    for (png_uint_32 y = 0; y < height; ++y) {
+      if (y % 64 == 0 && OpenCancelled(options)) return RowsRead::kCancelled;
+      png_read_row(png, rows[y], nullptr);
+    }
+  }
   png_read_end(png, nullptr);
-  return true;
+  return RowsRead::kOk;
 }
 
 // RAII for the libpng structs and the FILE.
@@ -144,7 +154,8 @@ Result<OpenedImage> OpenPng(const std::string& path, const OpenOptions& options)
                            std::to_string(ScanlineBytes(l)) + " bytes of scanlines its header claims (" +
                            std::to_string(l.width) + "x" + std::to_string(l.height) + ")");
   }
-  if (!SetTransforms(r.png, r.info, l)) {
+  const int passes = SetTransforms(r.png, r.info, l);
+  if (passes == 0) {
     return InvalidArgument(name + ": corrupt PNG: " + state.error);
   }
   if (png_get_rowbytes(r.png, r.info) != desc.row_bytes()) {
@@ -154,8 +165,10 @@ Result<OpenedImage> OpenPng(const std::string& path, const OpenOptions& options)
   TR_ASSIGN_OR_RETURN(std::unique_ptr<BufferSource> buf, BufferSource::Allocate(desc));
   std::vector<png_bytep> rows(desc.height);
   for (int64_t y = 0; y < desc.height; ++y) rows[y] = buf->mutable_data() + y * desc.row_bytes();
-  if (!ReadRows(r.png, rows.data())) {
-    return InvalidArgument(name + ": corrupt PNG data: " + state.error);
+  switch (ReadRows(r.png, rows.data(), l.height, passes, options)) {
+    case RowsRead::kOk: break;
+    case RowsRead::kError: return InvalidArgument(name + ": corrupt PNG data: " + state.error);
+    case RowsRead::kCancelled: return Cancelled(name + ": the load was cancelled while decoding");
   }
   OpenedImage out;
   out.format = "png";
