@@ -11,6 +11,8 @@
 // cannot be decoded at all is refused when it is loaded, not at its first render.
 
 #include <openslide/openslide.h>
+#include <sys/stat.h>
+#include <tiffio.h>
 
 #include <algorithm>
 #include <cmath>
@@ -164,6 +166,48 @@ class OpenSlideSource final : public ImageSource {
   std::pair<double, double> mpp_{0, 0};
 };
 
+// OpenSlide allocates what a TIFF's byte counts claim for a tile or strip before it reads it: a
+// 2 KB file whose TileByteCounts say 4 GB costs a 4 GB g_malloc at load (which aborts the process
+// when it fails). So a TIFF-based slide (Aperio, NDPI, Philips, Leica, Ventana, generic) first
+// proves that every tile and strip of every directory lies inside the file. Other files (MIRAX,
+// VMS, DICOM) pass: OpenSlide reads them otherwise.
+Status CheckTiffByteCounts(const std::string& path, const std::string& name) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return Status::Ok();  // OpenSlide says why
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  TIFFOpenOptions* opts = TIFFOpenOptionsAlloc();
+  TIFFOpenOptionsSetMaxSingleMemAlloc(opts, int64_t{256} << 20);
+  TIFFOpenOptionsSetErrorHandlerExtR(opts, [](TIFF*, void*, const char*, const char*, va_list) { return 1; }, nullptr);
+  TIFFOpenOptionsSetWarningHandlerExtR(opts, [](TIFF*, void*, const char*, const char*, va_list) { return 1; }, nullptr);
+  // 'm': no memory map; the offset and byte count arrays are read whole (they lie in the file).
+  TIFF* tif = TIFFOpenExt(path.c_str(), "rm", opts);
+  TIFFOpenOptionsFree(opts);
+  if (tif == nullptr) return Status::Ok();  // not a TIFF (or not one libtiff reads): OpenSlide decides
+  Status status;
+  int dir = 0;
+  do {
+    const bool tiled = TIFFIsTiled(tif);
+    const uint32_t n = tiled ? TIFFNumberOfTiles(tif) : TIFFNumberOfStrips(tif);
+    uint64_t* offsets = nullptr;
+    uint64_t* counts = nullptr;
+    if (n > 0 && TIFFGetField(tif, tiled ? TIFFTAG_TILEOFFSETS : TIFFTAG_STRIPOFFSETS, &offsets) &&
+        TIFFGetField(tif, tiled ? TIFFTAG_TILEBYTECOUNTS : TIFFTAG_STRIPBYTECOUNTS, &counts) && offsets && counts) {
+      for (uint32_t i = 0; i < n; ++i) {
+        if (counts[i] > size || offsets[i] > size - counts[i]) {
+          status = InvalidArgument(name + ": TIFF directory " + std::to_string(dir) + ", " + (tiled ? "tile " : "strip ") +
+                                   std::to_string(i) + ": " + std::to_string(counts[i]) + " bytes at " +
+                                   std::to_string(offsets[i]) + " lie outside the file (" + std::to_string(size) +
+                                   " bytes)");
+          break;
+        }
+      }
+    }
+    ++dir;
+  } while (status.ok() && TIFFReadDirectory(tif));
+  TIFFClose(tif);
+  return status;
+}
+
 }  // namespace
 
 bool IsOpenSlideVendorFile(const std::string& path) {
@@ -175,6 +219,7 @@ bool IsOpenSlideVendorFile(const std::string& path) {
 
 Result<OpenedImage> OpenOpenSlide(const std::string& path, const OpenOptions& options) {
   const std::string name = options.name.empty() ? path : options.name;
+  TR_RETURN_IF_ERROR(CheckTiffByteCounts(path, name));
   if (!options.associated_image.empty()) {
     // An associated image (label, macro, thumbnail): small, read whole into memory.
     openslide_t* osr = openslide_open(path.c_str());
