@@ -11,8 +11,10 @@
 // cannot be decoded at all is refused when it is loaded, not at its first render.
 
 #include <openslide/openslide.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <tiffio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -20,6 +22,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <set>
 
 #include "core/image/image_file.h"
 
@@ -166,6 +169,64 @@ class OpenSlideSource final : public ImageSource {
   std::pair<double, double> mpp_{0, 0};
 };
 
+// OpenSlide's own TIFF directory parser (tifflike, which tells the vendor) allocates count x size
+// bytes for an entry's values before it reads them: a 2 KB file whose XResolution claims 1.3 G
+// rationals costs a 10 GB malloc at open. So every entry of every directory of the main chain must
+// fit in the file first (classic TIFF and BigTIFF; NDPI's 64-bit offsets do not matter here).
+Status CheckTiffEntries(const std::string& path, const std::string& name) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return Status::Ok();  // OpenSlide says why
+  struct stat st {};
+  const uint64_t size = ::fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  auto read_at = [&](uint64_t offset, void* dst, size_t n) {
+    return offset <= size && n <= size - offset &&
+           ::pread(fd, dst, n, static_cast<off_t>(offset)) == static_cast<ssize_t>(n);
+  };
+  uint8_t header[16] = {};
+  Status status;
+  const bool tiff = read_at(0, header, 8) && ((header[0] == 'I' && header[1] == 'I') || (header[0] == 'M' && header[1] == 'M'));
+  const bool big_endian = header[0] == 'M';
+  auto get = [&](const uint8_t* p, int bytes) {
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; ++i) v |= uint64_t{p[big_endian ? bytes - 1 - i : i]} << (8 * i);
+    return v;
+  };
+  const uint64_t version = tiff ? get(header + 2, 2) : 0;
+  if (version == 42 || (version == 43 && read_at(0, header, 16))) {
+    const bool big = version == 43;
+    const int entry_size = big ? 20 : 12, count_size = big ? 8 : 2, offset_size = big ? 8 : 4;
+    uint64_t dir = big ? get(header + 8, 8) : get(header + 4, 4);
+    std::set<uint64_t> seen;
+    std::vector<uint8_t> entries;
+    for (int index = 0; dir != 0 && status.ok() && seen.insert(dir).second; ++index) {
+      uint8_t count_bytes[8] = {};
+      if (!read_at(dir, count_bytes, count_size)) break;  // OpenSlide refuses it
+      const uint64_t count = get(count_bytes, count_size);
+      if (count > 65536) {  // one entry per 16-bit tag at most
+        status = InvalidArgument(name + ": TIFF directory " + std::to_string(index) + " claims " + std::to_string(count) + " entries");
+        break;
+      }
+      entries.resize(static_cast<size_t>(count * entry_size + offset_size));
+      if (!read_at(dir + count_size, entries.data(), entries.size())) break;
+      for (uint64_t i = 0; i < count; ++i) {
+        const uint8_t* e = entries.data() + i * entry_size;
+        static const int kTypeSize[19] = {0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8, 4, 0, 0, 8, 8, 8};
+        const uint64_t type = get(e + 2, 2), values = get(e + 4, big ? 8 : 4);
+        const int type_size = type < 19 ? kTypeSize[type] : 0;
+        if (type_size > 0 && values > size / type_size) {
+          status = InvalidArgument(name + ": TIFF directory " + std::to_string(index) + ", tag " + std::to_string(get(e, 2)) +
+                                   ": " + std::to_string(values) + " values do not fit in the file (" +
+                                   std::to_string(size) + " bytes)");
+          break;
+        }
+      }
+      dir = get(entries.data() + count * entry_size, offset_size);
+    }
+  }
+  ::close(fd);
+  return status;
+}
+
 // OpenSlide allocates what a TIFF's byte counts claim for a tile or strip before it reads it: a
 // 2 KB file whose TileByteCounts say 4 GB costs a 4 GB g_malloc at load (which aborts the process
 // when it fails). So a TIFF-based slide (Aperio, NDPI, Philips, Leica, Ventana, generic) first
@@ -219,6 +280,7 @@ bool IsOpenSlideVendorFile(const std::string& path) {
 
 Result<OpenedImage> OpenOpenSlide(const std::string& path, const OpenOptions& options) {
   const std::string name = options.name.empty() ? path : options.name;
+  TR_RETURN_IF_ERROR(CheckTiffEntries(path, name));
   TR_RETURN_IF_ERROR(CheckTiffByteCounts(path, name));
   if (!options.associated_image.empty()) {
     // An associated image (label, macro, thumbnail): small, read whole into memory.
