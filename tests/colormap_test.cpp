@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "tests/cpu_reference.h"
+
 namespace tilerender {
 namespace {
 
@@ -46,6 +48,24 @@ TEST(ColormapTest, MatplotlibValues) {
   ASSERT_TRUE(twilight.ok());
   EXPECT_EQ(twilight->entries.size(), 510u);  // matplotlib's twilight has 510 entries
   ExpectHex(twilight->entries.front(), 0xe2d9e2);
+}
+
+// Every listed map against the published table written down in tests/cpu_reference.h (five
+// entries to 1e-6, the sums of all entries), every ramp against its published definition.
+TEST(ColormapTest, TablesAreThePublishedOnes) {
+  for (const std::string& name : ColormapNames()) {
+    auto lut = ResolveColormap({.name = name});
+    ASSERT_TRUE(lut.ok()) << name;
+    std::vector<std::array<double, 4>> table;
+    for (const Rgba& c : lut->entries) table.push_back({c.r, c.g, c.b, c.a});
+    const auto ramp = testing::RefRamp(name);
+    if (!ramp.empty()) {
+      EXPECT_EQ(table, ramp) << name;
+    } else {
+      EXPECT_EQ(testing::CheckPublishedMap(name, table), "");
+    }
+  }
+  EXPECT_EQ(ColormapNames().size(), 8 + testing::PublishedListedMaps().size());
 }
 
 TEST(ColormapTest, RampsAreTwoEntryLuts) {
