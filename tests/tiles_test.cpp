@@ -5,7 +5,10 @@
 
 #include <atomic>
 #include <cmath>
+#include <limits>
+#include <vector>
 
+#include "core/tiles/downsample.h"
 #include "core/tiles/tile_grid.h"
 #include "tests/cpu_reference.h"
 #include "tests/test_util.h"
@@ -57,9 +60,9 @@ TEST_P(TileInvarianceTest, SameRenderForEveryTileSize) {
         if (channels == 1) req.layers.back().colormap.name = "viridis";
         out[i] = RenderRgba(req);
       }
-      const int tol = interp == Interpolation::kNearest ? 0 : 1;
+      // Byte-identical, nearest and linear (README, "Tile-size invariance").
       for (int i : {0, 1}) {
-        const Diff d = CompareRgba(out[i], out[2], tol);
+        const Diff d = CompareRgba(out[i], out[2], 0);
         EXPECT_EQ(d.over, 0u) << v.name << ", " << InterpolationName(interp) << ", T="
                               << (i == 0 ? 64 : 100) << ": worst " << d.max_abs;
       }
@@ -264,6 +267,170 @@ TEST(TilesTest, OnlyVisibleTilesAreDrawn) {
   // A 50 px square rotated 45 degrees spans ~71 px: at most 3 x 3 tiles of ~59 px.
   EXPECT_GE(out->timings.tiles_drawn, 1);
   EXPECT_LE(out->timings.tiles_drawn, 9);
+}
+
+// The derived-level filter itself (DESIGN §2, core/tiles/downsample.h), on impulses, with every
+// expected value worked out by hand here: level-(k+1) pixel (X, Y) is
+//   sum over i, j in 0..3 of t[i] t[j] p(2X - 1 + i, 2Y - 1 + j) / 64,  t = [1 3 3 1],
+// coordinates clamped to the level's edges; integer data rounded half up; float data leaves NaN
+// taps out and divides by the weight of the others (NaN when all are NaN). An impulse at source
+// column 3 reaches output column 1 with tap t[2] = 3 and column 2 with t[0] = 1; at source row 4,
+// output row 1 with t[3] = 1 and row 2 with t[1] = 3.
+template <typename T>
+std::vector<T> DownsampleRect(const ImageDesc& d, const std::vector<T>& src, const PixelRect& dst) {
+  // Only the source rectangle the filter asks for is passed, addressed from its own corner.
+  const PixelRect need = DownsampleSource(dst, d.width, d.height);
+  const size_t stride = static_cast<size_t>(d.width) * d.channels * sizeof(T);
+  const uint8_t* at = reinterpret_cast<const uint8_t*>(src.data()) + need.y0 * stride + need.x0 * d.channels * sizeof(T);
+  std::vector<T> out(static_cast<size_t>(dst.width() * dst.height() * d.channels));
+  Downsample(d, at, stride, need, d.width, d.height, dst, reinterpret_cast<uint8_t*>(out.data()),
+             static_cast<size_t>(dst.width()) * d.channels * sizeof(T));
+  return out;
+}
+
+template <typename T>
+std::vector<T> DownsampleAll(const ImageDesc& d, const std::vector<T>& src) {
+  return DownsampleRect(d, src, {0, 0, (d.width + 1) / 2, (d.height + 1) / 2});
+}
+
+TEST(DownsampleTest, Uint8ImpulsesGiveTheBinomialTapsRoundedHalfUp) {
+  // 16 x 8: 255 at (3, 4) and 32 at (11, 4), footprints apart (output columns 1-2 and 5-6).
+  const ImageDesc d{16, 8, PixelType::kUint8, 1};
+  std::vector<uint8_t> src(16 * 8, 0);
+  src[4 * 16 + 3] = 255;
+  src[4 * 16 + 11] = 32;
+  // Weights 3 (row 1) and 9 (row 2) at column 1, 1 and 3 at column 2, over 64:
+  // 255: 255/64 = 3.98 -> 4, 765/64 = 11.95 -> 12, 2295/64 = 35.86 -> 36;
+  // 32: exactly 0.5 -> 1, 1.5 -> 2, 4.5 -> 5 (half up; truncation gives 0 1 4, half-even 0 2 4).
+  const std::vector<uint8_t> expect = {
+      0, 0,  0,  0, 0, 0, 0, 0,  //
+      0, 12, 4,  0, 0, 2, 1, 0,  //
+      0, 36, 12, 0, 0, 5, 2, 0,  //
+      0, 0,  0,  0, 0, 0, 0, 0,
+  };
+  EXPECT_EQ(DownsampleAll(d, src), expect);
+}
+
+TEST(DownsampleTest, EdgesClampAndOddSizesRoundUp) {
+  // 7 x 5 (level 1: 4 x 3), 64 at the corners (0, 0) and (6, 4). At (0, 0) the taps of output 0
+  // are source 0, 0, 1, 2 (-1 clamped): weight 1 + 3 = 4 each way, 64 * 16 / 64 = 16. At (6, 4) the
+  // taps of the last output column are 5, 6, 6, 6 (7 and 8 clamped): weight 3 + 3 + 1 = 7; output
+  // column 2 has 6 as its last tap (weight 1); rows the same (4 is the last row).
+  const ImageDesc d{7, 5, PixelType::kUint8, 1};
+  std::vector<uint8_t> src(7 * 5, 0);
+  src[0] = 64;
+  src[4 * 7 + 6] = 64;
+  const std::vector<uint8_t> expect = {
+      16, 0, 0, 0,  //
+      0,  0, 1, 7,  //
+      0,  0, 7, 49,
+  };
+  EXPECT_EQ(DownsampleAll(d, src), expect);
+  // A rectangle at the corner alone, from only the source it asks for: the same pixels.
+  EXPECT_EQ(DownsampleSource({2, 1, 4, 3}, 7, 5), (PixelRect{3, 1, 7, 5}));
+  EXPECT_EQ(DownsampleRect(d, src, {2, 1, 4, 3}), (std::vector<uint8_t>{1, 7, 7, 49}));
+  EXPECT_EQ(DownsampleRect(d, src, {0, 0, 1, 1}), (std::vector<uint8_t>{16}));
+}
+
+TEST(DownsampleTest, Uint16ImpulseAndFullScale) {
+  const ImageDesc d{8, 8, PixelType::kUint16, 1};
+  std::vector<uint16_t> src(64, 0);
+  src[4 * 8 + 3] = 65535;
+  // 65535 / 64 = 1023.98 -> 1024, x 3 = 3071.95 -> 3072, x 9 = 9215.86 -> 9216.
+  const std::vector<uint16_t> expect = {
+      0, 0,    0,    0,  //
+      0, 3072, 1024, 0,  //
+      0, 9216, 3072, 0,  //
+      0, 0,    0,    0,
+  };
+  EXPECT_EQ(DownsampleAll(d, src), expect);
+  // Full scale stays full scale (the sum, 64 x 65535, must not overflow or lose bits).
+  EXPECT_EQ(DownsampleAll(d, std::vector<uint16_t>(64, 65535)), std::vector<uint16_t>(16, 65535));
+}
+
+TEST(DownsampleTest, RgbChannelsAreFilteredApart) {
+  // Red constant 100, green the impulse 255 at (3, 4), blue 0.
+  const ImageDesc d{8, 8, PixelType::kUint8, 3};
+  std::vector<uint8_t> src(64 * 3, 0);
+  for (int i = 0; i < 64; ++i) src[3 * i] = 100;
+  src[(4 * 8 + 3) * 3 + 1] = 255;
+  const uint8_t green[16] = {0, 0, 0, 0, 0, 12, 4, 0, 0, 36, 12, 0, 0, 0, 0, 0};
+  const std::vector<uint8_t> out = DownsampleAll(d, src);
+  ASSERT_EQ(out.size(), 16u * 3);
+  for (int i = 0; i < 16; ++i) {
+    EXPECT_EQ(out[3 * i], 100) << i;
+    EXPECT_EQ(out[3 * i + 1], green[i]) << i;
+    EXPECT_EQ(out[3 * i + 2], 0) << i;
+  }
+}
+
+TEST(DownsampleTest, FloatNanTapsAreLeftOutAndTheRestRenormalised) {
+  // 64 at (3, 4), NaN at its right neighbour (4, 4), zeros elsewhere. Column 4 reaches output column
+  // 1 with t[3] = 1 and column 2 with t[1] = 3. Output (X, Y): the impulse's weight w, the NaN's
+  // weight n, value 64 w / (64 - n):
+  //   (1, 1): w = 3 * 1, n = 1 * 1 -> 192 / 63     (2, 1): w = 1 * 1, n = 3 * 1 -> 64 / 61
+  //   (1, 2): w = 3 * 3, n = 1 * 3 -> 576 / 61     (2, 2): w = 1 * 3, n = 3 * 3 -> 192 / 55
+  const ImageDesc d{8, 8, PixelType::kFloat32, 1};
+  std::vector<float> src(64, 0.f);
+  src[4 * 8 + 3] = 64;
+  src[4 * 8 + 4] = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> out = DownsampleAll(d, src);
+  const float expect[16] = {0, 0,           0,           0,  //
+                            0, 192.f / 63,  64.f / 61,   0,  //
+                            0, 576.f / 61,  192.f / 55,  0,  //
+                            0, 0,           0,           0};
+  ASSERT_EQ(out.size(), 16u);
+  for (int i = 0; i < 16; ++i) EXPECT_FLOAT_EQ(out[i], expect[i]) << "output " << i % 4 << "," << i / 4;
+
+  // Ones with a 4 x 4 block of NaN over source [1, 5) x [1, 5): every tap of output (1, 1) is NaN, so
+  // it is NaN; every other output keeps some taps, all 1, and renormalised is exactly 1 (e.g. (0, 0):
+  // NaN weight (3 + 1) x (3 + 1) = 16 of 64, 48 / 48).
+  std::vector<float> block(64, 1.f);
+  for (int y = 1; y < 5; ++y) {
+    for (int x = 1; x < 5; ++x) block[y * 8 + x] = std::numeric_limits<float>::quiet_NaN();
+  }
+  const std::vector<float> b = DownsampleAll(d, block);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 1 * 4 + 1) {
+      EXPECT_TRUE(std::isnan(b[i]));
+    } else {
+      EXPECT_EQ(b[i], 1.f) << "output " << i % 4 << "," << i / 4;
+    }
+  }
+}
+
+// The filter is what a render at zoom 1/2 shows: level 1 drawn nearest, one texel per output
+// pixel, sampled at texel centres (output (u, v) samples world (2u + 1, 2v + 1)), gray 0..255 on
+// uint8 shows the values themselves.
+TEST(DownsampleTest, RenderAtHalfZoomShowsTheFilteredLevel) {
+  const ImageDesc desc{64, 64, PixelType::kUint8, 1};
+  auto src = MakeImage<uint8_t>(desc, [](int64_t x, int64_t y, int) { return x == 21 && y == 30 ? 255 : 0; });
+  ImageHandle img = Load(src, 32);
+  ASSERT_GE(img->info().levels, 2);
+  RenderRequest req{.width = 32, .height = 32};
+  req.camera = {.center_x = 32, .center_y = 32, .zoom = 0.5};
+  req.layers.push_back({.image = img, .colormap = {.name = "gray"}, .contrast = Contrast{0, 255}});
+  const std::vector<uint8_t> px = RenderRgba(req);
+  ASSERT_EQ(px.size(), 32u * 32 * 4);
+  // Source column 21 reaches output column 10 with t[2] = 3 and 11 with t[0] = 1; row 30 reaches
+  // row 14 with t[3] = 1 and 15 with t[1] = 3: 255 x {3, 1, 9, 3} / 64 -> 12, 4, 36, 12.
+  auto expect = [](int u, int v) -> int {
+    if (u == 10 && v == 14) return 12;
+    if (u == 11 && v == 14) return 4;
+    if (u == 10 && v == 15) return 36;
+    if (u == 11 && v == 15) return 12;
+    return 0;
+  };
+  size_t wrong = 0;
+  for (int v = 0; v < 32; ++v) {
+    for (int u = 0; u < 32; ++u) {
+      const uint8_t* p = &px[(v * 32 + u) * 4];
+      if (p[0] != expect(u, v) || p[1] != expect(u, v) || p[2] != expect(u, v) || p[3] != 255) {
+        if (++wrong <= 8) ADD_FAILURE() << "pixel " << u << "," << v << ": " << int{p[0]} << " expected " << expect(u, v);
+      }
+    }
+  }
+  EXPECT_EQ(wrong, 0u);
 }
 
 }  // namespace
