@@ -1,6 +1,11 @@
 #include "core/render_thread.h"
 
 #include <pthread.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
 
 namespace tilerender {
 
@@ -52,6 +57,23 @@ int RenderThread::queued_renders() const {
   return queued_bounded_;
 }
 
+namespace {
+
+// Test hook: with TILERENDER_TEST_PAUSE_FILE=PATH in the environment, render jobs wait in the
+// queue (counted in its depth, and holding back what was posted after them) while PATH exists, so
+// that a test can hold renders however fast the renderer is: queue overflow, deadlines expiring in
+// the queue, shutdown with renders in flight. A daemon stopped while paused waits for the file to
+// go. Unset (always, outside tests) it costs nothing.
+bool PausedForTest() {
+  static const std::string path = [] {
+    const char* p = std::getenv("TILERENDER_TEST_PAUSE_FILE");
+    return std::string(p ? p : "");
+  }();
+  return !path.empty() && access(path.c_str(), F_OK) == 0;
+}
+
+}  // namespace
+
 void RenderThread::Loop(std::function<Status()> init, std::promise<Status> started) {
   pthread_setname_np(pthread_self(), "tr-render");
   Status s = init();
@@ -67,6 +89,11 @@ void RenderThread::Loop(std::function<Status()> init, std::promise<Status> start
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
       if (jobs_.empty()) break;  // stopping, and everything posted has run
+      if (jobs_.front().bounded && PausedForTest()) {
+        lock.unlock();
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        continue;
+      }
       job = std::move(jobs_.front());
       jobs_.pop_front();
       if (job.bounded) --queued_bounded_;

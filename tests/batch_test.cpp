@@ -9,6 +9,7 @@
 #include "client/batch.h"
 #include "client/compare.h"
 #include "tests/daemon_fixture.h"
+#include "tests/temp_dir.h"
 
 namespace tilerender::testing {
 namespace {
@@ -87,8 +88,8 @@ TEST(BatchTest, ManifestErrorsAreUsageErrors) {
 }
 
 TEST(BatchTest, ScaleBarIsACornerOrAnObject) {
-  const std::string dir = ::testing::TempDir() + "/scale_bar_manifest";
-  fs::create_directories(dir);
+  TestTempDir tmp;
+  const std::string dir = tmp.path();
   std::ofstream(dir + "/m.json") << R"({"views": [
     {"name": "a", "image": "x", "scale_bar": "top-left"},
     {"name": "b", "image": "x", "scale_bar": {"corner": "bottom-left", "color": "#ffff00"}},
@@ -157,8 +158,7 @@ TEST(DeterminismTest, SameRequestsGiveIdenticalPngsAcrossRunsAndRestarts) {
 class CompareTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir() + "compare_test";
-    fs::create_directories(dir_);
+    dir_ = tmp_.path();
     a_.width = 40;
     a_.height = 30;
     a_.px.resize(40 * 30 * 4);
@@ -168,6 +168,7 @@ class CompareTest : public ::testing::Test {
   int Compare(const std::string& args, std::string* out) {
     return RunCommand(std::string(TILERENDER_CLI_PATH) + " compare " + args + " 2>&1", out);
   }
+  TestTempDir tmp_;
   std::string dir_;
   client::RgbaImage a_;
 };

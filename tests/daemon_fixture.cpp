@@ -31,6 +31,16 @@ Daemon::Daemon(std::vector<std::string> args, const client::ConnectOptions& conn
   std::vector<char*> argv;
   for (std::string& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // The render-pause test hook (core/render_thread.cpp): renders wait while this file exists.
+  pause_path_ = std::string(dir) + "/pause-renders";
+  const std::string pause_var = "TILERENDER_TEST_PAUSE_FILE";
+  std::vector<std::string> env_s = {pause_var + "=" + pause_path_};
+  for (char** e = environ; *e; ++e) {
+    if (std::string(*e).rfind(pause_var + "=", 0) != 0) env_s.emplace_back(*e);
+  }
+  std::vector<char*> envp;
+  for (std::string& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
 
   int out[2];
   EXPECT_EQ(pipe(out), 0);
@@ -39,7 +49,7 @@ Daemon::Daemon(std::vector<std::string> args, const client::ConnectOptions& conn
   posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
   posix_spawn_file_actions_addclose(&fa, out[0]);
   posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  const int rc = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   close(out[1]);
   EXPECT_EQ(rc, 0) << "spawn " << argv[0];
@@ -77,8 +87,13 @@ Daemon::~Daemon() {
   std::system(cmd.c_str());
 }
 
+void Daemon::PauseRenders() { std::ofstream(pause_path_) << "paused\n"; }
+
+void Daemon::ResumeRenders() { unlink(pause_path_.c_str()); }
+
 int Daemon::Stop() {
   if (pid_ <= 0) return -1;
+  ResumeRenders();  // a paused daemon would wait for it
   // Close our connection first, as a finished client does (an open one can hold up gRPC's drain).
   client_.reset();
   kill(pid_, SIGTERM);

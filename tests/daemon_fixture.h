@@ -31,7 +31,11 @@ class Daemon {
   pid_t pid() const { return pid_; }
   /// Resident set size of the daemon, KiB.
   int64_t RssKib() const;
-  /// SIGTERM, then waits: the exit status (0 expected).
+  /// Holds every render in the daemon's queue (counted in its depth) until ResumeRenders, however
+  /// fast the renderer: the TILERENDER_TEST_PAUSE_FILE hook of core/render_thread.cpp.
+  void PauseRenders();
+  void ResumeRenders();
+  /// Resumes renders, SIGTERM, then waits: the exit status (0 expected).
   int Stop();
   /// The daemon's stderr log so far.
   std::string Log() const;
@@ -39,6 +43,7 @@ class Daemon {
  private:
   std::string root_;
   std::string log_path_;
+  std::string pause_path_;
   std::string address_;
   std::string http_address_;
   std::string metrics_address_;

@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "core/image/image_file.h"
+#include "tests/temp_dir.h"
 #include "tests/test_util.h"
 #include "tests/zarr_writer.h"
 
@@ -101,13 +102,9 @@ struct Layout {
   ZarrSpec spec;
 };
 
-std::string Tmp(const std::string& name) {
-  const std::string dir = ::testing::TempDir() + "zarr_" + name;
-  fs::remove_all(dir);
-  return dir;
-}
 
 TEST(OmeZarrStoreTest, EveryCodecLayoutAndDtypeReadsBackExactly) {
+  TestTempDir tmp;
   std::vector<Layout> layouts;
   for (int version : {2, 3}) {
     for (const char* codec : {"none", "blosc-lz4", "blosc-zstd", "zstd", "zlib", "gzip", "lz4"}) {
@@ -130,7 +127,7 @@ TEST(OmeZarrStoreTest, EveryCodecLayoutAndDtypeReadsBackExactly) {
                                           .transpose = {2, 0, 1}, .crc32c = true}});
   for (const Layout& l : layouts) {
     SCOPED_TRACE(l.name);
-    const std::string dir = Tmp(l.name);
+    const std::string dir = tmp / l.name;
     WriteOmeGroup(dir, l.spec.version, "cyx", 1);
     WriteZarrArray(dir + "/0", l.spec, Value);
     auto f = OpenImageFile(dir);
@@ -155,7 +152,8 @@ TEST(OmeZarrStoreTest, EveryCodecLayoutAndDtypeReadsBackExactly) {
 }
 
 TEST(OmeZarrStoreTest, ChooseTimeAndZOfAFiveDimensionalImage) {
-  const std::string dir = Tmp("tczyx");
+  TestTempDir tmp;
+  const std::string dir = tmp / "tczyx";
   WriteOmeGroup(dir, 2, "tczyx", 1, {{"channels", {{{"label", "DAPI"}, {"color", "0000FF"}}, {{"label", "GFP"}, {"color", "00FF00"}}}}});
   WriteZarrArray(dir + "/0", {.version = 2, .shape = {2, 2, 3, 40, 50}, .chunks = {1, 1, 2, 20, 25}, .codec = "zstd"}, Value);
   OpenOptions o;
@@ -183,7 +181,8 @@ TEST(OmeZarrStoreTest, ChooseTimeAndZOfAFiveDimensionalImage) {
 }
 
 TEST(OmeZarrStoreTest, OmeroWindowIsTheChannelsDefaultContrast) {
-  const std::string dir = Tmp("window");
+  TestTempDir tmp;
+  const std::string dir = tmp / "window";
   WriteOmeGroup(dir, 3, "cyx", 1,
                 {{"channels", {{{"label", "A"}, {"window", {{"start", 10}, {"end", 60}, {"min", 0}, {"max", 65535}}}},
                                {{"label", "B"}, {"window", {{"start", "ten"}, {"end", 60}}}}}}});
@@ -224,9 +223,10 @@ TEST(OmeZarrStoreTest, OmeroWindowIsTheChannelsDefaultContrast) {
 }
 
 TEST(OmeZarrStoreTest, PyramidWhoseChunksDoNotAlignWithTilesIsDrawnLevelByLevel) {
+  TestTempDir tmp;
   // Three datasets whose values say which level they are (1000 k + x + y, not downsamples), in
   // 70 x 45 chunks against 64-pixel tiles.
-  const std::string dir = Tmp("pyramid");
+  const std::string dir = tmp / "pyramid";
   WriteOmeGroup(dir, 3, "yx", 3);
   const int64_t w0 = 300, h0 = 200;
   for (int k = 0; k < 3; ++k) {
@@ -256,7 +256,8 @@ TEST(OmeZarrStoreTest, PyramidWhoseChunksDoNotAlignWithTilesIsDrawnLevelByLevel)
 }
 
 TEST(OmeZarrStoreTest, CorruptedChunkFailsOnlyTheRendersThatNeedIt) {
-  const std::string dir = Tmp("corrupt");
+  TestTempDir tmp;
+  const std::string dir = tmp / "corrupt";
   WriteOmeGroup(dir, 2, "yx", 2);
   WriteZarrArray(dir + "/0", {.version = 2, .shape = {600, 800}, .chunks = {100, 100}, .codec = "zstd"}, Value);
   WriteZarrArray(dir + "/1", {.version = 2, .shape = {300, 400}, .chunks = {100, 100}, .codec = "zstd"}, Value);
@@ -279,6 +280,7 @@ TEST(OmeZarrStoreTest, CorruptedChunkFailsOnlyTheRendersThatNeedIt) {
 }
 
 TEST(OmeZarrStoreTest, MalformedMetadataIsRefusedWithWhatIsWrong) {
+  TestTempDir tmp;
   auto expect = [](const std::string& dir, StatusCode code, const std::string& says) {
     auto f = OpenImageFile(dir);
     EXPECT_EQ(f.status().code(), code) << dir << ": " << f.status().ToString();
@@ -286,27 +288,27 @@ TEST(OmeZarrStoreTest, MalformedMetadataIsRefusedWithWhatIsWrong) {
   };
   const ZarrSpec good{.version = 2, .shape = {64, 64}, .chunks = {32, 32}};
   {
-    const std::string dir = Tmp("badjson");
+    const std::string dir = tmp / "badjson";
     WriteOmeGroup(dir, 2, "yx", 1);
     WriteZarrArray(dir + "/0", good, Value);
     std::ofstream(dir + "/.zattrs") << "{\"multiscales\": [";
     expect(dir, StatusCode::kInvalidArgument, "invalid JSON in .zattrs");
   }
   {
-    const std::string dir = Tmp("dims");
+    const std::string dir = tmp / "dims";
     WriteOmeGroup(dir, 2, "cyx", 1);
     WriteZarrArray(dir + "/0", good, Value);
     expect(dir, StatusCode::kInvalidArgument, "3 axes but arrays of 2 dimensions");
   }
   {
-    const std::string dir = Tmp("levels");
+    const std::string dir = tmp / "levels";
     WriteOmeGroup(dir, 2, "cyx", 2);
     WriteZarrArray(dir + "/0", {.version = 2, .shape = {2, 64, 64}, .chunks = {1, 32, 32}}, Value);
     WriteZarrArray(dir + "/1", {.version = 2, .shape = {3, 32, 32}, .chunks = {1, 32, 32}}, Value);
     expect(dir, StatusCode::kInvalidArgument, "dataset 1's shape disagrees with dataset 0 on axis \"c\"");
   }
   {
-    const std::string dir = Tmp("absurd");
+    const std::string dir = tmp / "absurd";
     WriteOmeGroup(dir, 2, "yx", 1);
     WriteZarrArray(dir + "/0", {.version = 2, .shape = {8, 8}, .chunks = {8, 8}}, Value);
     std::ofstream(dir + "/0/.zarray") << R"({"zarr_format": 2, "shape": [100000, 100000], "chunks": [100000, 100000],
@@ -314,7 +316,7 @@ TEST(OmeZarrStoreTest, MalformedMetadataIsRefusedWithWhatIsWrong) {
     expect(dir, StatusCode::kInvalidArgument, "larger than 512 MiB");
   }
   {
-    const std::string dir = Tmp("codec");
+    const std::string dir = tmp / "codec";
     WriteOmeGroup(dir, 2, "yx", 1);
     WriteZarrArray(dir + "/0", good, Value);
     std::ofstream(dir + "/0/.zarray") << R"({"zarr_format": 2, "shape": [64, 64], "chunks": [32, 32],
@@ -322,7 +324,7 @@ TEST(OmeZarrStoreTest, MalformedMetadataIsRefusedWithWhatIsWrong) {
     expect(dir, StatusCode::kInvalidArgument, "unknown compressor \"bz2\"");
   }
   {
-    const std::string dir = Tmp("sharded");
+    const std::string dir = tmp / "sharded";
     WriteOmeGroup(dir, 3, "yx", 1);
     WriteZarrArray(dir + "/0", {.version = 3, .shape = {64, 64}, .chunks = {32, 32}}, Value);
     std::ofstream(dir + "/0/zarr.json") << R"({"zarr_format": 3, "node_type": "array", "shape": [64, 64],
@@ -332,13 +334,13 @@ TEST(OmeZarrStoreTest, MalformedMetadataIsRefusedWithWhatIsWrong) {
     expect(dir, StatusCode::kUnimplemented, "sharding");
   }
   {
-    const std::string dir = Tmp("noaxes-y");
+    const std::string dir = tmp / "noaxes-y";
     WriteOmeGroup(dir, 2, "cx", 1);
     WriteZarrArray(dir + "/0", good, Value);
     expect(dir, StatusCode::kInvalidArgument, "no y and x axes");
   }
   {
-    const std::string dir = Tmp("plain-dir");
+    const std::string dir = tmp / "plain-dir";
     fs::create_directories(dir);
     expect(dir, StatusCode::kInvalidArgument, "is a directory, not an OME-Zarr image");
   }

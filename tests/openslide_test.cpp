@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "core/image/image_file.h"
+#include "tests/temp_dir.h"
 #include "tests/test_util.h"
 #include "tests/tiff_writer.h"
 
@@ -142,7 +143,8 @@ void WriteSvs(const std::string& path) {
 }
 
 TEST(OpenSlideTest, AperioSlideIsFoundByVendorWithPropertiesAndThumbnail) {
-  const std::string path = ::testing::TempDir() + "small.svs";
+  TestTempDir tmp;
+  const std::string path = tmp / "small.svs";
   WriteSvs(path);
   ASSERT_STREQ(openslide_detect_vendor(path.c_str()), "aperio");
   auto f = OpenImageFile(path);
@@ -206,9 +208,10 @@ TEST(OpenSlideTest, FilesOpenSlideCannotOpenOrReadAreInvalidArgument) {
 }
 
 TEST(OpenSlideTest, ACorruptTileFailsOnlyTheRendersThatNeedIt) {
+  TestTempDir tmp;
   // The SVS above with level 0's tile (2, 1) overwritten by garbage: OpenSlide's error state is sticky
   // per handle, the source must start afresh.
-  const std::string path = ::testing::TempDir() + "corrupt.svs";
+  const std::string path = tmp / "corrupt.svs";
   WriteSvs(path);
   {
     TIFF* t = TIFFOpen(path.c_str(), "r");

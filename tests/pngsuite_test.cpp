@@ -16,6 +16,7 @@
 #include <fstream>
 
 #include "core/image/image_file.h"
+#include "tests/temp_dir.h"
 #include "tests/test_util.h"
 
 namespace tilerender::testing {
@@ -151,8 +152,9 @@ TEST(PngReaderTest, MapsToTheImageModel) {
 }
 
 TEST(PngReaderTest, CorruptAndTruncatedFilesAreInvalidArgument) {
+  TestTempDir tmp;
   const std::string good = ReadFile(kDir + "/basn2c08.png");
-  const std::string dir = ::testing::TempDir();
+  const std::string dir = tmp.path() + "/";
   const std::pair<std::string, std::string> bad[] = {
       {"truncated.png", good.substr(0, good.size() / 2)},
       {"header_only.png", good.substr(0, 20)},

@@ -40,8 +40,10 @@ std::vector<uint8_t> RenderRgba(const RenderRequest& req) {
 }
 
 void SavePng(const std::string& name, const std::vector<uint8_t>& rgba, int w, int h) {
+  // Only where asked for (scripts/test.sh sets it): a fixed name under /tmp would be shared.
   const char* dir = std::getenv("TEST_OUTPUT_DIR");
-  const std::string path = std::string(dir ? dir : "/tmp") + "/" + name + ".png";
+  if (dir == nullptr || *dir == '\0') return;
+  const std::string path = std::string(dir) + "/" + name + ".png";
   auto png = EncodePng(rgba.data(), w, h, static_cast<size_t>(w) * 4, {.level = 6});
   ASSERT_TRUE(png.ok());
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(png->data()), png->size());

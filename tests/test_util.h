@@ -40,7 +40,7 @@ ImageHandle Load(std::shared_ptr<ImageSource> src, int tile_size = 0, bool pyram
 /// Top-down straight-alpha RGBA8 pixels of a render; fails the test on error.
 std::vector<uint8_t> RenderRgba(const RenderRequest& req);
 
-/// Writes RGBA8 rows as a PNG under $TEST_OUTPUT_DIR (or /tmp) for a human to look at.
+/// Writes RGBA8 rows as a PNG under $TEST_OUTPUT_DIR for a human to look at (nothing when unset).
 void SavePng(const std::string& name, const std::vector<uint8_t>& rgba, int w, int h);
 
 }  // namespace tilerender::testing

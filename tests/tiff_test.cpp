@@ -5,6 +5,7 @@
 #include <png.h>
 #include <tiffio.h>
 
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include "core/image/image_file.h"
 #include "tests/test_util.h"
 #include "tests/ome_tiff_writer.h"
+#include "tests/temp_dir.h"
 #include "tests/tiff_writer.h"
 
 namespace tilerender::testing {
@@ -306,7 +308,8 @@ void WriteMarkedPyramid(const std::string& path, bool subifd, bool junk) {
 }
 
 TEST(TiffPyramidTest, PageAndSubIfdPyramidsAreTheImagesLevels) {
-  const std::string dir = ::testing::TempDir();
+  TestTempDir tmp;
+  const std::string dir = tmp.path() + "/";
   for (auto [subifd, junk] : {std::pair{false, false}, std::pair{false, true}, std::pair{true, false}}) {
     SCOPED_TRACE(subifd ? "SubIFD pyramid" : junk ? "page pyramid with a thumbnail page" : "page pyramid");
     const std::string path = dir + "marked_pyramid.tif";
@@ -340,7 +343,8 @@ TEST(TiffPyramidTest, PageAndSubIfdPyramidsAreTheImagesLevels) {
 // ---- OME-TIFF: channels as pages, each with its SubIFD pyramid, described by OME-XML. ----
 
 TEST(OmeTiffTest, ChannelsWithSubIfdPyramidsNamesAndPixelSize) {
-  const std::string path = ::testing::TempDir() + "three_channels.ome.tif";
+  TestTempDir tmp;
+  const std::string path = tmp / "three_channels.ome.tif";
   WriteOmeTiff(path, 3, 2);
   OpenOptions o;
   o.z = 1;
@@ -406,12 +410,13 @@ TEST(OmeTiffTest, ChannelsWithSubIfdPyramidsNamesAndPixelSize) {
 }
 
 TEST(OmeTiffTest, OmeXmlThatLiesAboutThePlanesIsRefused) {
-  const std::string path = ::testing::TempDir() + "lying.ome.tif";
+  TestTempDir tmp;
+  const std::string path = tmp / "lying.ome.tif";
   WriteOmeTiff(path, 3, 1, /*size_c_attr=*/"5");  // says 5 channels, has 3 pages
   auto f = OpenImageFile(path);
   EXPECT_EQ(f.status().code(), StatusCode::kInvalidArgument) << f.status().ToString();
   EXPECT_NE(f.status().message().find("channel 3 (IFD 3)"), std::string::npos) << f.status().message();
-  const std::string broken = ::testing::TempDir() + "broken.ome.tif";
+  const std::string broken = tmp / "broken.ome.tif";
   {
     TIFF* t = TIFFOpen(broken.c_str(), "w");
     TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 8u);
@@ -452,10 +457,11 @@ std::vector<T> Pattern(uint32_t w, uint32_t h, int samples, double scale) {
 class GeneratedTiffTest : public ::testing::TestWithParam<GenCase> {};
 
 TEST_P(GeneratedTiffTest, ReadsBackExactly) {
+  TestTempDir tmp;
   const GenCase& k = GetParam();
   const uint32_t w = 203, h = 117;
   const TiffLayout& l = k.layout;
-  const std::string path = ::testing::TempDir() + "gen_" + k.name + ".tif";
+  const std::string path = tmp / ("gen_" + std::string(k.name) + ".tif");
   std::vector<uint8_t> bytes;
   auto put = [&](const auto& v) {
     bytes.assign(reinterpret_cast<const uint8_t*>(v.data()), reinterpret_cast<const uint8_t*>(v.data() + v.size()));
@@ -526,7 +532,8 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(TiffMalformedTest, RefusedBeforeAllocating) {
-  const std::string dir = ::testing::TempDir();
+  TestTempDir tmp;
+  const std::string dir = tmp.path() + "/";
   // Absurd dimensions in an otherwise valid header: refused from the header alone.
   {
     const std::string path = dir + "absurd.tif";
@@ -560,32 +567,72 @@ TEST(TiffMalformedTest, RefusedBeforeAllocating) {
     auto r = OpenImageFile(path);
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << side << ": " << r.status().ToString();
   }
-  // A real file cut short: open may succeed, but reading the missing data fails cleanly.
+  // A file cut short is refused, at open (its directory is gone) or at load (a strip or tile is
+  // missing: loading reads the whole small image for its value range): INVALID_ARGUMENT naming the
+  // file, and nothing stays behind. Never loaded with what could not be read filled in.
+  auto refusal = [](const std::string& path) -> Status {
+    auto f = OpenImageFile(path);
+    if (!f.ok()) return f.status();
+    Engine& e = TestEngine();
+    e.Flush();
+    const EngineStats before = e.stats();
+    Status s = e.LoadImage(f->source).status();
+    e.Flush();
+    EXPECT_EQ(e.stats().gpu_bytes_used, before.gpu_bytes_used) << path;
+    return s;
+  };
   for (const char* name : {"rgb-3c-8b.tiff", "quad-tile.jpg.tiff", "minisblack-1c-16b.tiff"}) {
     std::ifstream in(kDir + "/" + name, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     for (size_t cut : {size_t{8}, size_t{200}, bytes.size() / 2}) {
       const std::string path = dir + "cut.tif";
       std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(std::min(cut, bytes.size())));
-      auto f = OpenImageFile(path);
-      if (!f.ok()) {
-        EXPECT_EQ(f.status().code(), StatusCode::kInvalidArgument) << name << " cut at " << cut;
-        continue;
-      }
-      // Loading reads the whole (small) image for its value range: a missing strip is an error,
-      // and nothing stays behind.
-      Engine& e = TestEngine();
-      e.Flush();
-      const EngineStats before = e.stats();
-      auto img = e.LoadImage(f->source);
-      if (!img.ok()) {
-        EXPECT_EQ(img.status().code(), StatusCode::kInvalidArgument) << img.status().ToString();
-      }
-      img = Result<ImageHandle>(Internal("dropped"));
-      e.Flush();
-      EXPECT_EQ(e.stats().gpu_bytes_used, before.gpu_bytes_used);
+      const Status s = refusal(path);
+      EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << name << " cut at " << cut << ": " << s.ToString();
+      EXPECT_NE(s.message().find("cut.tif"), std::string::npos) << s.message();
     }
   }
+  // A directory that is whole over data that is not: an uncompressed 8-bit 16 x 16 image in four
+  // strips of four rows, its directory first (libtiff writes it last, so a cut file above loses its
+  // directory), cut inside strip 2. Whole, it reads back exactly; cut, it is refused for the strip.
+  std::string tiff("II*\0\x08\0\0\0", 8);
+  auto u16 = [&](uint32_t v) { tiff += static_cast<char>(v & 255), tiff += static_cast<char>(v >> 8); };
+  auto u32 = [&](uint32_t v) { u16(v & 0xffff), u16(v >> 16); };
+  const uint32_t offsets_at = 8 + 2 + 10 * 12 + 4, counts_at = offsets_at + 16, data_at = counts_at + 16;
+  u16(10);
+  for (auto [tag, type, count, value] : std::vector<std::array<uint32_t, 4>>{
+           {256, 3, 1, 16}, {257, 3, 1, 16}, {258, 3, 1, 8}, {259, 3, 1, 1}, {262, 3, 1, 1},
+           {273, 4, 4, offsets_at}, {277, 3, 1, 1}, {278, 3, 1, 4}, {279, 4, 4, counts_at}, {284, 3, 1, 1}}) {
+    u16(tag), u16(type), u32(count);
+    if (type == 3 && count == 1) {
+      u16(value), u16(0);  // a SHORT value, left-justified in the 4-byte field
+    } else {
+      u32(value);
+    }
+  }
+  u32(0);  // no next directory
+  for (uint32_t i = 0; i < 4; ++i) u32(data_at + 64 * i);
+  for (uint32_t i = 0; i < 4; ++i) u32(64);
+  std::vector<uint8_t> pixels(256);
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>(i * 7 + 3);
+  tiff.append(pixels.begin(), pixels.end());
+  ASSERT_EQ(tiff.size(), data_at + 256u);
+  {
+    const std::string path = dir + "whole.tif";
+    std::ofstream(path, std::ios::binary) << tiff;
+    auto f = OpenImageFile(path);
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    ASSERT_EQ(f->source->desc().ToString(), "16x16 uint8 x1");
+    std::vector<uint8_t> back(256);
+    ASSERT_TRUE(f->source->ReadRect(0, 0, 0, 16, 16, back.data(), 16).ok());
+    EXPECT_EQ(back, pixels);
+  }
+  const std::string path = dir + "cut.tif";
+  std::ofstream(path, std::ios::binary) << tiff.substr(0, data_at + 2 * 64 + 10);
+  const Status s = refusal(path);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.message().find("cut.tif"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("strip"), std::string::npos) << s.message();
 }
 
 }  // namespace
