@@ -3,6 +3,8 @@
 // plaintext, mutual TLS refusing a client without a certificate; Prometheus /metrics that parses
 // and moves with requests.
 #include <gtest/gtest.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
 #include <httplib.h>
 #include <tiffio.h>
 #include <zlib.h>
@@ -815,6 +817,109 @@ TEST(HardeningTest, LoadsStopAtTheDeadlineAndAtShutdown) {
   std::printf("whole load %.0f ms, cancelled after %.0f ms, stop %.0f ms\n", whole_ms, ms, std::chrono::duration<double, std::milli>(stop).count());
   EXPECT_TRUE(during.code() == StatusCode::kCancelled || during.code() == StatusCode::kUnavailable) << during.ToString();
   EXPECT_LT(stop, whole / 2) << "shutdown waited for the load";
+}
+
+// Clients that go away at every stage (issue #14's fault suite): an upload abandoned half way, a
+// render cancelled while it waits in the queue, a RenderStream cancelled with renders queued, and
+// SIGTERM while an upload streams and renders wait. Nothing is registered from a broken upload,
+// the daemon serves on with its images intact, nothing leaks (live textures, GPU bytes and queue
+// back to the baseline), and the daemon still exits 0.
+TEST(HardeningTest, ClientsGoneAtEveryStage) {
+  Daemon d;
+  auto src = BufferSource::Allocate({64, 64, PixelType::kUint8, 1});
+  std::fill_n((*src)->mutable_data(), 64 * 64, uint8_t{77});
+  ASSERT_TRUE(d.client().Upload("kept", **src).ok());
+  v1::RenderRequest view = SmallRender("kept");
+  view.set_width(64);
+  view.set_height(64);
+  auto first = d.client().Render(view);
+  ASSERT_TRUE(first.ok());
+  const v1::Stats base = *d.client().Stats();
+  auto channel = grpc::CreateChannel(d.address(), grpc::InsecureChannelCredentials());
+  auto stub = v1::TileRender::NewStub(channel);
+
+  // An upload abandoned after its header and one chunk of four.
+  {
+    grpc::ClientContext ctx;
+    v1::ImageInfo info;
+    auto writer = stub->UploadImage(&ctx, &info);
+    v1::UploadImageRequest header;
+    header.mutable_header()->set_image_id("half");
+    header.mutable_header()->set_width(512);
+    header.mutable_header()->set_height(512);
+    header.mutable_header()->set_pixel_type(v1::UINT8);
+    header.mutable_header()->set_channels(1);
+    ASSERT_TRUE(writer->Write(header));
+    v1::UploadImageRequest chunk;
+    chunk.set_chunk(std::string(512 * 128, '\x01'));
+    ASSERT_TRUE(writer->Write(chunk));
+    ctx.TryCancel();
+    EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  // A render cancelled while queued, and a stream cancelled with three renders queued.
+  d.PauseRenders();
+  {
+    grpc::ClientContext ctx;
+    v1::RenderResponse out;
+    std::thread cancel([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      ctx.TryCancel();
+    });
+    EXPECT_EQ(stub->Render(&ctx, view, &out).error_code(), grpc::StatusCode::CANCELLED);
+    cancel.join();
+  }
+  {
+    grpc::ClientContext ctx;
+    auto stream = stub->RenderStream(&ctx);
+    for (int i = 0; i < 3; ++i) {
+      v1::RenderStreamRequest item;
+      item.set_tag(i);
+      *item.mutable_request() = view;
+      ASSERT_TRUE(stream->Write(item));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ctx.TryCancel();
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  d.ResumeRenders();
+  EXPECT_EQ(d.client().Load("nosuch.png", "x").status().code(), StatusCode::kNotFound) << "serving";
+  auto again = d.client().Render(view);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->data(), first->data());
+  auto list = d.client().List();
+  ASSERT_EQ(list->size(), 1u) << "only the kept image";
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // cancelled jobs leave the queue
+  const v1::Stats after = *d.client().Stats();
+  EXPECT_EQ(after.images(), base.images());
+  EXPECT_EQ(after.live_textures(), base.live_textures());
+  EXPECT_EQ(after.gpu_bytes_used(), base.gpu_bytes_used());
+  EXPECT_EQ(after.queue_depth(), 0);
+
+  // SIGTERM while an upload is half sent and renders wait in the queue.
+  grpc::ClientContext up_ctx;
+  v1::ImageInfo up_info;
+  auto writer = stub->UploadImage(&up_ctx, &up_info);
+  v1::UploadImageRequest header;
+  header.mutable_header()->set_image_id("late");
+  header.mutable_header()->set_width(512);
+  header.mutable_header()->set_height(512);
+  header.mutable_header()->set_pixel_type(v1::UINT8);
+  header.mutable_header()->set_channels(1);
+  ASSERT_TRUE(writer->Write(header));
+  d.PauseRenders();
+  std::vector<std::thread> renders;
+  std::atomic<int> served{0}, refused{0};
+  for (int i = 0; i < 3; ++i) {
+    renders.emplace_back([&] { (d.client().Render(view).ok() ? served : refused)++; });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::thread stopper([&] { EXPECT_EQ(d.Stop(), 0); });  // Stop resumes renders, then SIGTERM
+  writer->WritesDone();
+  const grpc::Status upload = writer->Finish();
+  EXPECT_FALSE(upload.ok()) << "half an upload registers nothing";
+  for (auto& t : renders) t.join();
+  stopper.join();
+  EXPECT_EQ(served + refused, 3);
 }
 
 }  // namespace
