@@ -272,6 +272,9 @@ Status CheckTiffByteCounts(const std::string& path, const std::string& name) {
 }  // namespace
 
 bool IsOpenSlideVendorFile(const std::string& path) {
+  // (Detection runs OpenSlide's TIFF directory parser: a file it would over-allocate for is left
+  // to our own readers, which refuse it.)
+  if (!CheckTiffEntries(path, path).ok()) return false;
   const char* vendor = openslide_detect_vendor(path.c_str());
   // Plain tiled TIFFs (OpenSlide's "generic-tiff") read better through libtiff: their own samples,
   // not RGBA, and OME metadata.
