@@ -24,7 +24,16 @@ using json = nlohmann::json;
 
 class OmeZarrSource final : public ImageSource {
  public:
-  Status Open(const std::string& dir, const OpenOptions& options, OpenedImage* out);
+  Status Open(const std::string& dir, const OpenOptions& options, OpenedImage* out) {
+    // A value of the wrong JSON type where a key is read (value(), get<>()) throws: attributes
+    // that are not what they claim are INVALID_ARGUMENT, like any other.
+    name_ = options.name.empty() ? dir : options.name;
+    try {
+      return OpenAttributes(dir, options, out);
+    } catch (const json::exception& e) {
+      return Fail(std::string("bad group attributes: ") + e.what());
+    }
+  }
 
   const ImageDesc& desc() const override { return desc_; }
   std::vector<SourceLevel> levels() const override { return source_levels_; }
@@ -33,6 +42,7 @@ class OmeZarrSource final : public ImageSource {
   Status ReadChunk(int index, int plane, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) override;
 
  private:
+  Status OpenAttributes(const std::string& dir, const OpenOptions& options, OpenedImage* out);
   Status Fail(const std::string& what) const { return InvalidArgument(name_ + ": " + what); }
 
   std::string name_;
@@ -90,8 +100,7 @@ uint32_t ParseColor(const json& c) {
   return (static_cast<uint32_t>(std::stoul(s, nullptr, 16)) << 8) | 0xFF;
 }
 
-Status OmeZarrSource::Open(const std::string& dir, const OpenOptions& options, OpenedImage* out) {
-  name_ = options.name.empty() ? dir : options.name;
+Status OmeZarrSource::OpenAttributes(const std::string& dir, const OpenOptions& options, OpenedImage* out) {
   TR_ASSIGN_OR_RETURN(json attrs, GroupAttributes(dir, name_));
   if (!attrs.contains("multiscales") || !attrs["multiscales"].is_array() || attrs["multiscales"].empty()) {
     return Fail("no \"multiscales\" in the group attributes");

@@ -160,7 +160,9 @@ std::string ZarrDtype::ToString() const {
   return k + std::to_string(size * 8);
 }
 
-Result<ZarrArray> ZarrArray::Open(const std::string& dir, const std::string& name) {
+namespace {
+
+Result<ZarrArray> OpenArray(const std::string& dir, const std::string& name) {
   ZarrArray a;
   a.dir = dir;
   struct stat st {};
@@ -195,7 +197,13 @@ Result<ZarrArray> ZarrArray::Open(const std::string& dir, const std::string& nam
       } else if (id == "transpose") {
         if (have_bytes) return Bad(name, "transpose must come before bytes");
         if (!conf.contains("order") || !conf["order"].is_array()) return Bad(name, "transpose needs an \"order\" array");
-        for (const json& o : conf["order"]) a.transpose.push_back(o.get<int>());
+        for (const json& o : conf["order"]) {
+          // (Integers only: get<int>() of 1e300 would be an overflowing float conversion.)
+          if (!o.is_number_integer() || o.get<int64_t>() < 0 || o.get<int64_t>() >= kMaxDims) {
+            return Bad(name, "transpose order must hold dimension indices");
+          }
+          a.transpose.push_back(static_cast<int>(o.get<int64_t>()));
+        }
       } else if (id == "sharding_indexed") {
         return Unimplemented(name + ": sharded Zarr v3 arrays (sharding_indexed) are not read yet");
       } else if (id == "crc32c") {
@@ -210,7 +218,7 @@ Result<ZarrArray> ZarrArray::Open(const std::string& dir, const std::string& nam
     if (!have_bytes) return Bad(name, "no bytes codec");
   } else {
     TR_ASSIGN_OR_RETURN(json j, ReadJson(dir + "/.zarray", name));
-    if (j.value("zarr_format", 0) != 2) return Bad(name, ".zarray is not zarr_format 2");
+    if (!j.contains("zarr_format") || j["zarr_format"] != 2) return Bad(name, ".zarray is not zarr_format 2");
     TR_ASSIGN_OR_RETURN(a.shape, Ints(j, "shape", name));
     TR_ASSIGN_OR_RETURN(a.chunks, Ints(j, "chunks", name));
     if (!j.contains("dtype") || !j["dtype"].is_string()) return Bad(name, "\"dtype\" must be a string like \"<u2\"");
@@ -249,6 +257,18 @@ Result<ZarrArray> ZarrArray::Open(const std::string& dir, const std::string& nam
     if (!ok) return Bad(name, "transpose order is not a permutation of the dimensions");
   }
   return a;
+}
+
+}  // namespace
+
+Result<ZarrArray> ZarrArray::Open(const std::string& dir, const std::string& name) {
+  // A value of the wrong JSON type where a key is read (value(), get<>()) throws: metadata that
+  // is not what it claims is INVALID_ARGUMENT, like any other.
+  try {
+    return OpenArray(dir, name);
+  } catch (const json::exception& e) {
+    return Bad(name, std::string("bad array metadata: ") + e.what());
+  }
 }
 
 Status ZarrArray::ReadChunk(const std::vector<int64_t>& index, std::vector<uint8_t>* out, const std::string& name) const {
