@@ -71,6 +71,11 @@ for h in "${harnesses[@]}"; do
     grep -E '^==[0-9]+==ERROR|SUMMARY|ALARM|out-of-memory|runtime error|Test unit written|^    #[0-9] ' "$log" | head -n 30 | sed 's/^/    /' || true
   fi
 done
+# Scratch directories of harnesses that died on a finding (the others remove theirs at exit).
+for d in /dev/shm/tilerender-fuzz-* "${TMPDIR:-/tmp}"/tilerender-fuzz-*; do
+  [ -d "$d" ] || continue
+  kill -0 "${d##*-}" 2>/dev/null || rm -rf "$d"
+done
 end=$(date +%s)
 echo "fuzz: build $((built - start)) s, runs $((end - built)) s"
 if [ ${#failed[@]} -gt 0 ]; then
