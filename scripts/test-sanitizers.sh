@@ -33,17 +33,7 @@ nice -n 19 cmake --build "$build_dir"
 export TEST_OUTPUT_DIR=${TEST_OUTPUT_DIR:-$PWD/$build_dir/test-output}
 mkdir -p "$TEST_OUTPUT_DIR"
 rc=0
-# The 8-client load test bounds the daemon's RSS growth. ASan's quarantine holds back up to 256 MB of
-# freed memory (to catch use after free), which that bound would count as growth: this one test
-# runs apart with a 16 MB quarantine.
-rss_test='^DaemonLoadTest\.EightClientsFiftyRendersEachAndFlatMemory$'
-if [ $# -eq 0 ]; then
-  ctest --test-dir "$build_dir" --output-on-failure -j2 -E "$rss_test" || rc=$?
-  ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=16" \
-    ctest --test-dir "$build_dir" --output-on-failure -R "$rss_test" || rc=$?
-else
-  ctest --test-dir "$build_dir" --output-on-failure -j2 "$@" || rc=$?
-fi
+ctest --test-dir "$build_dir" --output-on-failure -j2 "$@" || rc=$?
 
 reports=$(find "$logs" -type f -size +0 | sort)
 if [ -n "$reports" ]; then
