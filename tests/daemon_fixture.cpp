@@ -103,11 +103,14 @@ int Daemon::Stop() {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-int64_t Daemon::RssKib() const {
+int64_t Daemon::RssKib() const { return StatusKib("VmRSS:"); }
+int64_t Daemon::PeakRssKib() const { return StatusKib("VmHWM:"); }
+
+int64_t Daemon::StatusKib(const std::string& field) const {
   std::ifstream f("/proc/" + std::to_string(pid_) + "/status");
   std::string key;
   while (f >> key) {
-    if (key == "VmRSS:") {
+    if (key == field) {
       int64_t kib;
       f >> kib;
       return kib;

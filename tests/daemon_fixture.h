@@ -31,6 +31,8 @@ class Daemon {
   pid_t pid() const { return pid_; }
   /// Resident set size of the daemon, KiB.
   int64_t RssKib() const;
+  /// Its peak resident set size (VmHWM), KiB.
+  int64_t PeakRssKib() const;
   /// Holds every render in the daemon's queue (counted in its depth) until ResumeRenders, however
   /// fast the renderer: the TILERENDER_TEST_PAUSE_FILE hook of core/render_thread.cpp.
   void PauseRenders();
@@ -41,6 +43,8 @@ class Daemon {
   std::string Log() const;
 
  private:
+  /// A "VmXXX:" field of /proc/PID/status, KiB; -1 when absent.
+  int64_t StatusKib(const std::string& field) const;
   std::string root_;
   std::string log_path_;
   std::string pause_path_;

@@ -40,16 +40,21 @@ inline void SetJpegYCbCrPage(TIFF* t, uint32_t w, uint32_t h, int quality) {
   TIFFSetField(t, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
 }
 
-/// The tags of a tiled single-channel Deflate page: one level of a pyramid (`reduced` marks the
-/// levels after the first, as SubIFDs and page pyramids do); the caller writes the tiles.
-inline void SetTiledGrayPage(TIFF* t, uint32_t w, uint32_t h, int bits, uint32_t tile, bool reduced) {
-  TIFFSetField(t, TIFFTAG_SUBFILETYPE, reduced ? FILETYPE_REDUCEDIMAGE : 0);
+/// The tags of a single-channel page of `bits`-bit samples; the caller sets strips or tiles.
+inline void SetGrayPage(TIFF* t, uint32_t w, uint32_t h, int bits, uint16_t compression) {
   TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
   TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
   TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, bits);
   TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
   TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
-  TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
+  TIFFSetField(t, TIFFTAG_COMPRESSION, compression);
+}
+
+/// The tags of a tiled single-channel Deflate page: one level of a pyramid (`reduced` marks the
+/// levels after the first, as SubIFDs and page pyramids do); the caller writes the tiles.
+inline void SetTiledGrayPage(TIFF* t, uint32_t w, uint32_t h, int bits, uint32_t tile, bool reduced) {
+  TIFFSetField(t, TIFFTAG_SUBFILETYPE, reduced ? FILETYPE_REDUCEDIMAGE : 0);
+  SetGrayPage(t, w, h, bits, COMPRESSION_ADOBE_DEFLATE);
   TIFFSetField(t, TIFFTAG_TILEWIDTH, tile);
   TIFFSetField(t, TIFFTAG_TILELENGTH, tile);
 }

@@ -11,10 +11,8 @@
 // cannot be decoded at all is refused when it is loaded, not at its first render.
 
 #include <openslide/openslide.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <tiffio.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -174,13 +172,11 @@ class OpenSlideSource final : public ImageSource {
 // rationals costs a 10 GB malloc at open. So every entry of every directory of the main chain must
 // fit in the file first (classic TIFF and BigTIFF; NDPI's 64-bit offsets do not matter here).
 Status CheckTiffEntries(const std::string& path, const std::string& name) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return Status::Ok();  // OpenSlide says why
-  struct stat st {};
-  const uint64_t size = ::fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  Result<std::shared_ptr<ReadOnlyFile>> file = ReadOnlyFile::Open(path, name);
+  if (!file.ok()) return Status::Ok();  // OpenSlide says why
+  const uint64_t size = (*file)->size();
   auto read_at = [&](uint64_t offset, void* dst, size_t n) {
-    return offset <= size && n <= size - offset &&
-           ::pread(fd, dst, n, static_cast<off_t>(offset)) == static_cast<ssize_t>(n);
+    return offset <= size && n <= size - offset && (*file)->ReadAt(offset, dst, n).ok();
   };
   uint8_t header[16] = {};
   Status status;
@@ -223,7 +219,6 @@ Status CheckTiffEntries(const std::string& path, const std::string& name) {
       dir = get(entries.data() + count * entry_size, offset_size);
     }
   }
-  ::close(fd);
   return status;
 }
 
