@@ -28,7 +28,7 @@ std::vector<uint16_t> Ramp16(int64_t w, int64_t h) {
   std::vector<uint16_t> v(w * h);
   for (int64_t y = 0; y < h; ++y) {
     for (int64_t x = 0; x < w; ++x) {
-      v[y * w + x] = static_cast<uint16_t>(1000 + 40 * x + 17 * y + 3000 * std::sin(x * 0.05) * std::cos(y * 0.07));
+      v[y * w + x] = static_cast<uint16_t>(static_cast<int64_t>(1000 + 40 * x + 17 * y + 3000 * std::sin(x * 0.05) * std::cos(y * 0.07)));
     }
   }
   return v;

@@ -142,7 +142,7 @@ TEST(OmeZarrStoreTest, EveryCodecLayoutAndDtypeReadsBackExactly) {
         for (int64_t x = 0; x < 130; ++x) {
           const std::vector<int64_t> chunk = {c / l.spec.chunks[0], y / l.spec.chunks[1], x / l.spec.chunks[2]};
           double want = l.spec.missing.count(chunk) ? l.spec.fill : Value({c, y, x});
-          if (l.spec.dtype == "uint8") want = static_cast<uint8_t>(want);
+          if (l.spec.dtype == "uint8") want = static_cast<uint8_t>(static_cast<int64_t>(want));
           wrong += got[y * 130 + x] != static_cast<float>(want);
         }
       }

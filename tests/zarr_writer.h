@@ -38,10 +38,10 @@ inline int DtypeSize(const std::string& d) {
 }
 
 inline void PutElement(const std::string& d, double v, uint8_t* p) {
-  if (d == "uint8") *p = static_cast<uint8_t>(v);
-  else if (d == "uint16") { const uint16_t x = static_cast<uint16_t>(v); std::memcpy(p, &x, 2); }
-  else if (d == "int16") { const int16_t x = static_cast<int16_t>(v); std::memcpy(p, &x, 2); }
-  else if (d == "uint32") { const uint32_t x = static_cast<uint32_t>(v); std::memcpy(p, &x, 4); }
+  if (d == "uint8") *p = static_cast<uint8_t>(static_cast<int64_t>(v));
+  else if (d == "uint16") { const uint16_t x = static_cast<uint16_t>(static_cast<int64_t>(v)); std::memcpy(p, &x, 2); }
+  else if (d == "int16") { const int16_t x = static_cast<int16_t>(static_cast<int64_t>(v)); std::memcpy(p, &x, 2); }
+  else if (d == "uint32") { const uint32_t x = static_cast<uint32_t>(static_cast<int64_t>(v)); std::memcpy(p, &x, 4); }
   else if (d == "float32") { const float x = static_cast<float>(v); std::memcpy(p, &x, 4); }
   else { std::memcpy(p, &v, 8); }
 }
