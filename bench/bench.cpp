@@ -48,7 +48,7 @@ struct Config {
   std::string egl_device = "auto";
   std::string daemon = TILERENDERD_PATH;
   std::string pbo = "auto";  // readback through a pixel-pack buffer: auto, on, off
-  std::string only;          // "encode": the output encoders only
+  std::string only;          // "encode": the output encoders only; "load": the load figures only
 };
 
 // ---- 1. load ----
@@ -478,7 +478,8 @@ int main(int argc, char** argv) {
   Config c;
   CLI::App app{"tilerender-bench: load, GPU memory, render latency, throughput, PNG encode, libvips peer"};
   app.add_flag("--quick", c.quick, "small sizes, few cases: under a minute");
-  app.add_option("--only", c.only, "encode: the output encoders only")->check(CLI::IsMember({"", "encode"}));
+  app.add_option("--only", c.only, "encode: the output encoders only; load: the load figures only")
+      ->check(CLI::IsMember({"", "encode", "load"}));
   app.add_option("--size", c.size, "side of the square uint16 test image (default 16000; --quick 4000)");
   app.add_option("--data-dir", c.data_dir, "where the test files are written")->capture_default_str();
   app.add_option("--reps", c.reps, "timed repetitions per figure (median reported)");
@@ -526,6 +527,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   BenchLoad(**engine, c, npy, tif);
+  if (c.only == "load") return 0;
   BenchMemory(**engine, c);
   auto file = OpenImageFile(npy);
   auto img = (*engine)->LoadImage(file->source);
