@@ -181,7 +181,7 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
                              std::to_string(l.tile_size) + "-pixel tiles one draw may need at once (" +
                              Mib(MinimumGpuBudget(l.tile_size)) + "); raise it or lower the tile size");
     }
-    s->gpu = std::make_unique<GpuTileCache>(l.gpu_budget_bytes);
+    s->gpu = std::make_unique<GpuTileCache>(l.gpu_budget_bytes, options.fail_tile_allocation_for_test);
     return Status::Ok();
   };
   auto shutdown = [s] {

@@ -64,6 +64,9 @@ struct EngineOptions {
   /// on the texel grid of its level and inside the image: the output is exactly the level's
   /// pixels) instead of drawing them; false: always draw. The pixels are the same (tests).
   bool cpu_identity_views = true;
+  /// Test hook: called after each GPU tile texture allocation; true makes that allocation fail as
+  /// GL_OUT_OF_MEMORY would (the fault tests). Unset outside tests.
+  std::function<bool()> fail_tile_allocation_for_test;
 };
 
 struct LoadOptions {

@@ -115,6 +115,9 @@ std::string RequestMetrics::Exposition(const App& app, const std::string& extra)
   AppendMetric(out, "tilerender_queue_depth", "gauge", "renders waiting for the render thread", s.queue_depth);
   AppendMetric(out, "tilerender_gpu_textures", "gauge", "live GL textures", static_cast<double>(s.live_textures));
   Cache(out, "gpu", s.gpu.budget_bytes, s.gpu.bytes, s.gpu.tiles, s.gpu.hits, s.gpu.misses, s.gpu.evictions);
+  AppendMetric(out, "tilerender_gpu_out_of_memory_total", "counter",
+               "tile textures the driver could not allocate (each retried once after evicting unpinned tiles)",
+               static_cast<double>(s.gpu.out_of_memory));
   Cache(out, "host", s.host.budget_bytes, s.host.bytes, s.host.entries, s.host.hits, s.host.misses, s.host.evictions);
   AppendMetric(out, "tilerender_uptime_seconds", "gauge", "seconds since the daemon started", app.uptime_s());
   return out + extra;

@@ -67,6 +67,38 @@ bool GpuTileCache::MakeRoom(int64_t bytes, int64_t w, int64_t h, TexelLayout lay
   return bytes_ + bytes <= budget_;
 }
 
+Status GpuTileCache::Allocate(int64_t w, int64_t h, TexelLayout layout, gl::Texture* tex) {
+  const GlFormat f = GlFormatFor(layout);
+  gl::Texture t = gl::CreateTexture();
+  glBindTexture(GL_TEXTURE_2D, t.get());
+  // Shaders read with texelFetch and filter themselves; one level keeps the texture complete.
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAX_LEVEL, 0);
+  glTexStorage2D(GL_TEXTURE_2D, 1, f.internal_format, static_cast<GLsizei>(w), static_cast<GLsizei>(h));
+  const std::string what = "allocating a " + std::to_string(w) + "x" + std::to_string(h) + " tile texture";
+  gl::GlError e = gl::TakeGlError();
+  if (e == gl::GlError::kNone && fail_allocation_ && fail_allocation_()) e = gl::GlError::kOutOfMemory;
+  // GL_OUT_OF_MEMORY leaves undefined state: the texture is deleted (t goes out of scope).
+  TR_RETURN_IF_ERROR(gl::GlStatus(e, what));
+  *tex = std::move(t);
+  return Status::Ok();
+}
+
+void GpuTileCache::EvictUnpinned() {
+  for (auto it = lru_.begin(); it != lru_.end();) {
+    auto s = slots_.find(*it);
+    if (s->second.pinned) {
+      ++it;
+      continue;
+    }
+    Account(*it, -s->second.bytes);
+    slots_.erase(s);  // deletes the texture (render thread)
+    it = lru_.erase(it);
+    ++evictions_;
+  }
+}
+
 Result<gl::Id> GpuTileCache::Insert(const TileKey& key, TexelLayout layout, const PixelRect& rect,
                                     int64_t texture_width, int64_t texture_height, const TileData& data) {
   const int tpp = TexelsPerPixelX(layout);
@@ -103,15 +135,24 @@ Result<gl::Id> GpuTileCache::Insert(const TileKey& key, TexelLayout layout, cons
     }
   }
   if (!tex) {
-    tex = gl::CreateTexture();
-    glBindTexture(GL_TEXTURE_2D, tex.get());
-    // Shaders read with texelFetch and filter themselves; one level keeps the texture complete.
-    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
-    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
-    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAX_LEVEL, 0);
-    glTexStorage2D(GL_TEXTURE_2D, 1, f.internal_format, static_cast<GLsizei>(w), static_cast<GLsizei>(h));
-    // GL_OUT_OF_MEMORY leaves undefined state: the texture is deleted (tex goes out of scope).
-    TR_RETURN_IF_ERROR(gl::CheckGl("allocating a " + std::to_string(w) + "x" + std::to_string(h) + " tile texture"));
+    Status s = Allocate(w, h, layout, &tex);
+    if (s.code() == StatusCode::kResourceExhausted) {
+      // The driver has less memory than the budget assumed (another process, a budget set too
+      // high): give back every tile this draw does not need and try once more.
+      {
+        std::lock_guard lock(mu_);
+        ++out_of_memory_;
+        EvictUnpinned();
+      }
+      s = Allocate(w, h, layout, &tex);
+      if (!s.ok()) {
+        std::lock_guard lock(mu_);
+        if (s.code() == StatusCode::kResourceExhausted) ++out_of_memory_;
+        return ResourceExhausted(s.message() + ", even with only the " + std::to_string(pinned_bytes_) +
+                                 " bytes of tiles this draw needs resident");
+      }
+    }
+    TR_RETURN_IF_ERROR(s);
   } else {
     glBindTexture(GL_TEXTURE_2D, tex.get());
   }
@@ -277,6 +318,7 @@ GpuCacheStats GpuTileCache::stats() const {
   s.misses = misses_;
   s.evictions = evictions_;
   s.bytes_uploaded = bytes_uploaded_;
+  s.out_of_memory = out_of_memory_;
   return s;
 }
 

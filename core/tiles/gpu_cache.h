@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <unordered_map>
@@ -41,6 +42,9 @@ struct GpuCacheStats {
   int64_t misses = 0; ///< a needed tile was paged in
   int64_t evictions = 0;
   int64_t bytes_uploaded = 0;
+  /// Tile textures the driver could not allocate (GL_OUT_OF_MEMORY: it had less memory than the
+  /// budget assumed); each was retried once after evicting every unpinned tile.
+  int64_t out_of_memory = 0;
 };
 
 /// GL formats of a texel layout.
@@ -53,7 +57,10 @@ GlFormat GlFormatFor(TexelLayout layout);
 
 class GpuTileCache {
  public:
-  explicit GpuTileCache(int64_t budget_bytes) : budget_(budget_bytes) {}
+  /// `fail_allocation`: a test hook called after each tile texture allocation; true makes it fail as
+  /// GL_OUT_OF_MEMORY would (the texture is deleted).
+  explicit GpuTileCache(int64_t budget_bytes, std::function<bool()> fail_allocation = {})
+      : budget_(budget_bytes), fail_allocation_(std::move(fail_allocation)) {}
   ~GpuTileCache();
   GpuTileCache(const GpuTileCache&) = delete;
   GpuTileCache& operator=(const GpuTileCache&) = delete;
@@ -67,7 +74,8 @@ class GpuTileCache {
   /// Makes room (evicting unpinned tiles, least recently used first), makes a texture of
   /// `texture_width` x `texture_height` texels (the tile and its gutters), uploads `data` (tile
   /// `rect` of `layout`) at its origin, and pins it. RESOURCE_EXHAUSTED when pinned tiles leave no
-  /// room or the driver is out of memory.
+  /// room, or when the driver is out of memory (GL_OUT_OF_MEMORY) even after every unpinned tile
+  /// was evicted for a second try.
   Result<gl::Id> Insert(const TileKey& key, TexelLayout layout, const PixelRect& rect, int64_t texture_width,
                         int64_t texture_height, const TileData& data);
   /// Fills a resident tile's right gutter column, bottom gutter row and corner texel from the first
@@ -110,8 +118,14 @@ class GpuTileCache {
   // Evicts unpinned tiles until `bytes` more fit; a texture of (w, h, layout) evicted on the way
   // is handed back for reuse. Lock held.
   bool MakeRoom(int64_t bytes, int64_t w, int64_t h, TexelLayout layout, gl::Texture* reuse);
+  // A new texture of w x h texels of `layout` (render thread); RESOURCE_EXHAUSTED when the driver
+  // is out of memory.
+  Status Allocate(int64_t w, int64_t h, TexelLayout layout, gl::Texture* tex);
+  // Evicts every unpinned tile (the driver refused memory the budget promised). Lock held.
+  void EvictUnpinned();
 
   const int64_t budget_;
+  const std::function<bool()> fail_allocation_;
   mutable std::mutex mu_;  // the map and counters; GL calls happen only on the render thread
   std::unordered_map<TileKey, Slot, TileKeyHash> slots_;
   std::list<TileKey> lru_;  // front: most recently used
@@ -126,7 +140,7 @@ class GpuTileCache {
   gl::Framebuffer copy_read_, copy_draw_;  // gutter copies where glCopyImageSubData is missing (GL < 4.3)
   int64_t bytes_ = 0;
   int64_t pinned_bytes_ = 0;
-  int64_t hits_ = 0, misses_ = 0, evictions_ = 0, bytes_uploaded_ = 0;
+  int64_t hits_ = 0, misses_ = 0, evictions_ = 0, bytes_uploaded_ = 0, out_of_memory_ = 0;
 };
 
 }  // namespace tilerender
