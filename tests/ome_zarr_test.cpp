@@ -6,11 +6,13 @@
 #include <gtest/gtest.h>
 #include <zstd.h>
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 
 #include "core/image/image_file.h"
+#include "core/image/zarr_array.h"
 #include "tests/temp_dir.h"
 #include "tests/test_util.h"
 #include "tests/zarr_writer.h"
@@ -277,6 +279,58 @@ TEST(OmeZarrStoreTest, CorruptedChunkFailsOnlyTheRendersThatNeedIt) {
   EXPECT_TRUE(TestEngine().Render(good).ok());
   good.camera = {};  // the fit view draws the sound level 1
   EXPECT_TRUE(TestEngine().Render(good).ok());
+}
+
+// Peak resident memory of this process since the last ResetPeakRss(), in KiB.
+int64_t PeakRssKib() {
+  std::ifstream f("/proc/self/status");
+  for (std::string line; std::getline(f, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+// A chunk file must be able to hold its chunk before the chunk costs memory (#14): a store of a few
+// hundred bytes claiming one 512 MiB chunk (16384 x 16384 uint16, the largest allowed), its chunk a
+// real stream of the codec that decodes to 64 KiB. Every codec: DATA_LOSS naming the chunk, in a few
+// milliseconds, before a byte of the 512 MiB is allocated; a load through the engine: INVALID_ARGUMENT
+// with the same words, peak RSS + < 100 MB.
+TEST(OmeZarrStoreTest, ChunkFilesThatCannotHoldTheirChunkCostNothing) {
+  TestTempDir tmp;
+  for (const std::string codec : {"gzip", "zlib", "zstd", "lz4", "blosc-zstd", "blosc-lz4"}) {
+    const std::string dir = tmp / ("bomb-" + codec);
+    WriteOmeGroup(dir, 2, "yx", 1);
+    WriteZarrArray(dir + "/0", {.version = 2, .shape = {16384, 16384}, .chunks = {16384, 16384}, .codec = codec, .missing = {{0, 0}}},
+                   Value);
+    const std::vector<uint8_t> enc = Encode(codec, std::vector<uint8_t>(64 << 10, 0), 2);
+    std::filesystem::create_directories(dir + "/0/0");
+    std::ofstream(dir + "/0/0/0", std::ios::binary).write(reinterpret_cast<const char*>(enc.data()), static_cast<std::streamsize>(enc.size()));
+    auto array = ZarrArray::Open(dir + "/0", "bomb");
+    ASSERT_TRUE(array.ok()) << codec << ": " << array.status().ToString();
+    ResetPeakRss();
+    const int64_t peak0 = PeakRssKib();
+    std::vector<uint8_t> out;
+    const auto t0 = std::chrono::steady_clock::now();
+    const Status st = array->ReadChunk({0, 0}, &out, "bomb");
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_EQ(st.code(), StatusCode::kDataLoss) << codec << ": " << st.ToString();
+    EXPECT_NE(st.message().find("bomb: chunk 0/0: " + std::to_string(enc.size()) + " bytes of "), std::string::npos)
+        << codec << ": " << st.message();
+    EXPECT_NE(st.message().find("data cannot decode to its 536870912 bytes"), std::string::npos) << st.message();
+    EXPECT_LT(ms, 100) << codec;
+    EXPECT_LT(PeakRssKib() - peak0, 16 * 1024) << codec << ": the 512 MiB chunk was allocated";
+
+    auto f = OpenImageFile(dir);
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    ResetPeakRss();
+    const int64_t peak1 = PeakRssKib();
+    auto img = TestEngine().LoadImage(f->source);
+    // A load refuses a file that cannot hold its pixels (INVALID_ARGUMENT, like a TIFF's missing strip).
+    EXPECT_EQ(img.status().code(), StatusCode::kInvalidArgument) << codec << ": " << img.status().ToString();
+    EXPECT_NE(img.status().message().find("data cannot decode to its 536870912 bytes"), std::string::npos) << img.status().message();
+    EXPECT_LT(PeakRssKib() - peak1, 100 * 1024) << codec << ": peak RSS grew loading it";
+  }
 }
 
 TEST(OmeZarrStoreTest, MalformedMetadataIsRefusedWithWhatIsWrong) {

@@ -102,7 +102,21 @@ uint32_t Crc32c(const uint8_t* p, size_t n) {
 
 // One byte-to-byte decoder. `want`: the decoded size of the whole chunk (the innermost codec must
 // produce exactly that; outer ones are bounded by it).
+// The most bytes `in` compressed bytes of a codec can decode to: deflate 1032:1 (a 258-byte match per
+// 2 bits, rounded up); LZ4 255:1 (a length byte per 255 bytes of match); zstd 32768:1 (a 128 KiB RLE
+// block per 4 bytes), which blosc's inner codecs stay under too. Plus slack for headers.
+size_t MaxDecodedBytes(const std::string& codec, size_t in) {
+  const size_t ratio = codec == "zlib" || codec == "gzip" ? 1032 : codec == "lz4" ? 255 : 32768;
+  return in > (SIZE_MAX - 4096) / ratio ? SIZE_MAX : in * ratio + 4096;
+}
+
 Status Decode(const std::string& codec, std::vector<uint8_t>* data, size_t want, const std::string& where) {
+  // A file must be able to hold its chunk before the chunk costs memory (a 1 KB store may claim
+  // 512 MiB chunks).
+  if (MaxDecodedBytes(codec, data->size()) < want) {
+    return DataLoss(where + ": " + std::to_string(data->size()) + " bytes of " + codec + " data cannot decode to its " +
+                    std::to_string(want) + " bytes");
+  }
   std::vector<uint8_t> out;
   if (codec == "blosc") {
     size_t nbytes = 0, cbytes = 0, blocksize = 0;

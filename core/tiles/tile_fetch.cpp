@@ -50,10 +50,12 @@ Result<RectView> TileFetcher::ReadRect(const TiledImage& image, int level, int p
     }
   }
   const size_t stride = static_cast<size_t>(rect.width()) * bpp;
-  scratch->resize(stride * static_cast<size_t>(rect.height()));
   for (int64_t cy = rect.y0 / l.chunk_height; cy * l.chunk_height < rect.y1; ++cy) {
     for (int64_t cx = rect.x0 / l.chunk_width; cx * l.chunk_width < rect.x1; ++cx) {
       TR_ASSIGN_OR_RETURN(ChunkRef chunk, Chunk(image, level, plane, cx, cy));
+      // The copy's memory once the first chunk has proved it exists (a store claiming huge chunks
+      // costs nothing when its chunk does not decode).
+      scratch->resize(stride * static_cast<size_t>(rect.height()));
       const PixelRect c = l.Chunk(cx, cy);
       const PixelRect part = c.Intersect(rect);
       for (int64_t y = part.y0; y < part.y1; ++y) {
