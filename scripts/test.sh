@@ -12,9 +12,8 @@ export TEST_OUTPUT_DIR=${TEST_OUTPUT_DIR:-$PWD/$build_dir/test-output}
 mkdir -p "$TEST_OUTPUT_DIR"
 ctest --test-dir "$build_dir" --output-on-failure -j2 "$@"
 # The same suite built with ASan + UBSan in build-asan/ (scripts/test-sanitizers.sh: clang; leaks,
-# memory errors and UB in any test or daemon fail it). Opt-in for now (TILERENDER_SANITIZERS=1): it
-# has passed here but not yet from a clean clone within CI's time; it becomes the default once it has.
-if [ "${TILERENDER_SANITIZERS:-0}" != 0 ]; then
+# memory errors and UB in any test or daemon fail it). TILERENDER_SANITIZERS=0 skips it.
+if [ "${TILERENDER_SANITIZERS:-1}" != 0 ]; then
   scripts/test-sanitizers.sh "$@"
 fi
 # Every fuzz harness for a short while (scripts/fuzz.sh; clang + libFuzzer in build-fuzz/);
