@@ -477,6 +477,11 @@ Result<RenderOutput> Engine::Render(const RenderRequest& request, const CancelFn
   return EncodeFrame(std::move(frame), EncodeSpecOf(request));
 }
 
+Result<std::vector<ValueSample>> Engine::Sample(const TiledImage& image, const SampleOptions& options,
+                                                const std::vector<WorldPoint>& points, const CancelFn& cancelled) {
+  return SampleValues(*state_->fetcher, image, options, points, cancelled);
+}
+
 EngineStats Engine::stats() const {
   EngineStats s;
   s.gpu = state_->gpu->stats();

@@ -19,6 +19,7 @@
 #include "core/image/image_desc.h"
 #include "core/image/image_source.h"
 #include "core/limits.h"
+#include "core/render/probe.h"
 #include "core/render/render_request.h"
 #include "core/status.h"
 #include "core/tiles/gpu_cache.h"
@@ -121,6 +122,11 @@ class Engine {
   /// be in flight; their encodes run in parallel while the render thread draws the next ones.
   Result<std::future<Result<RenderOutput>>> SubmitEncoded(const RenderRequest& request, CancelFn cancelled = {},
                                                           std::function<void(Result<RenderOutput>&)> finish = {});
+
+  /// Raw values of an image at world points (a probe, a profile), read through the host cache on
+  /// the calling thread: no GL, no render queue.
+  Result<std::vector<ValueSample>> Sample(const TiledImage& image, const SampleOptions& options,
+                                          const std::vector<WorldPoint>& points, const CancelFn& cancelled = {});
 
   EngineStats stats() const;
   /// Bytes of an image's tiles on the GPU now.

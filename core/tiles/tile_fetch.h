@@ -49,8 +49,10 @@ class TileFetcher {
   Status Prefetch(const TiledImage& image, int level, int plane, const PixelRect& rect, WorkerPool& pool,
                   std::vector<ChunkRef>* keep);
 
- private:
+  /// Host chunk (cx, cy) of a plane of `level` (the level's chunk grid), through the cache.
   Result<ChunkRef> Chunk(const TiledImage& image, int level, int plane, int64_t cx, int64_t cy);
+
+ private:
   Result<std::shared_ptr<HostChunk>> Decode(const TiledImage& image, int level, int plane, int64_t cx, int64_t cy);
   Result<std::shared_ptr<HostChunk>> Derive(const TiledImage& image, int level, int plane, int64_t cx, int64_t cy);
 
