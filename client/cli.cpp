@@ -2,6 +2,7 @@
 // status on stderr), 2 usage error.
 
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdlib>
 #include <cstdio>
 #include <filesystem>
@@ -21,6 +22,49 @@ namespace {
 int Fail(const Status& s) {
   std::cerr << "tilerender: " << s.ToString() << "\n";
   return 1;
+}
+
+int Usage(const char* command, const Status& s) {
+  std::cerr << "tilerender " << command << ": " << s.message() << "\n";
+  return 2;
+}
+
+struct XY {
+  double x = 0, y = 0;
+};
+// "X,Y": two finite numbers.
+Result<XY> ParsePoint(const std::string& text) {
+  const size_t comma = text.find(',');
+  XY p;
+  try {
+    size_t a = 0, b = 0;
+    if (comma == std::string::npos) throw std::invalid_argument("");
+    const std::string xs = text.substr(0, comma), ys = text.substr(comma + 1);
+    p.x = std::stod(xs, &a);
+    p.y = std::stod(ys, &b);
+    if (a != xs.size() || b != ys.size() || !std::isfinite(p.x) || !std::isfinite(p.y)) throw std::invalid_argument("");
+  } catch (const std::exception&) {
+    return InvalidArgument("a point is X,Y (two numbers), got \"" + text + "\"");
+  }
+  return p;
+}
+
+// A number in as few digits as give it back exactly (doubles holding uint16 or float32 values).
+std::string Number(double v) {
+  char buf[40];
+  for (int digits = 6; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    if (std::isnan(v) || std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+// A sample's values ("v" or "r,g,b"), "nan" as stored, "-" outside the image.
+std::string SampleText(const v1::Sample& s) {
+  if (!s.inside()) return "-";
+  std::string out;
+  for (double v : s.values()) out += (out.empty() ? "" : ",") + Number(v);
+  return out;
 }
 
 std::string Mib(int64_t bytes) {
@@ -127,6 +171,27 @@ int Main(int argc, char** argv) {
   std::string out_path;
   render->add_option("-o,--output", out_path, "output file")->required();
   render->add_option("--timeout", timeout_s, "seconds before giving up");
+
+  auto* probe = app.add_subcommand("probe", "raw values of images at world points (image pixel coordinates)");
+  std::vector<std::string> probe_points, probe_images;
+  std::string probe_interp = "nearest";
+  int probe_level = 0;
+  probe->add_option("POINTS", probe_points, "world points X,Y, e.g. 120.5,33")->required();
+  probe->add_option("-i,--image", probe_images, "an image to read, ID or ID:CHANNEL (repeat for several)")->required();
+  probe->add_option("--interp", probe_interp, "nearest or linear")->check(CLI::IsMember({"nearest", "linear"}));
+  probe->add_option("--level", probe_level, "pyramid level (0: full resolution)")->check(CLI::NonNegativeNumber);
+
+  auto* profile = app.add_subcommand("profile", "raw values of an image along a line in world space");
+  std::string profile_id, profile_from, profile_to, profile_interp = "nearest";
+  int profile_samples = 0, profile_channel = 0, profile_level = 0;
+  profile->add_option("ID", profile_id, "image id")->required();
+  profile->add_option("FROM", profile_from, "start X,Y")->required();
+  profile->add_option("TO", profile_to, "end X,Y")->required();
+  profile->add_option("-n,--samples", profile_samples, "samples, both ends included (default: one per level pixel)")
+      ->check(CLI::Range(0, 65536));
+  profile->add_option("--channel", profile_channel, "plane of an image of several")->check(CLI::NonNegativeNumber);
+  profile->add_option("--interp", profile_interp, "nearest or linear")->check(CLI::IsMember({"nearest", "linear"}));
+  profile->add_option("--level", profile_level, "pyramid level (0: full resolution)")->check(CLI::NonNegativeNumber);
 
   auto* batch = app.add_subcommand("batch", "render the views of a JSON manifest, streamed, several in flight");
   BatchOptions batch_options;
@@ -269,6 +334,65 @@ int Main(int argc, char** argv) {
     std::printf("latency:     p50 %.1f ms, p90 %.1f ms, p99 %.1f ms\n", s.latency_p50_ms(), s.latency_p90_ms(), s.latency_p99_ms());
     std::printf("queue depth: %d\n", s.queue_depth());
     std::printf("uptime:      %.0f s\n", s.uptime_s());
+    return 0;
+  }
+  if (*probe) {
+    v1::ProbeRequest req;
+    for (const std::string& p : probe_points) {
+      auto xy = ParsePoint(p);
+      if (!xy.ok()) return Usage("probe", xy.status());
+      v1::Point* o = req.add_points();
+      o->set_x(xy->x);
+      o->set_y(xy->y);
+    }
+    for (const std::string& spec : probe_images) {
+      v1::ProbeLayer* l = req.add_layers();
+      const size_t colon = spec.rfind(':');
+      const std::string channel = colon == std::string::npos ? "" : spec.substr(colon + 1);
+      if (!channel.empty() && channel.find_first_not_of("0123456789") == std::string::npos && channel.size() < 7) {
+        l->set_image_id(spec.substr(0, colon));
+        l->set_channel(static_cast<uint32_t>(std::stoul(channel)));
+      } else {
+        l->set_image_id(spec);  // "path:..." ids keep their colon
+      }
+    }
+    req.set_interpolation(probe_interp == "linear" ? v1::LINEAR : v1::NEAREST);
+    req.set_level(static_cast<uint32_t>(probe_level));
+    auto r = client->Probe(req);
+    if (!r.ok()) return Fail(r.status());
+    std::printf("%-24s", "x,y");
+    for (const v1::LayerSamples& l : r->layers()) std::printf("  %s:%u", l.image_id().c_str(), l.channel());
+    std::printf("\n");
+    for (int i = 0; i < req.points_size(); ++i) {
+      std::printf("%-24s", (Number(req.points(i).x()) + "," + Number(req.points(i).y())).c_str());
+      for (const v1::LayerSamples& l : r->layers()) std::printf("  %s", SampleText(l.samples(i)).c_str());
+      std::printf("\n");
+    }
+    return 0;
+  }
+  if (*profile) {
+    v1::ProfileRequest req;
+    auto from = ParsePoint(profile_from), to = ParsePoint(profile_to);
+    if (!from.ok()) return Usage("profile", from.status());
+    if (!to.ok()) return Usage("profile", to.status());
+    req.set_image_id(profile_id);
+    req.set_channel(static_cast<uint32_t>(profile_channel));
+    req.mutable_from()->set_x(from->x);
+    req.mutable_from()->set_y(from->y);
+    req.mutable_to()->set_x(to->x);
+    req.mutable_to()->set_y(to->y);
+    req.set_samples(static_cast<uint32_t>(profile_samples));
+    req.set_interpolation(profile_interp == "linear" ? v1::LINEAR : v1::NEAREST);
+    req.set_level(static_cast<uint32_t>(profile_level));
+    auto r = client->Profile(req);
+    if (!r.ok()) return Fail(r.status());
+    std::printf("# %s channel %d, level %u, length %s, %d samples (%s)\n", profile_id.c_str(), profile_channel, r->level(),
+                Number(r->length()).c_str(), r->samples_size(), profile_interp.c_str());
+    std::printf("# i x y value\n");
+    for (int i = 0; i < r->samples_size(); ++i) {
+      std::printf("%d %s %s %s\n", i, Number(r->points(i).x()).c_str(), Number(r->points(i).y()).c_str(),
+                  SampleText(r->samples(i)).c_str());
+    }
     return 0;
   }
   if (*render) {

@@ -289,4 +289,20 @@ Result<v1::Stats> Client::Stats() {
   return out;
 }
 
+Result<v1::ProbeResponse> Client::Probe(const v1::ProbeRequest& request) {
+  grpc::ClientContext ctx;
+  Prepare(ctx, request.layers_size() > 0 ? request.layers(0).image_id() : "");
+  v1::ProbeResponse out;
+  TR_RETURN_IF_ERROR(FromGrpc(stub_->Probe(&ctx, request, &out)));
+  return out;
+}
+
+Result<v1::ProfileResponse> Client::Profile(const v1::ProfileRequest& request) {
+  grpc::ClientContext ctx;
+  Prepare(ctx, request.image_id());
+  v1::ProfileResponse out;
+  TR_RETURN_IF_ERROR(FromGrpc(stub_->Profile(&ctx, request, &out)));
+  return out;
+}
+
 }  // namespace tilerender::client

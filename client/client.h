@@ -71,6 +71,9 @@ class Client {
   using StreamCallback = std::function<void(size_t, Result<v1::RenderResponse>)>;
   Status RenderStream(const std::vector<v1::RenderRequest>& requests, const StreamCallback& on_result);
   Result<v1::Stats> Stats();
+  /// Raw values of images at world points; a line profile.
+  Result<v1::ProbeResponse> Probe(const v1::ProbeRequest& request);
+  Result<v1::ProfileResponse> Profile(const v1::ProfileRequest& request);
 
  private:
   /// The token's metadata; for renders also x-image-id (the first layer's image: a balancer hashes

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <thread>
@@ -97,6 +98,53 @@ Result<std::shared_ptr<const RegisteredImage>> App::Load(const LoadParams& p, co
   image.properties = file.properties;
   image.associated_images = file.associated_images;
   return Register(*reservation, std::move(file.source), std::move(image), cancelled);
+}
+
+Result<std::vector<LayerValues>> App::Probe(const ProbeQuery& query, const CancelFn& cancelled) {
+  if (query.layers.empty()) return InvalidArgument("a probe needs at least one layer");
+  const int max_layers = engine_.limits().max_layers;
+  if (query.layers.size() > static_cast<size_t>(max_layers)) {
+    return InvalidArgument("a probe has at most " + std::to_string(max_layers) + " layers, got " + std::to_string(query.layers.size()));
+  }
+  if (query.points.empty()) return InvalidArgument("a probe needs at least one point");
+  std::vector<LayerValues> out;
+  for (size_t i = 0; i < query.layers.size(); ++i) {
+    const ProbeQuery::Target& t = query.layers[i];
+    const std::string layer = "layer " + std::to_string(i) + ": ";
+    auto image = FindForRender(t.image_id);
+    if (!image.ok()) return Status(image.status().code(), layer + image.status().message());
+    auto samples = engine_.Sample(*(*image)->handle, {.plane = t.channel, .level = query.level, .interpolation = query.interpolation},
+                                  query.points, cancelled);
+    if (!samples.ok()) return Status(samples.status().code(), layer + samples.status().message());
+    out.push_back({t.image_id, t.channel, query.level, std::move(*samples)});
+  }
+  return out;
+}
+
+Result<ProfileValues> App::Profile(const ProfileQuery& query, const CancelFn& cancelled) {
+  TR_ASSIGN_OR_RETURN(std::shared_ptr<const RegisteredImage> image, FindForRender(query.image_id));
+  for (double v : {query.from.x, query.from.y, query.to.x, query.to.y}) {
+    if (!std::isfinite(v)) return InvalidArgument("a profile's ends must be finite");
+  }
+  const double length = std::hypot(query.to.x - query.from.x, query.to.y - query.from.y);
+  int64_t n = query.samples;
+  if (n < 0 || n > static_cast<int64_t>(kMaxSamplePoints)) {
+    return InvalidArgument("a profile has 1 to " + std::to_string(kMaxSamplePoints) + " samples, got " + std::to_string(n));
+  }
+  const auto& levels = image->handle->plan().levels;
+  if (n == 0) {
+    // One per level pixel along the line.
+    const double scale = query.level >= 0 && query.level < static_cast<int>(levels.size()) ? std::ldexp(1.0, levels[query.level].level) : 1;
+    n = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(length / scale)) + 1, 2, static_cast<int64_t>(kMaxSamplePoints));
+  }
+  ProfileValues out;
+  out.level = query.level;
+  out.length = length;
+  out.points = LinePoints(query.from, query.to, static_cast<int>(n));
+  TR_ASSIGN_OR_RETURN(out.samples, engine_.Sample(*image->handle,
+                                                  {.plane = query.channel, .level = query.level, .interpolation = query.interpolation},
+                                                  out.points, cancelled));
+  return out;
 }
 
 Result<std::shared_ptr<const RegisteredImage>> App::FindForRender(const std::string& id) {

@@ -61,6 +61,39 @@ struct LoadParams {
   std::string associated_image;  ///< a slide's label, macro, thumbnail, ...
 };
 
+/// A probe: raw values of several images' planes at world points (DESIGN §3 "Probe and profile").
+struct ProbeQuery {
+  struct Target {
+    std::string image_id;
+    int channel = 0;
+  };
+  std::vector<Target> layers;
+  std::vector<WorldPoint> points;
+  Interpolation interpolation = Interpolation::kNearest;
+  int level = 0;
+};
+struct LayerValues {
+  std::string image_id;
+  int channel = 0;
+  int level = 0;
+  std::vector<ValueSample> samples;
+};
+/// A line profile: `samples` points from `from` to `to` (0: one per level pixel, at least 2).
+struct ProfileQuery {
+  std::string image_id;
+  int channel = 0;
+  WorldPoint from, to;
+  int64_t samples = 0;
+  Interpolation interpolation = Interpolation::kNearest;
+  int level = 0;
+};
+struct ProfileValues {
+  int level = 0;
+  double length = 0;  ///< world units
+  std::vector<WorldPoint> points;
+  std::vector<ValueSample> samples;
+};
+
 class App {
  public:
   App(Engine& engine, AppOptions options);
@@ -135,6 +168,10 @@ class App {
   /// encoded output (encoded on the engine's encoder threads, counted when done).
   Result<std::future<Result<RenderOutput>>> SubmitRender(const RenderRequest& request, const CancelFn& cancelled,
                                                          int64_t max_output_bytes = 0, const std::string& limit_name = "");
+  /// Probe and profile: INVALID_ARGUMENT for no layer or point, too many, a bad channel or level;
+  /// NOT_FOUND for an unknown image; DATA_LOSS when a chunk cannot be read.
+  Result<std::vector<LayerValues>> Probe(const ProbeQuery& query, const CancelFn& cancelled = {});
+  Result<ProfileValues> Profile(const ProfileQuery& query, const CancelFn& cancelled = {});
   /// A render refused before it reached Render (an unknown image, a bad field) still counts.
   void RecordRenderError() { metrics_.RecordError(); }
 

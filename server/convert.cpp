@@ -218,4 +218,56 @@ void ToProto(const RenderOutput& o, v1::RenderResponse* out) {
   t->set_tiles_drawn(o.timings.tiles_drawn);
 }
 
+Result<ProbeQuery> FromProto(const v1::ProbeRequest& request) {
+  ProbeQuery q;
+  if (request.points_size() > static_cast<int>(kMaxSamplePoints)) {
+    return InvalidArgument("at most " + std::to_string(kMaxSamplePoints) + " points, got " + std::to_string(request.points_size()));
+  }
+  for (const v1::ProbeLayer& l : request.layers()) q.layers.push_back({l.image_id(), static_cast<int>(std::min<uint32_t>(l.channel(), 1 << 20))});
+  for (const v1::Point& p : request.points()) q.points.push_back({p.x(), p.y()});
+  TR_ASSIGN_OR_RETURN(q.interpolation, FromProto(request.interpolation()));
+  q.level = static_cast<int>(std::min<uint32_t>(request.level(), 1 << 20));
+  return q;
+}
+
+Result<ProfileQuery> FromProto(const v1::ProfileRequest& request) {
+  ProfileQuery q;
+  q.image_id = request.image_id();
+  q.channel = static_cast<int>(std::min<uint32_t>(request.channel(), 1 << 20));
+  q.from = {request.from().x(), request.from().y()};
+  q.to = {request.to().x(), request.to().y()};
+  q.samples = request.samples();
+  TR_ASSIGN_OR_RETURN(q.interpolation, FromProto(request.interpolation()));
+  q.level = static_cast<int>(std::min<uint32_t>(request.level(), 1 << 20));
+  return q;
+}
+
+namespace {
+void ToProto(const ValueSample& s, v1::Sample* out) {
+  out->set_inside(s.inside);
+  for (double v : s.values) out->add_values(v);
+}
+}  // namespace
+
+void ToProto(const std::vector<LayerValues>& layers, v1::ProbeResponse* out) {
+  for (const LayerValues& l : layers) {
+    v1::LayerSamples* o = out->add_layers();
+    o->set_image_id(l.image_id);
+    o->set_channel(static_cast<uint32_t>(l.channel));
+    o->set_level(static_cast<uint32_t>(l.level));
+    for (const ValueSample& s : l.samples) ToProto(s, o->add_samples());
+  }
+}
+
+void ToProto(const ProfileValues& profile, v1::ProfileResponse* out) {
+  out->set_level(static_cast<uint32_t>(profile.level));
+  out->set_length(profile.length);
+  for (const WorldPoint& p : profile.points) {
+    v1::Point* o = out->add_points();
+    o->set_x(p.x);
+    o->set_y(p.y);
+  }
+  for (const ValueSample& s : profile.samples) ToProto(s, out->add_samples());
+}
+
 }  // namespace tilerender::server

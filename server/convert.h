@@ -4,6 +4,7 @@
 #include "core/engine.h"
 #include <functional>
 
+#include "server/app.h"
 #include "server/image_registry.h"
 #include "tilerender/v1/tilerender.pb.h"
 
@@ -20,5 +21,9 @@ Result<RenderRequest> FromProto(const v1::RenderRequest& request, const ImageLoo
 void ToProto(const RegisteredImage& image, v1::ImageInfo* out);
 v1::OutputFormat ToProto(OutputFormat format);
 void ToProto(const RenderOutput& output, v1::RenderResponse* out);
+Result<ProbeQuery> FromProto(const v1::ProbeRequest& request);
+void ToProto(const std::vector<LayerValues>& layers, v1::ProbeResponse* out);
+Result<ProfileQuery> FromProto(const v1::ProfileRequest& request);
+void ToProto(const ProfileValues& profile, v1::ProfileResponse* out);
 
 }  // namespace tilerender::server

@@ -60,7 +60,7 @@ std::string ETagOf(const std::string& render_key) {
 // The route of a path, a bounded label for metrics.
 std::string RouteOf(const std::string& path) {
   if (path.rfind("/iiif/", 0) == 0) return path.size() > 10 && path.compare(path.size() - 10, 10, "/info.json") == 0 ? "iiif_info" : "iiif_image";
-  for (const char* p : {"/api/render", "/api/images", "/api/info", "/healthz", "/metrics"}) {
+  for (const char* p : {"/api/render", "/api/images", "/api/info", "/api/probe", "/api/profile", "/healthz", "/metrics"}) {
     if (path == p) return p + 1;
   }
   return path.rfind("/api/", 0) == 0 ? "api_other" : "static";
@@ -497,6 +497,43 @@ void HttpServer::Routes() {
     res.set_header("X-Render-Width", std::to_string(out->width));
     res.set_header("X-Render-Height", std::to_string(out->height));
     res.set_content(reinterpret_cast<const char*>(out->data.data()), out->data.size(), MediaTypeOf(out->format));
+  });
+  // Probe and profile: a ProbeRequest / ProfileRequest as JSON in, the response as JSON out (NaN as
+  // "NaN", the proto JSON mapping).
+  auto json_call = [](const httplib::Request& req, httplib::Response& res, google::protobuf::Message* request,
+                      const char* name, const std::function<Status()>& call, const google::protobuf::Message& response) {
+    const auto parsed = google::protobuf::util::JsonStringToMessage(req.body, request);
+    if (!parsed.ok()) {
+      return SendError(res, 400, std::string("the body must be a ") + name + " as JSON: " + Printable(parsed.ToString(), 300));
+    }
+    const Status s = call();
+    if (!s.ok()) return SendStatus(res, s);
+    std::string body;
+    google::protobuf::util::JsonPrintOptions o;
+    o.preserve_proto_field_names = true;
+    o.always_print_primitive_fields = true;
+    if (!google::protobuf::util::MessageToJsonString(response, &body, o).ok()) return SendError(res, 500, "cannot write JSON");
+    res.set_content(body, "application/json");
+  };
+  srv.Post("/api/probe", [this, json_call](const httplib::Request& req, httplib::Response& res) {
+    v1::ProbeRequest request;
+    v1::ProbeResponse response;
+    json_call(req, res, &request, "ProbeRequest", [&]() -> Status {
+      TR_ASSIGN_OR_RETURN(ProbeQuery q, FromProto(request));
+      TR_ASSIGN_OR_RETURN(std::vector<LayerValues> layers, app_.Probe(q));
+      ToProto(layers, &response);
+      return Status::Ok();
+    }, response);
+  });
+  srv.Post("/api/profile", [this, json_call](const httplib::Request& req, httplib::Response& res) {
+    v1::ProfileRequest request;
+    v1::ProfileResponse response;
+    json_call(req, res, &request, "ProfileRequest", [&]() -> Status {
+      TR_ASSIGN_OR_RETURN(ProfileQuery q, FromProto(request));
+      TR_ASSIGN_OR_RETURN(ProfileValues p, app_.Profile(q));
+      ToProto(p, &response);
+      return Status::Ok();
+    }, response);
   });
 }
 

@@ -329,4 +329,33 @@ grpc::Status TileRenderService::GetStats(grpc::ServerContext* ctx, const v1::Get
   return grpc::Status::OK;
 }
 
+grpc::Status TileRenderService::Probe(grpc::ServerContext* ctx, const v1::ProbeRequest* req, v1::ProbeResponse* out) {
+  const auto start = Clock::now();
+  if (Status a = Authorized(app_, ctx, Permission::kRead); !a.ok()) return Finish(app_, "Probe", "", "", a, start);
+  std::string ids;
+  for (int i = 0; i < req->layers_size() && i < 4; ++i) ids += (ids.empty() ? "" : ",") + Printable(req->layers(i).image_id(), 64);
+  if (req->layers_size() > 4) ids += ",+" + std::to_string(req->layers_size() - 4) + " more";
+  const std::string detail = "points=" + std::to_string(req->points_size()) + " level=" + std::to_string(req->level());
+  auto run = [&]() -> Status {
+    TR_ASSIGN_OR_RETURN(ProbeQuery q, FromProto(*req));
+    TR_ASSIGN_OR_RETURN(std::vector<LayerValues> layers, app_.Probe(q, CancelledBy(ctx)));
+    ToProto(layers, out);
+    return Status::Ok();
+  };
+  return Finish(app_, "Probe", ids, detail, run(), start);
+}
+
+grpc::Status TileRenderService::Profile(grpc::ServerContext* ctx, const v1::ProfileRequest* req, v1::ProfileResponse* out) {
+  const auto start = Clock::now();
+  if (Status a = Authorized(app_, ctx, Permission::kRead); !a.ok()) return Finish(app_, "Profile", "", "", a, start);
+  const std::string detail = "samples=" + std::to_string(req->samples()) + " level=" + std::to_string(req->level());
+  auto run = [&]() -> Status {
+    TR_ASSIGN_OR_RETURN(ProfileQuery q, FromProto(*req));
+    TR_ASSIGN_OR_RETURN(ProfileValues p, app_.Profile(q, CancelledBy(ctx)));
+    ToProto(p, out);
+    return Status::Ok();
+  };
+  return Finish(app_, "Profile", req->image_id(), detail, run(), start);
+}
+
 }  // namespace tilerender::server

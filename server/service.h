@@ -30,6 +30,8 @@ class TileRenderService final : public v1::TileRender::Service {
       grpc::ServerContext*,
       grpc::ServerReaderWriter<v1::RenderStreamResponse, v1::RenderStreamRequest>*) override;
   grpc::Status GetStats(grpc::ServerContext*, const v1::GetStatsRequest*, v1::Stats*) override;
+  grpc::Status Probe(grpc::ServerContext*, const v1::ProbeRequest*, v1::ProbeResponse*) override;
+  grpc::Status Profile(grpc::ServerContext*, const v1::ProfileRequest*, v1::ProfileResponse*) override;
 
  private:
   Result<RenderOutput> DoRender(grpc::ServerContext* ctx, const v1::RenderRequest& request);
