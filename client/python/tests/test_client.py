@@ -321,3 +321,53 @@ def test_tokens_and_tls(tmp_path):
         assert "py-render-token" not in d.log() and "py-admin-token" not in d.log()
     finally:
         d.stop()
+
+
+def test_probe_and_profile_give_the_arrays_values(client, daemon):
+    """Probe and profile (#15) against numpy: nearest values exact (uint16, float32 with NaN, RGB),
+    linear between pixel centres equal to numpy's bilinear (NaN renormalised), outside absent."""
+    u16 = pattern((300, 400), np.uint16, seed=3)
+    f32 = pattern((300, 400), np.float32, seed=4)
+    f32[np.isinf(f32)] = 7.5  # inf is a value too, but a mean with it is not comparable
+    rgb = pattern((300, 400, 3), np.uint8, seed=5)
+    np.save(daemon.data_root / "probe_u16.npy", u16)  # read in place by the daemon, out of core
+    client.load("probe_u16.npy", "probe_u16")
+    client.upload(f32, "probe_f32")
+    client.upload(rgb, "probe_rgb")
+    rng = np.random.default_rng(1)
+    pts = np.column_stack([rng.uniform(0, 400, 500), rng.uniform(0, 300, 500)])
+    pts = np.vstack([pts, [[0, 0], [399.999, 299.999], [400, 0], [-0.5, 3], [3, 300]]])
+    a, b, c = client.probe(["probe_u16", "probe_f32", ("probe_rgb", 0)], pts)
+    ix, iy = pts[:-3].astype(int).T
+    assert a.inside.tolist() == [True] * 502 + [False] * 3
+    np.testing.assert_array_equal(a.values[:-3], u16[iy, ix])
+    assert np.isnan(a.values[-3:]).all()
+    np.testing.assert_array_equal(b.values[:-3], f32[iy, ix].astype(np.float64))  # NaN equal NaN here
+    assert np.isnan(f32[iy, ix]).any()
+    assert c.values.shape == (505, 3)
+    np.testing.assert_array_equal(c.values[:-3], rgb[iy, ix])
+
+    # Linear: bilinear between pixel centres, edges clamped, NaN taps left out.
+    lin = client.probe("probe_f32", pts[:-3], interpolation="linear")
+    fx, fy = pts[:-3, 0] - 0.5, pts[:-3, 1] - 0.5
+    x0, y0 = np.floor(fx).astype(int), np.floor(fy).astype(int)
+    ax, ay = fx - x0, fy - y0
+    total = np.zeros(len(fx))
+    weight = np.zeros(len(fx))
+    for dx, dy, w in [(0, 0, (1 - ax) * (1 - ay)), (1, 0, ax * (1 - ay)), (0, 1, (1 - ax) * ay), (1, 1, ax * ay)]:
+        v = f32[np.clip(y0 + dy, 0, 299), np.clip(x0 + dx, 0, 399)].astype(np.float64)
+        ok = (w > 0) & ~np.isnan(v)
+        total += np.where(ok, w * np.nan_to_num(v), 0)
+        weight += np.where(ok, w, 0)
+    want = np.where(weight > 0, total / np.where(weight > 0, weight, 1), np.nan)
+    np.testing.assert_allclose(lin.values, want, rtol=1e-9, atol=1e-12)
+
+    # A profile along row 10, one sample per pixel by default.
+    p = client.profile("probe_u16", (0.5, 10.5), (399.5, 10.5))
+    assert p.values.shape == (400,) and p.length == 399
+    np.testing.assert_array_equal(p.values, u16[10])
+    np.testing.assert_array_equal(p.points[:, 0], np.arange(400) + 0.5)
+    with pytest.raises(tr.InvalidArgument, match="channel 1 of an image of 1 channel"):
+        client.probe(("probe_u16", 1), [(1, 1)])
+    with pytest.raises(tr.NotFound):
+        client.profile("nosuch", (0, 0), (1, 1))

@@ -14,13 +14,13 @@ all deriving from tilerender.TileRenderError.
 """
 
 from tilerender._client import DEFAULT_ADDRESS, Client, RenderFuture
-from tilerender._types import EncodedImage, Image, ImageInfo, Layer, Timings
+from tilerender._types import EncodedImage, Image, ImageInfo, Layer, Samples, Timings
 from tilerender.errors import (Aborted, AlreadyExists, Cancelled, DataLoss, DeadlineExceeded, FailedPrecondition,
                                Internal, InvalidArgument, NotFound, OutOfRange, PermissionDenied, ResourceExhausted,
                                TileRenderError, Unauthenticated, Unavailable, Unimplemented, Unknown)
 
 __all__ = [
-    "Client", "RenderFuture", "Layer", "Image", "EncodedImage", "ImageInfo", "Timings", "DEFAULT_ADDRESS",
+    "Client", "RenderFuture", "Layer", "Image", "EncodedImage", "ImageInfo", "Samples", "Timings", "DEFAULT_ADDRESS",
     "TileRenderError", "Cancelled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists",
     "PermissionDenied", "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange", "Unimplemented",
     "Internal", "Unavailable", "DataLoss", "Unauthenticated",

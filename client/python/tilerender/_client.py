@@ -11,8 +11,8 @@ import grpc
 import numpy as np
 
 from tilerender import errors
-from tilerender._types import (SUPPORTED_DTYPES, ColorLike, EncodedImage, Image, ImageInfo, LayerLike, pixel_type_of,
-                               render_proto, result_of, to_layer)
+from tilerender._types import (_INTERPOLATIONS, SUPPORTED_DTYPES, ColorLike, EncodedImage, Image, ImageInfo, LayerLike,
+                               Samples, _choice, pixel_type_of, render_proto, result_of, to_layer)
 from tilerender.v1 import tilerender_pb2 as pb
 from tilerender.v1 import tilerender_pb2_grpc as pb_grpc
 
@@ -136,6 +136,45 @@ class Client:
     def stats(self, timeout: Optional[float] = None) -> pb.Stats:
         """Renders, latencies, caches and queue (the proto's Stats)."""
         return _call(self._stub.GetStats, pb.GetStatsRequest(), **self._kw(timeout))
+
+    # -- values -----------------------------------------------------------------------------------
+    def probe(self, images: Union[str, Tuple[str, int], Sequence[Union[str, Tuple[str, int]]]], points: Any, *,
+              interpolation: str = "nearest", level: int = 0,
+              timeout: Optional[float] = None) -> Union[Samples, List[Samples]]:
+        """Raw values at world points (image pixel coordinates; pixel (i, j) covers [i, i+1) x [j, j+1)).
+
+        ``images``: an id, (id, channel), or a list of them (then a list of Samples comes back);
+        ``points``: anything numpy reads as (N, 2) x, y. Values are what the image stores (exact
+        for nearest), read through the daemon's host cache, never colors."""
+        single = isinstance(images, str) or (isinstance(images, tuple) and len(images) == 2 and isinstance(images[1], int))
+        targets = [images] if single else list(images)
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        req = pb.ProbeRequest(interpolation=_choice(_INTERPOLATIONS, interpolation, "interpolation"), level=level)
+        for t in targets:
+            image_id, channel = (t, 0) if isinstance(t, str) else t
+            req.layers.add(image_id=image_id, channel=channel)
+        for x, y in pts:
+            req.points.add(x=float(x), y=float(y))
+        first = req.layers[0].image_id if req.layers else ""
+        r = _call(self._stub.Probe, req, **self._kw(timeout, first))
+        out = [Samples.from_proto(l.image_id, l.channel, l.level, l.samples) for l in r.layers]
+        return out[0] if single else out
+
+    def profile(self, image: Union[str, Tuple[str, int]], start: Tuple[float, float], end: Tuple[float, float], *,
+                samples: int = 0, interpolation: str = "nearest", level: int = 0,
+                timeout: Optional[float] = None) -> Samples:
+        """Raw values along the line from ``start`` to ``end`` (x, y world points, both included):
+        ``samples`` evenly spaced points (0: one per pixel of the level). The result's ``points``
+        says where each was taken."""
+        image_id, channel = (image, 0) if isinstance(image, str) else image
+        req = pb.ProfileRequest(image_id=image_id, channel=channel, samples=samples, level=level,
+                                interpolation=_choice(_INTERPOLATIONS, interpolation, "interpolation"))
+        req.to.x, req.to.y = float(end[0]), float(end[1])
+        setattr(getattr(req, "from"), "x", float(start[0]))
+        setattr(getattr(req, "from"), "y", float(start[1]))
+        r = _call(self._stub.Profile, req, **self._kw(timeout, image_id))
+        points = np.array([[p.x, p.y] for p in r.points], dtype=np.float64).reshape(-1, 2)
+        return Samples.from_proto(image_id, channel, r.level, r.samples, points=points, length=r.length)
 
     # -- images -----------------------------------------------------------------------------------
     def images(self, timeout: Optional[float] = None) -> List[ImageInfo]:

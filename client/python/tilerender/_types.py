@@ -302,3 +302,32 @@ class ImageInfo:
 
 def pixel_type_of(dtype: np.dtype) -> int:
     return _PIXEL_TYPES[np.dtype(dtype)]
+
+
+@dataclasses.dataclass(frozen=True)
+class Samples:
+    """Raw values of one image at points (Client.probe) or along a line (Client.profile).
+
+    ``values``: float64, shape (N,) for a scalar image or (N, C) for RGB(A), the stored values
+    (NaN where the pixel is NaN, and where the point lies outside the image); ``inside``: bool (N,),
+    False where the point is outside (absent); ``level``: the pyramid level read. A profile also has
+    ``points`` (N, 2) x, y where each sample was taken and ``length`` in world units."""
+    image_id: str
+    channel: int
+    level: int
+    values: np.ndarray
+    inside: np.ndarray
+    points: Optional[np.ndarray] = None
+    length: float = 0.0
+
+    @staticmethod
+    def from_proto(image_id: str, channel: int, level: int, samples: Sequence[pb.Sample], **extra: Any) -> "Samples":
+        n = len(samples)
+        width = max((len(s.values) for s in samples), default=1)
+        values = np.full((n, width), np.nan)
+        inside = np.zeros(n, dtype=bool)
+        for i, s in enumerate(samples):
+            inside[i] = s.inside
+            if s.inside:
+                values[i, :len(s.values)] = s.values
+        return Samples(image_id, channel, level, values[:, 0] if width == 1 else values, inside, **extra)
