@@ -11,6 +11,7 @@
 #include "core/engine_state.h"
 #include "core/gl/gl_objects.h"
 #include "core/image/value_range.h"
+#include "core/render/auto_contrast.h"
 #include "core/render/paged_draw.h"
 #include "core/render/resolve.h"
 
@@ -391,6 +392,36 @@ Result<std::future<Result<RenderOutput>>> Engine::SubmitEncoded(const RenderRequ
   return future;
 }
 
+namespace {
+
+// The value pass of one auto-contrast layer (render thread): its tiles drawn as data values, the
+// percentiles of those it shows become its limits. Nothing finite visible: it keeps its contrast.
+Status ApplyAutoContrast(EngineState& s, const View& view, ResolvedLayer* layer, PreparedLayer* prepared,
+                         RenderTimings* timings) {
+  TR_RETURN_IF_ERROR(s.renderer->BeginValues(view, *layer));
+  RenderTimings pass;
+  const Status drawn = DrawLayersPaged(*s.renderer, *s.gpu, *s.fetcher, view, {layer}, {prepared}, &pass);
+  s.gpu->UnpinAll();
+  Result<std::vector<float>> values = s.renderer->FinishValues(view);
+  TR_RETURN_IF_ERROR(drawn);
+  TR_RETURN_IF_ERROR(values.status());
+  timings->tiles_paged_in += pass.tiles_paged_in;
+  const std::optional<AutoLimits> limits = Percentiles(*values, layer->auto_contrast->lo_percentile, layer->auto_contrast->hi_percentile);
+  if (!limits) return Status::Ok();
+  double lo = limits->lo, hi = limits->hi;
+  // One value everywhere: a ramp one unit wide from it (integers: that value black, the next white).
+  if (!(hi > lo) || static_cast<float>(hi - lo) == 0.f) hi = lo + std::max(1.0, std::abs(lo) * 1e-6);
+  layer->lo.fill(static_cast<float>(lo));
+  layer->range.fill(static_cast<float>(hi - lo));
+  layer->contrast.lo = lo;
+  layer->contrast.hi = hi;
+  layer->contrast.automatic = true;
+  layer->contrast.samples = limits->samples;
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status Engine::Submit(const RenderRequest& request, CancelFn cancelled, std::function<void(Result<Frame>)> done) {
   TR_ASSIGN_OR_RETURN(ResolvedRender resolved, ResolveRender(request, state_->limits));
   std::shared_ptr<RenderThread> thread = state_->thread();
@@ -437,7 +468,13 @@ Status Engine::Submit(const RenderRequest& request, CancelFn cancelled, std::fun
     Result<Frame> frame = Cancelled("render cancelled before it started");
     if (!cancelled || !cancelled()) {
       RenderTimings timings;
-      Status st = s->renderer->Begin(resolved->view, resolved->background);
+      // Viewport auto-contrast first: each such layer drawn as values, its limits from them.
+      Status st;
+      for (size_t i = 0; i < resolved->layers.size() && st.ok(); ++i) {
+        ResolvedLayer& l = resolved->layers[i];
+        if (l.auto_contrast) st = ApplyAutoContrast(*s, resolved->view, &l, &(*prepared)[i], &timings);
+      }
+      if (st.ok()) st = s->renderer->Begin(resolved->view, resolved->background);
       const std::vector<ResolvedLayer>& layers = resolved->layers;
       for (size_t i = 0; i < layers.size() && st.ok();) {
         // Additive layers of one image's planes: one pass (unless disabled), byte-identical.
@@ -455,6 +492,9 @@ Status Engine::Submit(const RenderRequest& request, CancelFn cancelled, std::fun
       frame = st.ok() ? s->renderer->Finish(resolved->view, resolved->background.a < 1.f) : Result<Frame>(st);
       if (frame.ok() && resolved->scale_bar) DrawScaleBar(resolved->scale_bar_plan, *resolved->scale_bar, &*frame);
       if (frame.ok()) {
+        for (const ResolvedLayer& l : layers) {
+          if (l.image->info().desc.channels == 1) frame->contrasts.push_back(l.contrast);
+        }
         frame->timings.fetch_ms = fetch_ms;
         frame->timings.queue_ms = queue_ms;
         frame->timings.tiles_drawn = timings.tiles_drawn;

@@ -127,6 +127,11 @@ Result<RenderRequest> FromProto(const v1::RenderRequest& r, const ImageLookup& l
     layer.channel = l.channel();
     TR_ASSIGN_OR_RETURN(layer.colormap, FromProto(l.colormap()));
     if (l.has_contrast()) layer.contrast = Contrast{l.contrast().lo(), l.contrast().hi()};
+    if (l.has_auto_contrast()) {
+      const v1::AutoContrast& a = l.auto_contrast();
+      layer.auto_contrast = a.lo_percentile() == 0 && a.hi_percentile() == 0 ? AutoContrast{}
+                                                                               : AutoContrast{a.lo_percentile(), a.hi_percentile()};
+    }
     for (const v1::Contrast& cc : l.channel_contrast()) layer.channel_contrast.push_back({cc.lo(), cc.hi()});
     if (l.has_gamma()) layer.gamma = l.gamma();
     if (l.has_opacity()) layer.opacity = l.opacity();
@@ -207,6 +212,14 @@ void ToProto(const RenderOutput& o, v1::RenderResponse* out) {
   out->set_height(o.height);
   out->set_has_alpha(o.has_alpha);
   out->set_scale_bar_um(o.scale_bar_um);
+  for (const ContrastUsed& c : o.contrasts) {
+    v1::ContrastUsed* u = out->add_contrasts();
+    u->set_layer(static_cast<uint32_t>(c.layer));
+    u->set_lo(c.lo);
+    u->set_hi(c.hi);
+    u->set_automatic(c.automatic);
+    u->set_samples(c.samples);
+  }
   out->set_format(ToProto(o.format));
   v1::Timings* t = out->mutable_timings();
   t->set_fetch_ms(o.timings.fetch_ms);

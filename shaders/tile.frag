@@ -17,6 +17,8 @@
 // scalar channel is one gather instead of four fetches, of RGB three instead of twelve (on
 // llvmpipe the 1024-wide RGB fit view draws in ~24 ms instead of ~37). A gather returns the texels
 // themselves, so the arithmetic after it, and the pixels, are the same as with fetches (tested).
+// VALUES: 1 for the value pass of viewport auto-contrast (scalar, PLANES 1): the sampled data value
+// and a coverage of 1 into an RG32F target, no color.
 // PLANES: 1, or 2 to 4 for the one-pass composite of additive scalar layers of one image (its
 // planes' tiles at the same level, so the same tile grid and ownership): each plane's premultiplied
 // color is rounded to 8 bits (to nearest, ties to even, as the conversion into the RGBA8 target
@@ -199,6 +201,15 @@ void main() {
 #else
   vec4 v;
   if (!Sample(u_tex, v)) discard;
+#if VALUES
+  // The value pass of viewport auto-contrast: the data value this pixel shows, and coverage.
+  float value = v.r * u_scale;
+#if !FLOAT && !LINEAR
+  value = round(value);  // a normalised integer texel back to its integer exactly
+#endif
+  o_color = vec4(value, 1.0, 0.0, 0.0);
+  return;
+#endif
 
   vec4 color;
 #if CHANNELS == 1

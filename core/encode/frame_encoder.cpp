@@ -57,6 +57,7 @@ Result<RenderOutput> EncodeFrame(Frame frame, const EncodeSpec& spec) {
   out.height = frame.height;
   out.has_alpha = frame.has_alpha;
   out.scale_bar_um = frame.scale_bar_um;
+  out.contrasts = frame.contrasts;
   out.timings = frame.timings;
   uint8_t* px = frame.rgba.data();
   const size_t n = static_cast<size_t>(frame.width) * frame.height;

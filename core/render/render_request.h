@@ -49,6 +49,13 @@ struct Contrast {
   double hi = 1;
 };
 
+/// Viewport auto-contrast: the layer's contrast limits are these percentiles (0..100, lo < hi) of
+/// the values it shows in this render (its samples at the level drawn, NaN and inf left out).
+struct AutoContrast {
+  double lo_percentile = 0.5;
+  double hi_percentile = 99.5;
+};
+
 struct Layer {
   ImageHandle image;
   int channel = 0;        ///< which plane of an image of several (fluorescence channels)
@@ -63,6 +70,9 @@ struct Layer {
   Interpolation interpolation = Interpolation::kNearest;
   Blending blending = Blending::kTranslucent;
   bool visible = true;
+  /// Scalar layers: contrast from the visible values, overriding `contrast` (which stays the
+  /// fallback when nothing finite is visible).
+  std::optional<AutoContrast> auto_contrast;
 };
 
 /// A scale bar in a corner of the snapshot (images with a known pixel size).
@@ -95,6 +105,15 @@ struct RenderRequest {
 /// Asked before a queued render starts: true drops it with CANCELLED (client gone, deadline passed).
 using CancelFn = std::function<bool()>;
 
+/// The contrast limits a scalar layer was drawn with (the response tells a client what auto-contrast
+/// chose).
+struct ContrastUsed {
+  int layer = 0;           ///< index in the request's layers
+  double lo = 0, hi = 0;
+  bool automatic = false;  ///< from auto-contrast (else the layer's contrast or its default)
+  int64_t samples = 0;     ///< automatic: the visible finite values the percentiles came from
+};
+
 struct RenderTimings {
   double fetch_ms = 0;     ///< reading and decoding tiles not resident, on the workers, before queueing
   double queue_ms = 0;     ///< waiting for the render thread
@@ -111,6 +130,7 @@ struct Frame {
   int height = 0;
   bool has_alpha = false;  ///< background not opaque
   double scale_bar_um = 0; ///< the scale bar drawn, in micrometres (0: none)
+  std::vector<ContrastUsed> contrasts;  ///< one per visible scalar layer
   std::vector<uint8_t> rgba;
   RenderTimings timings;
 };
@@ -121,6 +141,7 @@ struct RenderOutput {
   int height = 0;
   bool has_alpha = false;
   double scale_bar_um = 0;  ///< the scale bar drawn, in micrometres (0: none)
+  std::vector<ContrastUsed> contrasts;  ///< one per visible scalar layer
   std::vector<uint8_t> data;  ///< PNG, JPEG or WebP file bytes, or top-down straight-alpha RGBA8
   RenderTimings timings;
 };

@@ -97,10 +97,72 @@ bool Renderer::ContextHasGather() {
   return false;
 }
 
-std::vector<std::string> Renderer::Defines(int channels, bool is_float, bool linear, int planes) const {
+std::vector<std::string> Renderer::Defines(int channels, bool is_float, bool linear, int planes, bool values) const {
   return {"CHANNELS " + std::to_string(channels), "LINEAR " + std::to_string(linear ? 1 : 0),
           "PLANES " + std::to_string(planes), "FLOAT " + std::to_string(is_float ? 1 : 0),
-          "GATHER " + std::to_string(gather_ ? 1 : 0)};
+          "GATHER " + std::to_string(gather_ ? 1 : 0), "VALUES " + std::to_string(values ? 1 : 0)};
+}
+
+Result<const Renderer::Program*> Renderer::ValueProgram(bool is_float, bool linear) {
+  Program& p = value_programs_[(is_float ? 2 : 0) + (linear ? 1 : 0)];
+  if (!p.program) {
+    TR_ASSIGN_OR_RETURN(p.program, gl::BuildProgram("tile.vert", "tile.frag", Defines(1, is_float, linear, 1, true)));
+    for (const char* name : kTileUniforms) p.uniforms[name] = glGetUniformLocation(p.program.get(), name);
+  }
+  return &p;
+}
+
+Status Renderer::BeginValues(const View& view, const ResolvedLayer& layer) {
+  // The program first (compiled on first use): DrawTiles then only picks it.
+  TR_RETURN_IF_ERROR(ValueProgram(layer.image->info().desc.type == PixelType::kFloat32,
+                                  layer.interpolation == Interpolation::kLinear).status());
+  Target& t = values_target_;
+  if (t.width != view.width || t.height != view.height) {
+    t = Target{};
+    t.fbo = gl::CreateFramebuffer();
+    t.color = gl::CreateRenderbuffer();
+    glBindRenderbuffer(GL_RENDERBUFFER, t.color.get());
+    glRenderbufferStorage(GL_RENDERBUFFER, GL_RG32F, view.width, view.height);
+    glBindFramebuffer(GL_FRAMEBUFFER, t.fbo.get());
+    glFramebufferRenderbuffer(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_RENDERBUFFER, t.color.get());
+    const GLenum fb = glCheckFramebufferStatus(GL_FRAMEBUFFER);
+    const gl::GlError err = gl::TakeGlError();
+    if (fb != GL_FRAMEBUFFER_COMPLETE || err != gl::GlError::kNone) {
+      t = Target{};
+      const std::string what = "a " + std::to_string(view.width) + "x" + std::to_string(view.height) + " value target";
+      if (err != gl::GlError::kNone) return gl::GlStatus(err, what);
+      return Internal(what + " is incomplete (status 0x" + std::to_string(fb) + ")");
+    }
+    t.width = view.width;
+    t.height = view.height;
+  }
+  glBindFramebuffer(GL_FRAMEBUFFER, t.fbo.get());
+  glViewport(0, 0, view.width, view.height);
+  glDisable(GL_DEPTH_TEST);
+  glDisable(GL_SCISSOR_TEST);
+  glDisable(GL_BLEND);
+  glClearColor(0, 0, 0, 0);
+  glClear(GL_COLOR_BUFFER_BIT);
+  values_mode_ = true;
+  return Status::Ok();
+}
+
+Result<std::vector<float>> Renderer::FinishValues(const View& view) {
+  values_mode_ = false;
+  const size_t pixels = static_cast<size_t>(view.width) * static_cast<size_t>(view.height);
+  std::vector<float> rg(pixels * 2);
+  glBindBuffer(GL_PIXEL_PACK_BUFFER, 0);
+  glPixelStorei(GL_PACK_ALIGNMENT, 4);
+  glPixelStorei(GL_PACK_ROW_LENGTH, 0);
+  glReadPixels(0, 0, view.width, view.height, GL_RG, GL_FLOAT, rg.data());
+  TR_RETURN_IF_ERROR(gl::CheckGl("reading the value pass"));
+  std::vector<float> values;
+  for (size_t i = 0; i < pixels; ++i) {
+    if (rg[2 * i + 1] > 0.5f) values.push_back(rg[2 * i]);
+  }
+  // A large target is not kept (as Finish does for frames).
+  if (static_cast<int64_t>(view.width) * view.height > kKeptTargetPixels) values_target_ = Target{};
+  return values;
 }
 
 Result<std::unique_ptr<Renderer>> Renderer::Create(bool pbo_readback, bool gather) {
@@ -217,6 +279,24 @@ void Renderer::DrawQuads(const Program& p, const View& view, double scale, const
 void Renderer::DrawTiles(const View& view, const ResolvedLayer& layer, const std::vector<DrawTile>& tiles) {
   if (tiles.empty()) return;
   const ImageDesc& desc = layer.image->info().desc;
+  if (values_mode_) {
+    // The value pass: the values themselves, no colormap, no blending.
+    Result<const Program*> vp = ValueProgram(desc.type == PixelType::kFloat32, layer.interpolation == Interpolation::kLinear);
+    if (!vp.ok()) return;  // not reached: BeginValues built it
+    const Program& p = **vp;
+    glUseProgram(p.program.get());
+    glBindVertexArray(vao_.get());
+    SetViewUniforms(p, view, layer);
+    glUniform1i(p["u_tex"], kUnitTile);
+    glDisable(GL_BLEND);
+    glActiveTexture(GL_TEXTURE0 + kUnitTile);
+    const double scale = std::ldexp(1.0, layer.level);
+    for (const DrawTile& t : tiles) {
+      glBindTexture(GL_TEXTURE_2D, t.texture);
+      DrawQuads(p, view, scale, t.core);
+    }
+    return;
+  }
   const Program& p = programs_[ProgramIndex(desc, layer.interpolation)];
   glUseProgram(p.program.get());
   glBindVertexArray(vao_.get());

@@ -52,6 +52,13 @@ class Renderer {
   /// Waits for the GPU and reads the pixels back (draw and readback times in the frame's timings).
   Result<Frame> Finish(const View& view, bool has_alpha);
 
+  /// The value pass of viewport auto-contrast: binds a float target of the view's size; DrawTiles
+  /// of scalar layers then writes the data values the pixels show (same sampling as their colors)
+  /// until FinishValues, which returns them (pixels the layer does not cover, or NaN, left out).
+  /// Call before Begin, for one scalar layer.
+  Status BeginValues(const View& view, const ResolvedLayer& layer);
+  Result<std::vector<float>> FinishValues(const View& view);
+
  private:
   struct Program {
     gl::Program program;
@@ -73,7 +80,9 @@ class Renderer {
   void DrawQuads(const Program& p, const View& view, double scale, const PixelRect& core);
 
   /// The program's defines (tile.frag).
-  std::vector<std::string> Defines(int channels, bool is_float, bool linear, int planes) const;
+  std::vector<std::string> Defines(int channels, bool is_float, bool linear, int planes, bool values = false) const;
+  /// The value-pass program of a scalar layer (built on first use).
+  Result<const Program*> ValueProgram(bool is_float, bool linear);
 
   std::array<Program, 8> programs_;  // scalar integer, scalar float, RGB, RGBA x nearest, linear
   /// Composite programs, PLANES 2..kMaxCompositePlanes x integer, float x nearest, linear; built on
@@ -91,6 +100,9 @@ class Renderer {
   std::chrono::steady_clock::time_point begin_;  // of the frame being drawn
   gl::Buffer pack_buffer_;
   size_t pack_buffer_size_ = 0;
+  std::array<Program, 4> value_programs_;  // integer, float x nearest, linear
+  Target values_target_;                   // RG32F: value, coverage
+  bool values_mode_ = false;
 };
 
 }  // namespace tilerender

@@ -100,6 +100,18 @@ Result<ResolvedLayer> ResolveLayer(const Layer& layer, size_t index, const View&
     }
   }
 
+  r.index = static_cast<int>(index);
+  r.contrast = {static_cast<int>(index), base.lo, base.hi, false, 0};
+  if (layer.auto_contrast) {
+    const AutoContrast& a = *layer.auto_contrast;
+    if (info.desc.channels != 1) return InvalidArgument(where + ": auto-contrast applies to single-channel images only");
+    if (!(a.lo_percentile >= 0 && a.lo_percentile < a.hi_percentile && a.hi_percentile <= 100)) {
+      return InvalidArgument(where + ": auto-contrast percentiles must satisfy 0 <= lo < hi <= 100, got " +
+                             ShortNumber(a.lo_percentile) + ", " + ShortNumber(a.hi_percentile));
+    }
+    r.auto_contrast = a;
+  }
+
   if (info.desc.channels == 1) {
     auto lut = ResolveColormap(layer.colormap);
     if (!lut.ok()) return InvalidArgument(where + ": " + lut.status().message());

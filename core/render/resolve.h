@@ -26,6 +26,10 @@ struct ResolvedLayer {
   float opacity = 1;
   Interpolation interpolation = Interpolation::kNearest;
   Blending blending = Blending::kTranslucent;
+  int index = 0;  ///< in the request's layers
+  /// Scalar layers: the limits lo/range came from (double), replaced by auto-contrast's.
+  ContrastUsed contrast;
+  std::optional<AutoContrast> auto_contrast;
 };
 
 struct ResolvedRender {
