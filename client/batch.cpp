@@ -18,7 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-const std::set<std::string> kLayerFields = {"colormap", "contrast", "channel_contrast", "gamma", "opacity",
+const std::set<std::string> kLayerFields = {"colormap", "contrast", "auto_contrast", "channel_contrast", "gamma", "opacity",
                                             "interpolation", "blending", "visible", "channel"};
 const std::set<std::string> kViewFields = {"name", "image", "layers", "size", "center", "zoom",
                                            "rotation", "background", "format", "png_level", "quality", "lossless", "output", "scale_bar"};
@@ -95,6 +95,10 @@ Status ApplyLayerFields(const json& obj, v1::Layer* layer, const Where& w) {
       TR_ASSIGN_OR_RETURN(auto p, Pair(v, key, w));
       layer->mutable_contrast()->set_lo(p.first);
       layer->mutable_contrast()->set_hi(p.second);
+    } else if (key == "auto_contrast") {
+      TR_ASSIGN_OR_RETURN(auto p, Pair(v, key, w));
+      layer->mutable_auto_contrast()->set_lo_percentile(p.first);
+      layer->mutable_auto_contrast()->set_hi_percentile(p.second);
     } else if (key == "channel_contrast") {
       if (!v.is_array() || v.size() != 3) return w.Error(key, "must be three [lo, hi] pairs");
       layer->clear_channel_contrast();

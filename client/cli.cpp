@@ -412,6 +412,12 @@ int Main(int argc, char** argv) {
                 out_path.c_str(), r->width(), r->height(), r->data().size(), t.fetch_ms(), t.queue_ms(), t.draw_ms(),
                 t.readback_ms(), t.encode_ms(), t.total_ms(), t.tiles_drawn(), t.tiles_paged_in());
     if (r->scale_bar_um() > 0) std::printf("scale bar: %g um\n", r->scale_bar_um());
+    for (const v1::ContrastUsed& c : r->contrasts()) {
+      if (c.automatic()) {
+        std::printf("layer %u auto-contrast: %s,%s (%lld values)\n", c.layer(), Number(c.lo()).c_str(), Number(c.hi()).c_str(),
+                    static_cast<long long>(c.samples()));
+      }
+    }
     return 0;
   }
   return 2;

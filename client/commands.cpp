@@ -15,6 +15,8 @@ void AddRenderOptions(CLI::App* c, RenderArgs* a) {
   c->add_option("--size", a->size, "WxH of the output")->capture_default_str();
   c->add_option("--colormap", a->colormap, "colormap name (default gray)");
   c->add_option("--contrast", a->contrast, "LO,HI (default: [0,255] for uint8, the image range otherwise)");
+  c->add_option("--auto-contrast", a->auto_contrast,
+                "LO,HI percentiles of the values in view (e.g. 0.5,99.5) as contrast limits; the limits used are printed");
   c->add_option("--gamma", a->gamma, "gamma > 0 (default 1)");
   c->add_option("--interp", a->interp, "nearest or linear")->check(CLI::IsMember({"nearest", "linear"}))->capture_default_str();
   c->add_option("--background", a->background, "#RRGGBB or #RRGGBBAA (default opaque black)");
@@ -80,6 +82,14 @@ Result<v1::RenderRequest> BuildRenderRequest(const RenderArgs& a) {
     if (!ParsePair(a.contrast, ',', &lo, &hi)) return InvalidArgument("--contrast '" + a.contrast + "' must be LO,HI");
     layer->mutable_contrast()->set_lo(lo);
     layer->mutable_contrast()->set_hi(hi);
+  }
+  if (!a.auto_contrast.empty()) {
+    double lo, hi;
+    if (!ParsePair(a.auto_contrast, ',', &lo, &hi)) {
+      return InvalidArgument("--auto-contrast '" + a.auto_contrast + "' must be LO,HI percentiles");
+    }
+    layer->mutable_auto_contrast()->set_lo_percentile(lo);
+    layer->mutable_auto_contrast()->set_hi_percentile(hi);
   }
   if (a.gamma) layer->set_gamma(*a.gamma);
   layer->set_interpolation(a.interp == "linear" ? v1::LINEAR : v1::NEAREST);

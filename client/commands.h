@@ -17,6 +17,7 @@ struct RenderArgs {
   std::string size = "1024x768";
   std::string colormap;
   std::string contrast;    // "LO,HI"
+  std::string auto_contrast;  // "LO,HI" percentiles
   std::optional<double> gamma;
   std::string interp = "nearest";
   std::string background;  // "#RRGGBB" or "#RRGGBBAA"

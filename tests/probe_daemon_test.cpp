@@ -189,6 +189,17 @@ TEST_F(ProbeDaemonTest, HttpJsonAndTheCli) {
   ASSERT_EQ(RunCommand(Cli(d_) + " profile u16 0.5,2.5 3.5,2.5 -n 4 2>&1", &out), 0) << out;
   EXPECT_NE(out.find("length 3, 4 samples"), std::string::npos) << out;
   EXPECT_NE(out.find("3 3.5 2.5 " + std::to_string(U16(3, 2)) + "\n"), std::string::npos) << out;
+  // Auto-contrast from the CLI: the limits chosen are printed (the values in a 4 x 3 view at zoom 1).
+  ASSERT_EQ(RunCommand(Cli(d_) + " render --id u16 --size 4x3 --zoom 1 --center 2,1.5 --auto-contrast 0,100 -o " +
+                           d_.data_root() + "/auto.png 2>&1",
+                       &out),
+            0)
+      << out;
+  uint16_t lo = 65535, hi = 0;
+  for (int y = 0; y < 3; ++y) {
+    for (int x = 0; x < 4; ++x) lo = std::min(lo, U16(x, y)), hi = std::max(hi, U16(x, y));
+  }
+  EXPECT_NE(out.find("layer 0 auto-contrast: " + std::to_string(lo) + "," + std::to_string(hi) + " (12 values)"), std::string::npos) << out;
   EXPECT_EQ(RunCommand(Cli(d_) + " probe 1:2 -i u16 2>&1", &out), 2) << out;
   EXPECT_EQ(RunCommand(Cli(d_) + " probe 1,2 -i nosuch 2>&1", &out), 1) << out;
 }

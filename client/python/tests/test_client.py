@@ -371,3 +371,23 @@ def test_probe_and_profile_give_the_arrays_values(client, daemon):
         client.probe(("probe_u16", 1), [(1, 1)])
     with pytest.raises(tr.NotFound):
         client.profile("nosuch", (0, 0), (1, 1))
+
+
+def test_auto_contrast_limits_are_numpys_percentiles_of_what_is_in_view(client):
+    """Viewport auto-contrast (#15): the limits returned equal np.percentile of the visible pixels
+    (nearest, level 0: exact), and the pixels equal a render with those limits given."""
+    a = pattern((200, 300), np.uint16, seed=7)
+    a[::37, ::11] = 65000  # outliers the percentiles cut
+    client.upload(a, "auto16")
+    img = client.render("auto16", size=(300, 200), zoom=1, colormap="magma", auto_contrast=(1, 99))
+    lo, hi = img.contrasts[0]
+    assert (lo, hi) == tuple(np.percentile(a.astype(np.float64), [1, 99]))
+    assert hi < 65000
+    same = client.render("auto16", size=(300, 200), zoom=1, colormap="magma", contrast=(lo, hi))
+    np.testing.assert_array_equal(same, img)
+    # Only what is in view: the top-left 100 x 80 pixels at zoom 2 (each pixel four times).
+    part = client.render("auto16", size=(200, 160), zoom=2, center=(50, 40), auto_contrast=(5, 95))
+    view = a[:80, :100].astype(np.float64).repeat(2, 0).repeat(2, 1)
+    assert part.contrasts[0] == tuple(np.percentile(view, [5, 95]))
+    png = client.render("auto16", size=(64, 64), auto_contrast=(0.5, 99.5), format="png")
+    assert png.contrasts[0][0] < png.contrasts[0][1]

@@ -273,13 +273,14 @@ class Client:
         """One snapshot.
 
         Either an image id (or Layer, or dict) with that layer's keywords — ``colormap``,
-        ``contrast``, ``channel``, ``gamma``, ``opacity``, ``interpolation``, ``blending`` — or
+        ``contrast``, ``auto_contrast``, ``channel``, ``gamma``, ``opacity``, ``interpolation``, ``blending`` — or
         ``layers=[...]`` (Layers, dicts or ids). The view: ``size=(W, H)``, ``center=(x, y)`` in image
         pixels (default the middle), ``zoom`` output pixels per image pixel (default: fit),
         ``rotation`` degrees clockwise, ``mirror``, ``background`` ("#RRGGBB[AA]" or floats),
         ``scale_bar`` (True or a corner). ``format``: "array" (default: an (H, W, 4) uint8
         :class:`Image`, straight alpha), "png", "jpeg" or "webp" (an :class:`EncodedImage`), with
-        ``quality``, ``lossless``, ``png_level``.
+        ``quality``, ``lossless``, ``png_level``. The result's ``contrasts`` maps each
+        single-channel layer's index to the (lo, hi) it was drawn with (what ``auto_contrast`` chose).
         """
         request = self.render_request(image, **kwargs)
         return result_of(_call(self._stub.Render, request, **self._kw(timeout, request.layers[0].image_id)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -35,7 +35,9 @@ class Layer:
     :data:`ColormapLike` (scalar images). ``contrast``: (lo, hi) mapped to 0 and 1 (default: the
     daemon's: the file's window, [0, 255] for uint8, else the value range). ``channel_contrast``: three
     (lo, hi) for R, G, B. ``interpolation``: "nearest" or "linear". ``blending``: "translucent",
-    "additive", "opaque", "minimum" or "maximum".
+    "additive", "opaque", "minimum" or "maximum". ``auto_contrast``: (lo, hi) percentiles of the
+    values in view as the contrast limits (e.g. (0.5, 99.5)); the limits used come back in the
+    result's ``contrasts``.
     """
 
     image: str
@@ -48,6 +50,7 @@ class Layer:
     interpolation: str = "nearest"
     blending: str = "translucent"
     visible: bool = True
+    auto_contrast: Optional[Tuple[float, float]] = None
 
 
 LayerLike = Union[Layer, str, Mapping[str, Any]]
@@ -142,6 +145,9 @@ def layer_proto(layer: Layer) -> pb.Layer:
         p.opacity = float(layer.opacity)
     if not layer.visible:
         p.visible = False
+    if layer.auto_contrast is not None:
+        lo, hi = layer.auto_contrast
+        p.auto_contrast.lo_percentile, p.auto_contrast.hi_percentile = float(lo), float(hi)
     return p
 
 
@@ -201,10 +207,12 @@ class Image(np.ndarray):
 
     timings: Optional[Timings]
     scale_bar_um: float
+    contrasts: Dict[int, Tuple[float, float]]
 
     def __array_finalize__(self, obj: Any) -> None:
         self.timings = getattr(obj, "timings", None)
         self.scale_bar_um = getattr(obj, "scale_bar_um", 0.0)
+        self.contrasts = getattr(obj, "contrasts", {})
 
     def _repr_png_(self) -> Optional[bytes]:
         if self.ndim == 3 and self.shape[2] in (3, 4) and self.dtype == np.uint8:
@@ -221,6 +229,7 @@ class EncodedImage(bytes):
     height: int
     timings: Optional[Timings]
     scale_bar_um: float
+    contrasts: Dict[int, Tuple[float, float]]
 
     def _repr_png_(self) -> Optional[bytes]:
         return bytes(self) if self.format == "png" else None
@@ -247,17 +256,21 @@ _FORMAT_NAMES = {pb.PNG: "png", pb.JPEG: "jpeg", pb.WEBP: "webp", pb.RAW_RGBA8: 
 def result_of(response: pb.RenderResponse) -> Union[Image, EncodedImage]:
     """The Image (raw RGBA) or EncodedImage (PNG, JPEG, WebP) of a RenderResponse."""
     timings = Timings.from_proto(response.timings)
+    # The contrast limits each single-channel layer was drawn with, by layer index.
+    contrasts = {c.layer: (c.lo, c.hi) for c in response.contrasts}
     if response.format == pb.RAW_RGBA8:
         pixels = np.frombuffer(response.data, dtype=np.uint8).reshape(response.height, response.width, 4).copy()
         image = pixels.view(Image)
         image.timings = timings
         image.scale_bar_um = response.scale_bar_um
+        image.contrasts = contrasts
         return image
     encoded = EncodedImage(response.data)
     encoded.format = _FORMAT_NAMES.get(response.format, "png")
     encoded.width, encoded.height = response.width, response.height
     encoded.timings = timings
     encoded.scale_bar_um = response.scale_bar_um
+    encoded.contrasts = contrasts
     return encoded
 
 
