@@ -253,6 +253,10 @@ Result<ImageHandle> Engine::LoadImage(std::shared_ptr<ImageSource> source, const
                                                 options.build_pyramid));
   ImageInfo info = InfoFor(desc, plan);
   std::tie(info.pixel_size_x_um, info.pixel_size_y_um) = source->pixel_size_um();
+  if (options.labels && desc.channels != 1) {
+    return InvalidArgument("labels images have one channel of object ids, not " + std::to_string(desc.channels));
+  }
+  info.labels = options.labels;
   const uint64_t id = state_->next_image_id.fetch_add(1);
   // When the image dies, its tiles leave both caches (GPU textures on the render thread).
   auto on_release = [weak = std::weak_ptr<EngineState>(state_)](uint64_t image) {
@@ -472,7 +476,8 @@ Status Engine::Submit(const RenderRequest& request, CancelFn cancelled, std::fun
       Status st;
       for (size_t i = 0; i < resolved->layers.size() && st.ok(); ++i) {
         ResolvedLayer& l = resolved->layers[i];
-        if (l.auto_contrast) st = ApplyAutoContrast(*s, resolved->view, &l, &(*prepared)[i], &timings);
+        st = s->renderer->PrepareLayerProgram(l);
+        if (st.ok() && l.auto_contrast) st = ApplyAutoContrast(*s, resolved->view, &l, &(*prepared)[i], &timings);
       }
       if (st.ok()) st = s->renderer->Begin(resolved->view, resolved->background);
       const std::vector<ResolvedLayer>& layers = resolved->layers;
@@ -493,7 +498,7 @@ Status Engine::Submit(const RenderRequest& request, CancelFn cancelled, std::fun
       if (frame.ok() && resolved->scale_bar) DrawScaleBar(resolved->scale_bar_plan, *resolved->scale_bar, &*frame);
       if (frame.ok()) {
         for (const ResolvedLayer& l : layers) {
-          if (l.image->info().desc.channels == 1) frame->contrasts.push_back(l.contrast);
+          if (l.image->info().desc.channels == 1 && !l.labels) frame->contrasts.push_back(l.contrast);
         }
         frame->timings.fetch_ms = fetch_ms;
         frame->timings.queue_ms = queue_ms;

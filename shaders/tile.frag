@@ -17,6 +17,7 @@
 // scalar channel is one gather instead of four fetches, of RGB three instead of twelve (on
 // llvmpipe the 1024-wide RGB fit view draws in ~24 ms instead of ~37). A gather returns the texels
 // themselves, so the arithmetic after it, and the pixels, are the same as with fetches (tested).
+// LABELS: 1 for labels images (nearest, scalar, PLANES 1): each object id its hashed color.
 // VALUES: 1 for the value pass of viewport auto-contrast (scalar, PLANES 1): the sampled data value
 // and a coverage of 1 into an RG32F target, no color.
 // PLANES: 1, or 2 to 4 for the one-pass composite of additive scalar layers of one image (its
@@ -61,7 +62,24 @@ uniform vec3 u_gamma;
 uniform float u_opacity;
 uniform int u_blend;         // 0 translucent, 1 additive, 2 opaque, 3 minimum, 4 maximum
 
+uniform uint u_seed;          // labels: the color hash's seed
+uniform uint u_selected;      //   the selected id
+uniform int u_select_mode;    //   0 none, 1 the selected id alone, 2 highlighted (others at 1/4 alpha)
+
 out vec4 o_color;
+
+// A labels id's color (DESIGN §3): a 32-bit integer hash of id and seed (lowbias32), its three low
+// bytes mapped to [64, 255] so no object is near black. Integer arithmetic, exact on every GPU.
+vec3 LabelColor(uint id, uint seed) {
+  uint h = (id * 0x9E3779B1u) ^ (seed * 0x85EBCA77u);
+  h ^= h >> 16;
+  h *= 0x7FEB352Du;
+  h ^= h >> 15;
+  h *= 0x846CA68Bu;
+  h ^= h >> 16;
+  uvec3 c = uvec3(64u) + (uvec3(h & 255u, (h >> 8) & 255u, (h >> 16) & 255u) * 191u) / 255u;
+  return vec3(c) / 255.0;
+}
 
 bool IsNan(float x) { return (floatBitsToUint(x) & 0x7fffffffu) > 0x7f800000u; }
 
@@ -212,7 +230,19 @@ void main() {
 #endif
 
   vec4 color;
-#if CHANNELS == 1
+#if LABELS
+  // Object ids: 0 (and for float data anything below 1, NaN included) is no object.
+  uint id;
+#if FLOAT
+  if (!(v.r >= 1.0)) discard;
+  id = uint(v.r);
+#else
+  id = uint(round(v.r * u_scale));
+  if (id == 0u) discard;
+#endif
+  if (u_select_mode == 1 && id != u_selected) discard;
+  color = vec4(LabelColor(id, u_seed), u_select_mode == 2 && id != u_selected ? 0.25 : 1.0);
+#elif CHANNELS == 1
   float t = clamp((v.r * u_scale - u_lo.x) / u_range.x, 0.0, 1.0);
   if (u_gamma.x != 1.0) t = pow(t, u_gamma.x);
   color = Colormap(u_lut, u_lut_size, t);

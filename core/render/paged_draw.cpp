@@ -38,7 +38,7 @@ Result<PreparedLayer> PrepareLayer(const View& view, const ResolvedLayer& layer,
 
 int CompositeRunLength(const std::vector<ResolvedLayer>& layers, size_t first, int64_t gpu_budget) {
   const ResolvedLayer& a = layers[first];
-  if (a.blending != Blending::kAdditive || a.image->info().desc.channels != 1) return 1;
+  if (a.blending != Blending::kAdditive || a.image->info().desc.channels != 1 || a.labels) return 1;
   const ImagePlan& plan = a.image->plan();
   // Every plane's tile and its three gutter neighbours pinned together (tile (0, 0) is a full one).
   const int64_t group = 4 * plan.TileBytes(plan.levels[a.level], 0, 0);

@@ -56,6 +56,14 @@ struct AutoContrast {
   double hi_percentile = 99.5;
 };
 
+/// How a labels image is drawn (DESIGN §3 "Labels"): each id its own color from a seeded hash, id 0
+/// transparent; a selected id alone, or highlighted (the others at a quarter of their opacity).
+struct LabelsStyle {
+  uint32_t seed = 0;
+  std::optional<uint32_t> selected;
+  bool selected_only = false;  ///< true: only the selected id is drawn; false: it is highlighted
+};
+
 struct Layer {
   ImageHandle image;
   int channel = 0;        ///< which plane of an image of several (fluorescence channels)
@@ -73,6 +81,8 @@ struct Layer {
   /// Scalar layers: contrast from the visible values, overriding `contrast` (which stays the
   /// fallback when nothing finite is visible).
   std::optional<AutoContrast> auto_contrast;
+  /// Labels images: how to draw them (default style when unset); refused for other images.
+  std::optional<LabelsStyle> labels;
 };
 
 /// A scale bar in a corner of the snapshot (images with a known pixel size).

@@ -16,7 +16,8 @@ namespace {
 constexpr const char* kTileUniforms[] = {
     "u_tex",       "u_lut",        "u_lut_size", "u_out_height", "u_half",  "u_m",     "u_c_int",
     "u_c_frac",    "u_inside_lo",  "u_inside_hi", "u_level_size", "u_core", "u_scale",
-    "u_lo",        "u_range",      "u_gamma",    "u_opacity",    "u_blend", "u_corners"};
+    "u_lo",        "u_range",      "u_gamma",    "u_opacity",    "u_blend", "u_corners",
+    "u_seed",      "u_selected",   "u_select_mode"};
 // A composite program's per-plane arrays (element 0: glUniform*v sets them whole).
 constexpr const char* kCompositeUniforms[] = {"u_ptex[0]", "u_plut[0]",   "u_plut_size[0]", "u_plo[0]",
                                               "u_prange[0]", "u_pgamma[0]", "u_popacity[0]"};
@@ -97,10 +98,21 @@ bool Renderer::ContextHasGather() {
   return false;
 }
 
-std::vector<std::string> Renderer::Defines(int channels, bool is_float, bool linear, int planes, bool values) const {
+std::vector<std::string> Renderer::Defines(int channels, bool is_float, bool linear, int planes, bool values,
+                                           bool labels) const {
   return {"CHANNELS " + std::to_string(channels), "LINEAR " + std::to_string(linear ? 1 : 0),
           "PLANES " + std::to_string(planes), "FLOAT " + std::to_string(is_float ? 1 : 0),
-          "GATHER " + std::to_string(gather_ ? 1 : 0), "VALUES " + std::to_string(values ? 1 : 0)};
+          "GATHER " + std::to_string(gather_ ? 1 : 0), "VALUES " + std::to_string(values ? 1 : 0),
+          "LABELS " + std::to_string(labels ? 1 : 0)};
+}
+
+Result<const Renderer::Program*> Renderer::LabelsProgram(bool is_float) {
+  Program& p = labels_programs_[is_float ? 1 : 0];
+  if (!p.program) {
+    TR_ASSIGN_OR_RETURN(p.program, gl::BuildProgram("tile.vert", "tile.frag", Defines(1, is_float, false, 1, false, true)));
+    for (const char* name : kTileUniforms) p.uniforms[name] = glGetUniformLocation(p.program.get(), name);
+  }
+  return &p;
 }
 
 Result<const Renderer::Program*> Renderer::ValueProgram(bool is_float, bool linear) {
@@ -110,6 +122,11 @@ Result<const Renderer::Program*> Renderer::ValueProgram(bool is_float, bool line
     for (const char* name : kTileUniforms) p.uniforms[name] = glGetUniformLocation(p.program.get(), name);
   }
   return &p;
+}
+
+Status Renderer::PrepareLayerProgram(const ResolvedLayer& layer) {
+  if (layer.labels) return LabelsProgram(layer.image->info().desc.type == PixelType::kFloat32).status();
+  return Status::Ok();
 }
 
 Status Renderer::BeginValues(const View& view, const ResolvedLayer& layer) {
@@ -289,6 +306,29 @@ void Renderer::DrawTiles(const View& view, const ResolvedLayer& layer, const std
     SetViewUniforms(p, view, layer);
     glUniform1i(p["u_tex"], kUnitTile);
     glDisable(GL_BLEND);
+    glActiveTexture(GL_TEXTURE0 + kUnitTile);
+    const double scale = std::ldexp(1.0, layer.level);
+    for (const DrawTile& t : tiles) {
+      glBindTexture(GL_TEXTURE_2D, t.texture);
+      DrawQuads(p, view, scale, t.core);
+    }
+    return;
+  }
+  if (layer.labels) {
+    // Built by PrepareLayerPrograms before the render's draws.
+    Result<const Program*> lp = LabelsProgram(desc.type == PixelType::kFloat32);
+    if (!lp.ok()) return;
+    const Program& p = **lp;
+    glUseProgram(p.program.get());
+    glBindVertexArray(vao_.get());
+    SetViewUniforms(p, view, layer);
+    glUniform1i(p["u_tex"], kUnitTile);
+    glUniform1f(p["u_opacity"], layer.opacity);
+    glUniform1i(p["u_blend"], static_cast<int>(layer.blending));
+    glUniform1ui(p["u_seed"], layer.labels->seed);
+    glUniform1ui(p["u_selected"], layer.labels->selected.value_or(0));
+    glUniform1i(p["u_select_mode"], !layer.labels->selected ? 0 : layer.labels->selected_only ? 1 : 2);
+    SetBlendState(layer.blending);
     glActiveTexture(GL_TEXTURE0 + kUnitTile);
     const double scale = std::ldexp(1.0, layer.level);
     for (const DrawTile& t : tiles) {

@@ -40,6 +40,9 @@ class Renderer {
   /// Whether the current context offers textureGather (GL 4.0 or ARB_texture_gather).
   static bool ContextHasGather();
 
+  /// Builds the program a layer needs beyond the ones made at start (labels), so that drawing
+  /// cannot fail half way; call for every layer before Begin.
+  Status PrepareLayerProgram(const ResolvedLayer& layer);
   /// Binds a framebuffer of the view's size and clears it to the background.
   Status Begin(const View& view, const Rgba& background);
   /// Draws tiles of one layer, blended over what is there. Tiles own disjoint parts of the
@@ -80,7 +83,10 @@ class Renderer {
   void DrawQuads(const Program& p, const View& view, double scale, const PixelRect& core);
 
   /// The program's defines (tile.frag).
-  std::vector<std::string> Defines(int channels, bool is_float, bool linear, int planes, bool values = false) const;
+  std::vector<std::string> Defines(int channels, bool is_float, bool linear, int planes, bool values = false,
+                                   bool labels = false) const;
+  /// The labels program (integer or float ids; built on first use).
+  Result<const Program*> LabelsProgram(bool is_float);
   /// The value-pass program of a scalar layer (built on first use).
   Result<const Program*> ValueProgram(bool is_float, bool linear);
 
@@ -101,6 +107,7 @@ class Renderer {
   gl::Buffer pack_buffer_;
   size_t pack_buffer_size_ = 0;
   std::array<Program, 4> value_programs_;  // integer, float x nearest, linear
+  std::array<Program, 2> labels_programs_; // integer, float
   Target values_target_;                   // RG32F: value, coverage
   bool values_mode_ = false;
 };

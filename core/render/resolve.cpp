@@ -100,6 +100,14 @@ Result<ResolvedLayer> ResolveLayer(const Layer& layer, size_t index, const View&
     }
   }
 
+  if (info.labels) {
+    // Ids are never interpolated (a blend of two ids is a third object): always nearest.
+    if (layer.auto_contrast) return InvalidArgument(where + ": a labels image has no contrast to choose");
+    r.labels = layer.labels.value_or(LabelsStyle{});
+    r.interpolation = Interpolation::kNearest;
+  } else if (layer.labels) {
+    return InvalidArgument(where + ": a labels style needs an image loaded as labels");
+  }
   r.index = static_cast<int>(index);
   r.contrast = {static_cast<int>(index), base.lo, base.hi, false, 0};
   if (layer.auto_contrast) {

@@ -30,6 +30,7 @@ struct ResolvedLayer {
   /// Scalar layers: the limits lo/range came from (double), replaced by auto-contrast's.
   ContrastUsed contrast;
   std::optional<AutoContrast> auto_contrast;
+  std::optional<LabelsStyle> labels;  ///< set for labels images (always nearest)
 };
 
 struct ResolvedRender {

@@ -142,4 +142,53 @@ void Downsample(const ImageDesc& type, const uint8_t* src, size_t src_stride, co
   }
 }
 
+namespace {
+
+template <typename T>
+void LabelsMode(const uint8_t* src, size_t src_stride, const PixelRect& src_rect, int64_t src_w, int64_t src_h,
+                const PixelRect& dst, uint8_t* out, size_t out_stride) {
+  auto at = [&](int64_t x, int64_t y) {
+    T v;
+    std::memcpy(&v, src + static_cast<size_t>(y - src_rect.y0) * src_stride + static_cast<size_t>(x - src_rect.x0) * sizeof(T),
+                sizeof(T));
+    return v;
+  };
+  for (int64_t y = dst.y0; y < dst.y1; ++y) {
+    T* row = reinterpret_cast<T*>(out + static_cast<size_t>(y - dst.y0) * out_stride);
+    const int64_t y0 = 2 * y, y1 = std::min<int64_t>(2 * y + 1, src_h - 1);
+    for (int64_t x = dst.x0; x < dst.x1; ++x) {
+      const int64_t x0 = 2 * x, x1 = std::min<int64_t>(2 * x + 1, src_w - 1);
+      // The block in order: top-left, top-right, bottom-left, bottom-right (clipped ones repeat
+      // an edge pixel: they count only once).
+      T v[4];
+      int n = 0;
+      v[n++] = at(x0, y0);
+      if (x1 != x0) v[n++] = at(x1, y0);
+      if (y1 != y0) {
+        v[n++] = at(x0, y1);
+        if (x1 != x0) v[n++] = at(x1, y1);
+      }
+      T best = v[0];
+      int best_count = 0;
+      for (int i = 0; i < n; ++i) {
+        int count = 0;
+        for (int j = 0; j < n; ++j) count += std::memcmp(&v[i], &v[j], sizeof(T)) == 0;
+        if (count > best_count) best = v[i], best_count = count;  // strictly more: ties keep the first
+      }
+      std::memcpy(&row[x - dst.x0], &best, sizeof(T));
+    }
+  }
+}
+
+}  // namespace
+
+void DownsampleLabels(const ImageDesc& type, const uint8_t* src, size_t src_stride, const PixelRect& src_rect,
+                      int64_t src_w, int64_t src_h, const PixelRect& dst, uint8_t* out, size_t out_stride) {
+  switch (type.type) {
+    case PixelType::kUint8: return LabelsMode<uint8_t>(src, src_stride, src_rect, src_w, src_h, dst, out, out_stride);
+    case PixelType::kUint16: return LabelsMode<uint16_t>(src, src_stride, src_rect, src_w, src_h, dst, out, out_stride);
+    case PixelType::kFloat32: return LabelsMode<float>(src, src_stride, src_rect, src_w, src_h, dst, out, out_stride);
+  }
+}
+
 }  // namespace tilerender

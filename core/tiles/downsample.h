@@ -24,4 +24,14 @@ PixelRect DownsampleSource(const PixelRect& dst, int64_t src_w, int64_t src_h);
 void Downsample(const ImageDesc& type, const uint8_t* src, size_t src_stride, const PixelRect& src_rect,
                 int64_t src_w, int64_t src_h, const PixelRect& dst, uint8_t* out, size_t out_stride);
 
+/// Labels images (segmentations: each value an object id): level-(k+1) pixel (x, y) is the most
+/// frequent id of level-k pixels [2x, 2x+1] x [2y, 2y+1] (clipped at the edges), ties going to the
+/// first of top-left, top-right, bottom-left, bottom-right. An id is never mixed with another (a
+/// mean of ids is a third, unrelated object); the mode keeps what covers most of the block, and
+/// where no id dominates it is plain subsampling, what nearest sampling of level k would show.
+/// Each output pixel depends on its own block only: tile-size and order invariant. `src` as for
+/// Downsample (it covers DownsampleSource(dst, ...), which holds every block).
+void DownsampleLabels(const ImageDesc& type, const uint8_t* src, size_t src_stride, const PixelRect& src_rect,
+                      int64_t src_w, int64_t src_h, const PixelRect& dst, uint8_t* out, size_t out_stride);
+
 }  // namespace tilerender

@@ -35,7 +35,11 @@ Result<std::shared_ptr<HostChunk>> TileFetcher::Derive(const TiledImage& image, 
   TR_ASSIGN_OR_RETURN(RectView view, ReadRect(image, level - 1, plane, src, &scratch));
   const size_t stride = static_cast<size_t>(dst.width()) * desc.bytes_per_pixel();
   TR_ASSIGN_OR_RETURN(std::shared_ptr<HostChunk> chunk, HostChunk::Allocate(stride, dst.height()));
-  Downsample(desc, view.pixels, view.stride, src, below.width, below.height, dst, chunk->data, stride);
+  if (image.info().labels) {
+    DownsampleLabels(desc, view.pixels, view.stride, src, below.width, below.height, dst, chunk->data, stride);
+  } else {
+    Downsample(desc, view.pixels, view.stride, src, below.width, below.height, dst, chunk->data, stride);
+  }
   return chunk;
 }
 

@@ -52,6 +52,9 @@ struct ImageInfo {
   std::vector<ChannelInfo> channel_info;  ///< one per plane
   double pixel_size_x_um = 0;  ///< physical size of a level-0 pixel where the file says; 0: unknown
   double pixel_size_y_um = 0;
+  /// A labels image (a segmentation: values are object ids): levels by the 2 x 2 mode, drawn as
+  /// labels (DESIGN §3).
+  bool labels = false;
 };
 
 class TiledImage {
