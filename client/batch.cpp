@@ -18,7 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-const std::set<std::string> kLayerFields = {"colormap", "contrast", "auto_contrast", "channel_contrast", "gamma", "opacity",
+const std::set<std::string> kLayerFields = {"colormap", "contrast", "auto_contrast", "labels", "channel_contrast", "gamma", "opacity",
                                             "interpolation", "blending", "visible", "channel"};
 const std::set<std::string> kViewFields = {"name", "image", "layers", "size", "center", "zoom",
                                            "rotation", "background", "format", "png_level", "quality", "lossless", "output", "scale_bar"};
@@ -95,6 +95,25 @@ Status ApplyLayerFields(const json& obj, v1::Layer* layer, const Where& w) {
       TR_ASSIGN_OR_RETURN(auto p, Pair(v, key, w));
       layer->mutable_contrast()->set_lo(p.first);
       layer->mutable_contrast()->set_hi(p.second);
+    } else if (key == "labels") {
+      // {"seed": N, "selected": ID, "only": true}
+      if (!v.is_object()) return w.Error(key, "must be an object with seed, selected, only");
+      v1::LabelsStyle* l = layer->mutable_labels();
+      for (const auto& [k, x] : v.items()) {
+        if ((k == "seed" || k == "selected") && (!x.is_number_unsigned() || x.get<uint64_t>() > UINT32_MAX)) {
+          return w.Error(key, k + " must be an integer in 0..4294967295");
+        }
+        if (k == "seed") {
+          l->set_seed(x.get<uint32_t>());
+        } else if (k == "selected") {
+          l->set_selected_label(x.get<uint32_t>());
+        } else if (k == "only") {
+          if (!x.is_boolean()) return w.Error(key, "only must be true or false");
+          l->set_show_selected_only(x.get<bool>());
+        } else {
+          return w.Error(key, "unknown field \"" + k + "\" (seed, selected, only)");
+        }
+      }
     } else if (key == "auto_contrast") {
       TR_ASSIGN_OR_RETURN(auto p, Pair(v, key, w));
       layer->mutable_auto_contrast()->set_lo_percentile(p.first);

@@ -150,6 +150,8 @@ int Main(int argc, char** argv) {
   load->add_option("--reader", reader, "openslide or libtiff (default: OpenSlide for whole-slide formats)")
       ->check(CLI::IsMember({"", "openslide", "libtiff"}));
   load->add_option("--associated", associated, "a slide's associated image (label, macro, thumbnail, ...)");
+  bool labels = false;
+  load->add_flag("--labels", labels, "a labels image (segmentation: one object id per pixel, 0 none)");
 
   auto* upload = app.add_subcommand("upload", "read a PNG/TIFF/NPY here and stream it to the daemon");
   std::string upload_file, upload_id;
@@ -158,6 +160,7 @@ int Main(int argc, char** argv) {
   upload->add_option("--page", page, "TIFF page")->check(CLI::NonNegativeNumber);
   upload->add_option("--z", plane_z, "z plane of an OME-Zarr or OME-TIFF image")->check(CLI::NonNegativeNumber);
   upload->add_option("--t", plane_t, "time point of an OME-Zarr or OME-TIFF image")->check(CLI::NonNegativeNumber);
+  upload->add_flag("--labels", labels, "a labels image (segmentation: one object id per pixel, 0 none)");
 
   auto* ls = app.add_subcommand("ls", "list loaded images");
   auto* unload = app.add_subcommand("unload", "free an image");
@@ -286,6 +289,7 @@ int Main(int argc, char** argv) {
     req.set_t(plane_t);
     req.set_reader(reader);
     req.set_associated_image(associated);
+    req.set_labels(labels);
     auto r = client->Load(req);
     if (!r.ok()) return Fail(r.status());
     PrintImage(*r);
@@ -300,6 +304,7 @@ int Main(int argc, char** argv) {
     if (!file.ok()) return Fail(file.status());
     std::string id = upload_id.empty() ? std::filesystem::path(upload_file).filename().string() : upload_id;
     UploadOptions options;
+    options.labels = labels;
     const bool tty = isatty(fileno(stderr));
     options.progress = [tty](size_t sent, size_t total) {
       if (tty) std::fprintf(stderr, "\rupload %5.1f%%", 100.0 * sent / std::max<size_t>(total, 1));

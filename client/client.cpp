@@ -155,6 +155,7 @@ Result<v1::ImageInfo> Client::Upload(const std::string& id, ImageSource& source,
                                                    : v1::FLOAT32);
   h->set_channels(d.channels);
   h->set_planes(d.planes);
+  h->set_labels(options.labels);
   const size_t total = d.byte_size();
   bool cancelled = false;
   if (writer->Write(msg)) {

@@ -26,6 +26,7 @@ struct UploadOptions {
   size_t chunk_bytes = size_t{1} << 20;
   /// Called after each chunk with (bytes sent, bytes total); returning false cancels the upload.
   std::function<bool(size_t, size_t)> progress;
+  bool labels = false;  ///< register it as a labels image (UploadHeader.labels)
 };
 
 /// How to reach the daemon: TLS (the CA to trust; a certificate and key for mutual TLS) and a bearer

@@ -28,6 +28,9 @@ void AddRenderOptions(CLI::App* c, RenderArgs* a) {
   c->add_flag("--lossless", a->lossless, "WebP: lossless");
   c->add_option("--scale-bar", a->scale_bar, "draw a scale bar in this corner (images with a pixel size)")
       ->check(CLI::IsMember({"bottom-right", "bottom-left", "top-right", "top-left"}));
+  c->add_option("--labels-seed", a->labels_seed, "labels images: the seed of the colors per id (default 0)");
+  c->add_option("--selected-label", a->selected_label, "labels images: highlight this id (the others at 1/4 opacity)");
+  c->add_flag("--selected-only", a->selected_only, "labels images: draw the --selected-label id alone");
   c->add_option("--channel", a->channel, "plane of an image of several channels (default 0)")->check(CLI::NonNegativeNumber);
   c->add_option("--channels", a->channels,
                 "composite of channels, e.g. 0:green,1:magenta,2:cyan (one additive layer each, its own default contrast, "
@@ -90,6 +93,13 @@ Result<v1::RenderRequest> BuildRenderRequest(const RenderArgs& a) {
     }
     layer->mutable_auto_contrast()->set_lo_percentile(lo);
     layer->mutable_auto_contrast()->set_hi_percentile(hi);
+  }
+  if (a.labels_seed || a.selected_label || a.selected_only) {
+    if (a.selected_only && !a.selected_label) return InvalidArgument("--selected-only needs --selected-label");
+    v1::LabelsStyle* l = layer->mutable_labels();
+    l->set_seed(a.labels_seed.value_or(0));
+    if (a.selected_label) l->set_selected_label(*a.selected_label);
+    l->set_show_selected_only(a.selected_only);
   }
   if (a.gamma) layer->set_gamma(*a.gamma);
   layer->set_interpolation(a.interp == "linear" ? v1::LINEAR : v1::NEAREST);

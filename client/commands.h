@@ -28,6 +28,9 @@ struct RenderArgs {
   int channel = 0;       // plane of an image of several
   std::string channels;  // "0:green,1:magenta,2:cyan": one additive layer per channel and colormap
   std::string scale_bar;  // "", or a corner: bottom-right, bottom-left, top-right, top-left
+  std::optional<uint32_t> labels_seed;     // labels images: the color hash's seed
+  std::optional<uint32_t> selected_label;  //   an id highlighted
+  bool selected_only = false;              //   or drawn alone
 };
 
 void AddRenderOptions(CLI::App* command, RenderArgs* args);

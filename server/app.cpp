@@ -56,9 +56,9 @@ std::string App::IdFromPath(const std::string& path) {
 
 Result<std::shared_ptr<const RegisteredImage>> App::Register(ImageRegistry::Reservation& reservation,
                                                              std::shared_ptr<ImageSource> source, RegisteredImage image,
-                                                             const CancelFn& cancelled) {
+                                                             const CancelFn& cancelled, bool labels) {
   const auto start = Clock::now();
-  TR_ASSIGN_OR_RETURN(image.handle, engine_.LoadImage(std::move(source), {.cancelled = cancelled}));
+  TR_ASSIGN_OR_RETURN(image.handle, engine_.LoadImage(std::move(source), {.cancelled = cancelled, .labels = labels}));
   image.id = reservation.id();
   image.load_ms = MsSince(start);
   reservation.Commit(image);
@@ -97,7 +97,7 @@ Result<std::shared_ptr<const RegisteredImage>> App::Load(const LoadParams& p, co
   image.notes = file.notes;
   image.properties = file.properties;
   image.associated_images = file.associated_images;
-  return Register(*reservation, std::move(file.source), std::move(image), cancelled);
+  return Register(*reservation, std::move(file.source), std::move(image), cancelled, p.labels);
 }
 
 Result<std::vector<LayerValues>> App::Probe(const ProbeQuery& query, const CancelFn& cancelled) {
@@ -192,7 +192,7 @@ Result<std::shared_ptr<const RegisteredImage>> App::FindForRender(const std::str
   return Unavailable("image '" + id + "' is still being loaded");
 }
 
-Result<std::unique_ptr<App::Upload>> App::BeginUpload(const std::string& id, const ImageDesc& desc) {
+Result<std::unique_ptr<App::Upload>> App::BeginUpload(const std::string& id, const ImageDesc& desc, bool labels) {
   TR_RETURN_IF_ERROR(ValidateDesc(desc, engine_.limits().image));
   if (static_cast<int64_t>(desc.byte_size()) > options_.max_upload_bytes) {
     return InvalidArgument("upload of " + std::to_string(desc.byte_size()) + " bytes exceeds the limit of " +
@@ -202,7 +202,9 @@ Result<std::unique_ptr<App::Upload>> App::BeginUpload(const std::string& id, con
   // Refuse before receiving gigabytes that could not be placed anyway.
   TR_RETURN_IF_ERROR(engine_.CheckLoad(desc));
   TR_ASSIGN_OR_RETURN(std::unique_ptr<BufferSource> buffer, BufferSource::Allocate(desc));
-  return std::unique_ptr<Upload>(new Upload(this, std::move(reservation), std::move(buffer)));
+  std::unique_ptr<Upload> upload(new Upload(this, std::move(reservation), std::move(buffer)));
+  upload->labels_ = labels;
+  return upload;
 }
 
 Status App::Upload::Append(const void* data, size_t size) {
@@ -222,7 +224,7 @@ Result<std::shared_ptr<const RegisteredImage>> App::Upload::Finish() {
   RegisteredImage image;
   image.source = "upload";
   image.format = "upload";
-  return app_->Register(*reservation_, std::move(buffer_), std::move(image));
+  return app_->Register(*reservation_, std::move(buffer_), std::move(image), {}, labels_);
 }
 
 Result<App::Unloaded> App::Unload(const std::string& id) {

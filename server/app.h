@@ -59,6 +59,7 @@ struct LoadParams {
   int64_t z = 0, t = 0;
   std::string reader;            ///< "", "openslide", "libtiff"
   std::string associated_image;  ///< a slide's label, macro, thumbnail, ...
+  bool labels = false;           ///< a labels image (LoadOptions::labels)
 };
 
 /// A probe: raw values of several images' planes at world points (DESIGN §3 "Probe and profile").
@@ -140,9 +141,10 @@ class App {
     std::unique_ptr<ImageRegistry::Reservation> reservation_;
     std::unique_ptr<BufferSource> buffer_;
     size_t received_ = 0;
+    bool labels_ = false;
   };
   /// Checks the description against the limits before anything is received.
-  Result<std::unique_ptr<Upload>> BeginUpload(const std::string& id, const ImageDesc& desc);
+  Result<std::unique_ptr<Upload>> BeginUpload(const std::string& id, const ImageDesc& desc, bool labels = false);
 
   struct Unloaded {
     std::shared_ptr<const RegisteredImage> image;
@@ -178,7 +180,7 @@ class App {
  private:
   Result<std::shared_ptr<const RegisteredImage>> Register(ImageRegistry::Reservation& reservation,
                                                           std::shared_ptr<ImageSource> source, RegisteredImage image,
-                                                          const CancelFn& cancelled = {});
+                                                          const CancelFn& cancelled = {}, bool labels = false);
   std::atomic<bool> stopping_{false};
 
   Engine& engine_;

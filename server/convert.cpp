@@ -133,6 +133,13 @@ Result<RenderRequest> FromProto(const v1::RenderRequest& r, const ImageLookup& l
                                                                                : AutoContrast{a.lo_percentile(), a.hi_percentile()};
     }
     for (const v1::Contrast& cc : l.channel_contrast()) layer.channel_contrast.push_back({cc.lo(), cc.hi()});
+    if (l.has_labels()) {
+      LabelsStyle style;
+      style.seed = l.labels().seed();
+      if (l.labels().has_selected_label()) style.selected = l.labels().selected_label();
+      style.selected_only = l.labels().show_selected_only();
+      layer.labels = style;
+    }
     if (l.has_gamma()) layer.gamma = l.gamma();
     if (l.has_opacity()) layer.opacity = l.opacity();
     TR_ASSIGN_OR_RETURN(layer.interpolation, FromProto(l.interpolation()));
@@ -146,6 +153,7 @@ Result<RenderRequest> FromProto(const v1::RenderRequest& r, const ImageLookup& l
 void ToProto(const RegisteredImage& image, v1::ImageInfo* out) {
   const ImageInfo& info = image.handle->info();
   out->set_image_id(image.id);
+  out->set_labels(info.labels);
   out->set_width(info.desc.width);
   out->set_height(info.desc.height);
   out->set_pixel_type(ToProto(info.desc.type));

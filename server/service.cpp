@@ -111,7 +111,8 @@ grpc::Status TileRenderService::LoadImage(grpc::ServerContext* ctx, const v1::Lo
                           .z = req->z(),
                           .t = req->t(),
                           .reader = req->reader(),
-                          .associated_image = req->associated_image()};
+                          .associated_image = req->associated_image(),
+                          .labels = req->labels()};
   auto loaded = app_.Load(params, [ctx] { return ctx->IsCancelled(); });
   if (loaded.ok()) ToProto(**loaded, out);
   return Finish(app_, "LoadImage", params.id.empty() ? App::IdFromPath(params.path) : params.id, "path=" + req->path(),
@@ -140,7 +141,7 @@ grpc::Status TileRenderService::UploadImage(grpc::ServerContext* ctx,
     desc.channels = h.channels();
     desc.planes = h.planes() == 0 ? 1 : h.planes();
     detail = "desc=" + desc.ToString();
-    TR_ASSIGN_OR_RETURN(std::unique_ptr<App::Upload> upload, app_.BeginUpload(id, desc));
+    TR_ASSIGN_OR_RETURN(std::unique_ptr<App::Upload> upload, app_.BeginUpload(id, desc, h.labels()));
     while (reader->Read(&msg)) {
       if (msg.has_header()) return InvalidArgument("a second upload header");
       TR_RETURN_IF_ERROR(upload->Append(msg.chunk().data(), msg.chunk().size()));

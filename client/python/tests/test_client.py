@@ -391,3 +391,36 @@ def test_auto_contrast_limits_are_numpys_percentiles_of_what_is_in_view(client):
     assert part.contrasts[0] == tuple(np.percentile(view, [5, 95]))
     png = client.render("auto16", size=(64, 64), auto_contrast=(0.5, 99.5), format="png")
     assert png.contrasts[0][0] < png.contrasts[0][1]
+
+
+def test_labels_layers_over_an_image(client):
+    """Labels (#15) from Python: an uploaded segmentation over an image, each id its hashed color
+    (the formula in DESIGN §3, written here with numpy), id 0 showing the image below."""
+    ids = np.zeros((60, 80), np.uint16)
+    ids[10:30, 5:40] = 3
+    ids[35:55, 20:70] = 1234
+    client.upload(ids, "seg", labels=True)
+    assert client.image("seg").proto.labels
+    gray = np.tile(np.arange(80, dtype=np.uint8) * 3, (60, 1))
+    client.upload(gray, "under")
+    img = client.render(layers=["under", {"image": "seg", "labels": {"seed": 9}}], size=(80, 60), zoom=1)
+
+    def color(i, seed):
+        m = 0xFFFFFFFF
+        h = ((i * 0x9E3779B1) & m) ^ ((seed * 0x85EBCA77) & m)
+        h ^= h >> 16
+        h = (h * 0x7FEB352D) & m
+        h ^= h >> 15
+        h = (h * 0x846CA68B) & m
+        h ^= h >> 16
+        return [64 + ((h >> (8 * k)) & 255) * 191 // 255 for k in range(3)]
+
+    assert img[15, 10, :3].tolist() == color(3, 9)
+    assert img[40, 60, :3].tolist() == color(1234, 9)
+    assert img[2, 2, :3].tolist() == [gray[2, 2]] * 3  # id 0: the image below
+    alone = client.render(layers=["under", {"image": "seg", "labels": {"seed": 9, "selected": 3, "only": True}}],
+                          size=(80, 60), zoom=1)
+    assert alone[15, 10, :3].tolist() == color(3, 9)
+    assert alone[40, 60, :3].tolist() == [gray[40, 60]] * 3
+    with pytest.raises(tr.InvalidArgument, match="labels style needs an image loaded as labels"):
+        client.render(layers=[{"image": "under", "labels": {}}], size=(8, 8))

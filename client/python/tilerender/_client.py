@@ -190,10 +190,12 @@ class Client:
         raise errors.NotFound(f"no image '{image_id}' is loaded")
 
     def load(self, path: str, image_id: Optional[str] = None, *, page: int = 0, z: int = 0, t: int = 0,
-             reader: str = "", associated_image: str = "", timeout: Optional[float] = None) -> ImageInfo:
-        """Loads a file under the daemon's data root (PNG, TIFF, NPY, OME-Zarr, whole-slide files)."""
+             reader: str = "", associated_image: str = "", labels: bool = False,
+             timeout: Optional[float] = None) -> ImageInfo:
+        """Loads a file under the daemon's data root (PNG, TIFF, NPY, OME-Zarr, whole-slide files).
+        ``labels=True``: a segmentation (object ids), drawn with a color per id."""
         req = pb.LoadImageRequest(image_id=image_id or "", path=str(path), page=page, z=z, t=t, reader=reader,
-                                  associated_image=associated_image)
+                                  associated_image=associated_image, labels=labels)
         return ImageInfo.from_proto(_call(self._stub.LoadImage, req, **self._kw(timeout)))
 
     def unload(self, image_id: str, timeout: Optional[float] = None) -> int:
@@ -202,8 +204,10 @@ class Client:
         return r.gpu_bytes_freed
 
     def upload(self, array: Any, image_id: str, *, channel_axis: Optional[int] = None, chunk_bytes: int = 4 << 20,
-               progress: Optional[ProgressFn] = None, timeout: Optional[float] = None) -> ImageInfo:
+               progress: Optional[ProgressFn] = None, labels: bool = False,
+               timeout: Optional[float] = None) -> ImageInfo:
         """Uploads a numpy array as image `image_id`, streamed from the array's buffer in chunks.
+        ``labels=True``: a segmentation (object ids; uint8, uint16, or float32 for larger ids).
 
         Shapes: (H, W) uint8, uint16 or float32; (H, W, 3) or (H, W, 4) uint8 is RGB(A); (C, H, W)
         is an image of C channels (any of the three dtypes; ``channel_axis=0`` says so for a uint8
@@ -223,7 +227,8 @@ class Client:
         if not a.flags.c_contiguous:
             warnings.warn("copying a non-contiguous array for the upload (np.ascontiguousarray)", stacklevel=2)
             a = np.ascontiguousarray(a)
-        header = pb.UploadHeader(image_id=image_id, pixel_type=pixel_type_of(a.dtype), channels=1, planes=1)
+        header = pb.UploadHeader(image_id=image_id, pixel_type=pixel_type_of(a.dtype), channels=1, planes=1,
+                                 labels=labels)
         if a.ndim == 2:
             header.height, header.width = a.shape
         elif a.ndim == 3:

@@ -37,7 +37,8 @@ class Layer:
     (lo, hi) for R, G, B. ``interpolation``: "nearest" or "linear". ``blending``: "translucent",
     "additive", "opaque", "minimum" or "maximum". ``auto_contrast``: (lo, hi) percentiles of the
     values in view as the contrast limits (e.g. (0.5, 99.5)); the limits used come back in the
-    result's ``contrasts``.
+    result's ``contrasts``. ``labels``: for an image loaded or uploaded with ``labels=True``, a dict
+    of ``seed`` (the colors per id), ``selected`` (an id highlighted) and ``only`` (it alone).
     """
 
     image: str
@@ -51,6 +52,7 @@ class Layer:
     blending: str = "translucent"
     visible: bool = True
     auto_contrast: Optional[Tuple[float, float]] = None
+    labels: Optional[Mapping[str, Any]] = None
 
 
 LayerLike = Union[Layer, str, Mapping[str, Any]]
@@ -145,6 +147,15 @@ def layer_proto(layer: Layer) -> pb.Layer:
         p.opacity = float(layer.opacity)
     if not layer.visible:
         p.visible = False
+    if layer.labels is not None:
+        style = dict(layer.labels)
+        p.labels.seed = int(style.pop("seed", 0))
+        if style.get("selected") is not None:
+            p.labels.selected_label = int(style.pop("selected"))
+        style.pop("selected", None)
+        p.labels.show_selected_only = bool(style.pop("only", False))
+        if style:
+            raise ValueError(f"unknown labels keys {sorted(style)} (seed, selected, only)")
     if layer.auto_contrast is not None:
         lo, hi = layer.auto_contrast
         p.auto_contrast.lo_percentile, p.auto_contrast.hi_percentile = float(lo), float(hi)
