@@ -58,6 +58,16 @@ std::string ETagOf(const std::string& render_key) {
 }
 
 // The route of a path, a bounded label for metrics.
+// A message as JSON (the proto's field names, every field), or 500.
+void SendProtoJson(httplib::Response& res, const google::protobuf::Message& message) {
+  std::string body;
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  o.always_print_primitive_fields = true;
+  if (!google::protobuf::util::MessageToJsonString(message, &body, o).ok()) return SendError(res, 500, "cannot write JSON");
+  res.set_content(body, "application/json");
+}
+
 std::string RouteOf(const std::string& path) {
   if (path.rfind("/iiif/", 0) == 0) return path.size() > 10 && path.compare(path.size() - 10, 10, "/info.json") == 0 ? "iiif_info" : "iiif_image";
   for (const char* p : {"/api/render", "/api/images", "/api/info", "/api/probe", "/api/profile", "/healthz", "/metrics"}) {
@@ -473,12 +483,7 @@ void HttpServer::Routes() {
   srv.Get("/api/images", [this](const httplib::Request&, httplib::Response& res) {
     v1::ListImagesResponse list;
     for (const auto& image : app_.List()) ToProto(*image, list.add_images());
-    std::string body;
-    google::protobuf::util::JsonPrintOptions o;
-    o.preserve_proto_field_names = true;
-    o.always_print_primitive_fields = true;
-    if (!google::protobuf::util::MessageToJsonString(list, &body, o).ok()) return SendError(res, 500, "cannot write JSON");
-    res.set_content(body, "application/json");
+    SendProtoJson(res, list);
   });
   srv.Post("/api/render", [this](const httplib::Request& req, httplib::Response& res) {
     v1::RenderRequest request;
@@ -508,12 +513,7 @@ void HttpServer::Routes() {
     }
     const Status s = call();
     if (!s.ok()) return SendStatus(res, s);
-    std::string body;
-    google::protobuf::util::JsonPrintOptions o;
-    o.preserve_proto_field_names = true;
-    o.always_print_primitive_fields = true;
-    if (!google::protobuf::util::MessageToJsonString(response, &body, o).ok()) return SendError(res, 500, "cannot write JSON");
-    res.set_content(body, "application/json");
+    SendProtoJson(res, response);
   };
   srv.Post("/api/probe", [this, json_call](const httplib::Request& req, httplib::Response& res) {
     v1::ProbeRequest request;

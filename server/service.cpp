@@ -37,7 +37,8 @@ grpc::Status Finish(App& app, const char* method, const std::string& image, cons
 }
 
 // The layers' images for the log line: the first four, each made printable and cut.
-std::string LayerIds(const v1::RenderRequest& r) {
+template <typename Request>  // RenderRequest, ProbeRequest: layers with an image_id
+std::string LayerIds(const Request& r) {
   std::string ids;
   for (int i = 0; i < r.layers_size() && i < 4; ++i) ids += (ids.empty() ? "" : ",") + Printable(r.layers(i).image_id(), 64);
   if (r.layers_size() > 4) ids += ",+" + std::to_string(r.layers_size() - 4) + " more";
@@ -333,9 +334,6 @@ grpc::Status TileRenderService::GetStats(grpc::ServerContext* ctx, const v1::Get
 grpc::Status TileRenderService::Probe(grpc::ServerContext* ctx, const v1::ProbeRequest* req, v1::ProbeResponse* out) {
   const auto start = Clock::now();
   if (Status a = Authorized(app_, ctx, Permission::kRead); !a.ok()) return Finish(app_, "Probe", "", "", a, start);
-  std::string ids;
-  for (int i = 0; i < req->layers_size() && i < 4; ++i) ids += (ids.empty() ? "" : ",") + Printable(req->layers(i).image_id(), 64);
-  if (req->layers_size() > 4) ids += ",+" + std::to_string(req->layers_size() - 4) + " more";
   const std::string detail = "points=" + std::to_string(req->points_size()) + " level=" + std::to_string(req->level());
   auto run = [&]() -> Status {
     TR_ASSIGN_OR_RETURN(ProbeQuery q, FromProto(*req));
@@ -343,7 +341,7 @@ grpc::Status TileRenderService::Probe(grpc::ServerContext* ctx, const v1::ProbeR
     ToProto(layers, out);
     return Status::Ok();
   };
-  return Finish(app_, "Probe", ids, detail, run(), start);
+  return Finish(app_, "Probe", LayerIds(*req), detail, run(), start);
 }
 
 grpc::Status TileRenderService::Profile(grpc::ServerContext* ctx, const v1::ProfileRequest* req, v1::ProfileResponse* out) {

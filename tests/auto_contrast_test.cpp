@@ -60,18 +60,9 @@ class AutoContrastRenderTest : public ::testing::Test {
     return v;
   }
   RenderRequest Request(const ImageHandle& img, int w, int h, double zoom, double cx, double cy) const {
-    RenderRequest r;
-    r.width = w;
-    r.height = h;
-    r.format = OutputFormat::kRawRgba8;
-    r.camera.zoom = zoom;
-    r.camera.center_x = cx;
-    r.camera.center_y = cy;
-    Layer l;
-    l.image = img;
-    l.colormap.name = "viridis";
-    l.auto_contrast = AutoContrast{2, 98};
-    r.layers.push_back(l);
+    RenderRequest r = RawView(img, w, h, zoom, cx, cy);
+    r.layers[0].colormap.name = "viridis";
+    r.layers[0].auto_contrast = AutoContrast{2, 98};
     return r;
   }
   // The values the output pixels sample (nearest, level 0, no rotation): what numpy would be given.

@@ -13,32 +13,18 @@ namespace {
 
 // An image read in 64 x 64 chunks from memory, whose reads fail (DATA_LOSS) while `failing` is set
 // from the `fail_from`-th read on: a disk error, a file gone bad on a network mount.
-class FaultySource final : public ImageSource {
+class FaultySource final : public ChunkedSource {
  public:
-  explicit FaultySource(std::shared_ptr<BufferSource> pixels) : pixels_(std::move(pixels)) {}
-  const ImageDesc& desc() const override { return pixels_->desc(); }
-  std::vector<SourceLevel> levels() const override {
-    const ImageDesc& d = desc();
-    return {{0, d.width, d.height, 64, 64}};
-  }
+  using ChunkedSource::ChunkedSource;
   Status ReadChunk(int index, int plane, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) override {
     const int64_t n = reads.fetch_add(1) + 1;
     if (failing.load() && n >= fail_from.load()) {
       return DataLoss("read " + std::to_string(n) + " of chunk (" + std::to_string(cx) + ", " + std::to_string(cy) + ") failed");
     }
-    if (index != 0 || plane != 0) return InvalidArgument("no such chunk");
-    const ImageDesc& d = desc();
-    const int64_t x0 = cx * 64, y0 = cy * 64;
-    CopyRect(pixels_->data(), d.row_bytes(), d, x0, y0, std::min<int64_t>(64, d.width - x0), std::min<int64_t>(64, d.height - y0),
-             dst, dst_stride);
-    return Status::Ok();
+    return Copy(index, plane, cx, cy, dst, dst_stride);
   }
-  std::atomic<int64_t> reads{0};
   std::atomic<int64_t> fail_from{0};
   std::atomic<bool> failing{false};
-
- private:
-  std::shared_ptr<BufferSource> pixels_;
 };
 
 RenderRequest View(const ImageHandle& image, double zoom) {

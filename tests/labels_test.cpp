@@ -71,17 +71,8 @@ class LabelsTest : public ::testing::Test {
                                   [&](int64_t x, int64_t y, int) { return ids_[static_cast<size_t>(y * kW + x)]; });
   }
   RenderRequest Request(const ImageHandle& img, int w, int h, double zoom, double cx, double cy) const {
-    RenderRequest r;
-    r.width = w;
-    r.height = h;
-    r.format = OutputFormat::kRawRgba8;
-    r.camera.zoom = zoom;
-    r.camera.center_x = cx;
-    r.camera.center_y = cy;
-    Layer l;
-    l.image = img;
-    l.labels = LabelsStyle{.seed = 42};
-    r.layers.push_back(l);
+    RenderRequest r = RawView(img, w, h, zoom, cx, cy);
+    r.layers[0].labels = LabelsStyle{.seed = 42};
     return r;
   }
   // What a nearest render of `level` (ids, lw x lh, 2^k level-0 pixels per texel) shows, over black.

@@ -12,27 +12,6 @@
 namespace tilerender::testing {
 namespace {
 
-// Pixels held in memory but handed out only in 64 x 64 chunks, counting reads: the engine sees an
-// out-of-core source.
-class ChunkedSource final : public ImageSource {
- public:
-  explicit ChunkedSource(std::shared_ptr<BufferSource> pixels) : pixels_(std::move(pixels)) {}
-  const ImageDesc& desc() const override { return pixels_->desc(); }
-  std::vector<SourceLevel> levels() const override { return {{0, desc().width, desc().height, 64, 64}}; }
-  Status ReadChunk(int, int, int64_t cx, int64_t cy, uint8_t* dst, size_t dst_stride) override {
-    reads.fetch_add(1);
-    const ImageDesc& d = desc();
-    const int64_t x0 = cx * 64, y0 = cy * 64;
-    CopyRect(pixels_->data(), d.row_bytes(), d, x0, y0, std::min<int64_t>(64, d.width - x0), std::min<int64_t>(64, d.height - y0),
-             dst, dst_stride);
-    return Status::Ok();
-  }
-  std::atomic<int64_t> reads{0};
-
- private:
-  std::shared_ptr<BufferSource> pixels_;
-};
-
 // A pyramid of its own: full size and a quarter of it (k = 2), each level a formula.
 class TwoLevelSource final : public ImageSource {
  public:

@@ -106,52 +106,38 @@ std::vector<std::string> Renderer::Defines(int channels, bool is_float, bool lin
           "LABELS " + std::to_string(labels ? 1 : 0)};
 }
 
-Result<const Renderer::Program*> Renderer::LabelsProgram(bool is_float) {
-  Program& p = labels_programs_[is_float ? 1 : 0];
+
+Result<const Renderer::Program*> Renderer::BuiltProgram(Program& p, const std::vector<std::string>& defines) {
   if (!p.program) {
-    TR_ASSIGN_OR_RETURN(p.program, gl::BuildProgram("tile.vert", "tile.frag", Defines(1, is_float, false, 1, false, true)));
+    TR_ASSIGN_OR_RETURN(p.program, gl::BuildProgram("tile.vert", "tile.frag", defines));
     for (const char* name : kTileUniforms) p.uniforms[name] = glGetUniformLocation(p.program.get(), name);
   }
   return &p;
 }
 
-Result<const Renderer::Program*> Renderer::ValueProgram(bool is_float, bool linear) {
-  Program& p = value_programs_[(is_float ? 2 : 0) + (linear ? 1 : 0)];
-  if (!p.program) {
-    TR_ASSIGN_OR_RETURN(p.program, gl::BuildProgram("tile.vert", "tile.frag", Defines(1, is_float, linear, 1, true)));
-    for (const char* name : kTileUniforms) p.uniforms[name] = glGetUniformLocation(p.program.get(), name);
-  }
-  return &p;
+Result<const Renderer::Program*> Renderer::ProgramFor(const ResolvedLayer& layer) {
+  const ImageDesc& desc = layer.image->info().desc;
+  const bool is_float = desc.type == PixelType::kFloat32, linear = layer.interpolation == Interpolation::kLinear;
+  if (values_mode_) return BuiltProgram(value_programs_[(is_float ? 2 : 0) + (linear ? 1 : 0)], Defines(1, is_float, linear, 1, true));
+  if (layer.labels) return BuiltProgram(labels_programs_[is_float ? 1 : 0], Defines(1, is_float, false, 1, false, true));
+  return &programs_[ProgramIndex(desc, layer.interpolation)];
 }
 
-Status Renderer::PrepareLayerProgram(const ResolvedLayer& layer) {
-  if (layer.labels) return LabelsProgram(layer.image->info().desc.type == PixelType::kFloat32).status();
-  return Status::Ok();
-}
+Status Renderer::PrepareLayerProgram(const ResolvedLayer& layer) { return ProgramFor(layer).status(); }
 
 Status Renderer::BeginValues(const View& view, const ResolvedLayer& layer) {
+  values_mode_ = true;
   // The program first (compiled on first use): DrawTiles then only picks it.
-  TR_RETURN_IF_ERROR(ValueProgram(layer.image->info().desc.type == PixelType::kFloat32,
-                                  layer.interpolation == Interpolation::kLinear).status());
+  if (Status s = ProgramFor(layer).status(); !s.ok()) {
+    values_mode_ = false;
+    return s;
+  }
   Target& t = values_target_;
   if (t.width != view.width || t.height != view.height) {
-    t = Target{};
-    t.fbo = gl::CreateFramebuffer();
-    t.color = gl::CreateRenderbuffer();
-    glBindRenderbuffer(GL_RENDERBUFFER, t.color.get());
-    glRenderbufferStorage(GL_RENDERBUFFER, GL_RG32F, view.width, view.height);
-    glBindFramebuffer(GL_FRAMEBUFFER, t.fbo.get());
-    glFramebufferRenderbuffer(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_RENDERBUFFER, t.color.get());
-    const GLenum fb = glCheckFramebufferStatus(GL_FRAMEBUFFER);
-    const gl::GlError err = gl::TakeGlError();
-    if (fb != GL_FRAMEBUFFER_COMPLETE || err != gl::GlError::kNone) {
-      t = Target{};
-      const std::string what = "a " + std::to_string(view.width) + "x" + std::to_string(view.height) + " value target";
-      if (err != gl::GlError::kNone) return gl::GlStatus(err, what);
-      return Internal(what + " is incomplete (status 0x" + std::to_string(fb) + ")");
+    if (Status s = MakeTarget(&t, view.width, view.height, GL_RG32F, "value target"); !s.ok()) {
+      values_mode_ = false;
+      return s;
     }
-    t.width = view.width;
-    t.height = view.height;
   }
   glBindFramebuffer(GL_FRAMEBUFFER, t.fbo.get());
   glViewport(0, 0, view.width, view.height);
@@ -160,7 +146,6 @@ Status Renderer::BeginValues(const View& view, const ResolvedLayer& layer) {
   glDisable(GL_BLEND);
   glClearColor(0, 0, 0, 0);
   glClear(GL_COLOR_BUFFER_BIT);
-  values_mode_ = true;
   return Status::Ok();
 }
 
@@ -201,29 +186,34 @@ Result<std::unique_ptr<Renderer>> Renderer::Create(bool pbo_readback, bool gathe
   return r;
 }
 
+Status Renderer::MakeTarget(Target* t, int width, int height, unsigned format, const char* what) {
+  *t = Target{};
+  t->fbo = gl::CreateFramebuffer();
+  t->color = gl::CreateRenderbuffer();
+  glBindRenderbuffer(GL_RENDERBUFFER, t->color.get());
+  glRenderbufferStorage(GL_RENDERBUFFER, format, width, height);
+  glBindFramebuffer(GL_FRAMEBUFFER, t->fbo.get());
+  glFramebufferRenderbuffer(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_RENDERBUFFER, t->color.get());
+  const GLenum fb = glCheckFramebufferStatus(GL_FRAMEBUFFER);
+  const gl::GlError err = gl::TakeGlError();
+  if (fb != GL_FRAMEBUFFER_COMPLETE || err != gl::GlError::kNone) {
+    *t = Target{};
+    const std::string name = "a " + std::to_string(width) + "x" + std::to_string(height) + " " + what;
+    if (err != gl::GlError::kNone) return gl::GlStatus(err, name);
+    return Internal(name + " is incomplete (status 0x" + std::to_string(fb) + ")");
+  }
+  t->width = width;
+  t->height = height;
+  return Status::Ok();
+}
+
 Result<const Renderer::Target*> Renderer::TargetFor(int width, int height) {
   for (const Target& t : targets_) {
     if (t.width == width && t.height == height) return &t;
   }
   Target& t = targets_[next_target_];
   next_target_ = (next_target_ + 1) % static_cast<int>(targets_.size());
-  t = Target{};
-  t.fbo = gl::CreateFramebuffer();
-  t.color = gl::CreateRenderbuffer();
-  glBindRenderbuffer(GL_RENDERBUFFER, t.color.get());
-  glRenderbufferStorage(GL_RENDERBUFFER, GL_RGBA8, width, height);
-  glBindFramebuffer(GL_FRAMEBUFFER, t.fbo.get());
-  glFramebufferRenderbuffer(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_RENDERBUFFER, t.color.get());
-  const GLenum fb = glCheckFramebufferStatus(GL_FRAMEBUFFER);
-  const gl::GlError err = gl::TakeGlError();
-  if (fb != GL_FRAMEBUFFER_COMPLETE || err != gl::GlError::kNone) {
-    t = Target{};
-    const std::string what = "a " + std::to_string(width) + "x" + std::to_string(height) + " framebuffer";
-    if (err != gl::GlError::kNone) return gl::GlStatus(err, what);
-    return Internal(what + " is incomplete (status 0x" + std::to_string(fb) + ")");
-  }
-  t.width = width;
-  t.height = height;
+  TR_RETURN_IF_ERROR(MakeTarget(&t, width, height, GL_RGBA8, "framebuffer"));
   return &t;
 }
 
@@ -295,59 +285,40 @@ void Renderer::DrawQuads(const Program& p, const View& view, double scale, const
 
 void Renderer::DrawTiles(const View& view, const ResolvedLayer& layer, const std::vector<DrawTile>& tiles) {
   if (tiles.empty()) return;
-  const ImageDesc& desc = layer.image->info().desc;
-  if (values_mode_) {
-    // The value pass: the values themselves, no colormap, no blending.
-    Result<const Program*> vp = ValueProgram(desc.type == PixelType::kFloat32, layer.interpolation == Interpolation::kLinear);
-    if (!vp.ok()) return;  // not reached: BeginValues built it
-    const Program& p = **vp;
-    glUseProgram(p.program.get());
-    glBindVertexArray(vao_.get());
-    SetViewUniforms(p, view, layer);
-    glUniform1i(p["u_tex"], kUnitTile);
-    glDisable(GL_BLEND);
-    glActiveTexture(GL_TEXTURE0 + kUnitTile);
-    const double scale = std::ldexp(1.0, layer.level);
-    for (const DrawTile& t : tiles) {
-      glBindTexture(GL_TEXTURE_2D, t.texture);
-      DrawQuads(p, view, scale, t.core);
-    }
-    return;
-  }
-  if (layer.labels) {
-    // Built by PrepareLayerPrograms before the render's draws.
-    Result<const Program*> lp = LabelsProgram(desc.type == PixelType::kFloat32);
-    if (!lp.ok()) return;
-    const Program& p = **lp;
-    glUseProgram(p.program.get());
-    glBindVertexArray(vao_.get());
-    SetViewUniforms(p, view, layer);
-    glUniform1i(p["u_tex"], kUnitTile);
-    glUniform1f(p["u_opacity"], layer.opacity);
-    glUniform1i(p["u_blend"], static_cast<int>(layer.blending));
-    glUniform1ui(p["u_seed"], layer.labels->seed);
-    glUniform1ui(p["u_selected"], layer.labels->selected.value_or(0));
-    glUniform1i(p["u_select_mode"], !layer.labels->selected ? 0 : layer.labels->selected_only ? 1 : 2);
-    SetBlendState(layer.blending);
-    glActiveTexture(GL_TEXTURE0 + kUnitTile);
-    const double scale = std::ldexp(1.0, layer.level);
-    for (const DrawTile& t : tiles) {
-      glBindTexture(GL_TEXTURE_2D, t.texture);
-      DrawQuads(p, view, scale, t.core);
-    }
-    return;
-  }
-  const Program& p = programs_[ProgramIndex(desc, layer.interpolation)];
+  // Built before the render's draws (the start-up programs, PrepareLayerProgram, BeginValues).
+  Result<const Program*> program = ProgramFor(layer);
+  if (!program.ok()) return;
+  const Program& p = **program;
   glUseProgram(p.program.get());
   glBindVertexArray(vao_.get());
   SetViewUniforms(p, view, layer);
   glUniform1i(p["u_tex"], kUnitTile);
+  glUniform1f(p["u_opacity"], layer.opacity);
+  glUniform1i(p["u_blend"], static_cast<int>(layer.blending));
+  if (values_mode_) {
+    glDisable(GL_BLEND);  // the value pass: the values themselves, no colormap, no blending
+  } else if (layer.labels) {
+    glUniform1ui(p["u_seed"], layer.labels->seed);
+    glUniform1ui(p["u_selected"], layer.labels->selected.value_or(0));
+    glUniform1i(p["u_select_mode"], !layer.labels->selected ? 0 : layer.labels->selected_only ? 1 : 2);
+    SetBlendState(layer.blending);
+  } else {
+    SetColorUniforms(p, layer);
+  }
+  glActiveTexture(GL_TEXTURE0 + kUnitTile);
+  const double scale = std::ldexp(1.0, layer.level);
+  for (const DrawTile& t : tiles) {
+    glBindTexture(GL_TEXTURE_2D, t.texture);
+    DrawQuads(p, view, scale, t.core);
+  }
+}
+
+void Renderer::SetColorUniforms(const Program& p, const ResolvedLayer& layer) {
+  const ImageDesc& desc = layer.image->info().desc;
   glUniform1i(p["u_lut"], kUnitLut);
   glUniform3fv(p["u_lo"], 1, layer.lo.data());
   glUniform3fv(p["u_range"], 1, layer.range.data());
   glUniform3fv(p["u_gamma"], 1, layer.gamma.data());
-  glUniform1f(p["u_opacity"], layer.opacity);
-  glUniform1i(p["u_blend"], static_cast<int>(layer.blending));
   if (desc.channels == 1) {
     glActiveTexture(GL_TEXTURE0 + kUnitLut);
     glBindTexture(GL_TEXTURE_2D, LutTexture(layer.lut));
@@ -364,12 +335,6 @@ void Renderer::DrawTiles(const View& view, const ResolvedLayer& layer, const std
     glDisable(GL_BLEND);
   } else {
     SetBlendState(layer.blending);
-  }
-  glActiveTexture(GL_TEXTURE0 + kUnitTile);
-  const double scale = std::ldexp(1.0, layer.level);
-  for (const DrawTile& t : tiles) {
-    glBindTexture(GL_TEXTURE_2D, t.texture);
-    DrawQuads(p, view, scale, t.core);
   }
 }
 

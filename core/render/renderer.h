@@ -85,10 +85,14 @@ class Renderer {
   /// The program's defines (tile.frag).
   std::vector<std::string> Defines(int channels, bool is_float, bool linear, int planes, bool values = false,
                                    bool labels = false) const;
-  /// The labels program (integer or float ids; built on first use).
-  Result<const Program*> LabelsProgram(bool is_float);
-  /// The value-pass program of a scalar layer (built on first use).
-  Result<const Program*> ValueProgram(bool is_float, bool linear);
+  /// The program that draws `layer` now (its colors, its labels, or its values in a value pass);
+  /// the labels and value-pass ones are built on first use.
+  Result<const Program*> ProgramFor(const ResolvedLayer& layer);
+  Result<const Program*> BuiltProgram(Program& slot, const std::vector<std::string>& defines);
+  /// Colormap, contrast, gamma and the blend state of a layer drawn in color.
+  void SetColorUniforms(const Program& p, const ResolvedLayer& layer);
+  /// A framebuffer with one `format` renderbuffer of width x height; `what` names it in errors.
+  Status MakeTarget(Target* t, int width, int height, unsigned format, const char* what);
 
   std::array<Program, 8> programs_;  // scalar integer, scalar float, RGB, RGBA x nearest, linear
   /// Composite programs, PLANES 2..kMaxCompositePlanes x integer, float x nearest, linear; built on

@@ -86,17 +86,9 @@ Status GpuTileCache::Allocate(int64_t w, int64_t h, TexelLayout layout, gl::Text
 }
 
 void GpuTileCache::EvictUnpinned() {
-  for (auto it = lru_.begin(); it != lru_.end();) {
-    auto s = slots_.find(*it);
-    if (s->second.pinned) {
-      ++it;
-      continue;
-    }
-    Account(*it, -s->second.bytes);
-    slots_.erase(s);  // deletes the texture (render thread)
-    it = lru_.erase(it);
-    ++evictions_;
-  }
+  // Room for more than the whole budget: every unpinned tile goes (a 0 x 0 texture is never reused).
+  gl::Texture none;
+  MakeRoom(budget_ + 1, 0, 0, TexelLayout::kR8, &none);
 }
 
 Result<gl::Id> GpuTileCache::Insert(const TileKey& key, TexelLayout layout, const PixelRect& rect,
