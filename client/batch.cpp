@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -96,11 +97,11 @@ Status ApplyLayerFields(const json& obj, v1::Layer* layer, const Where& w) {
       layer->mutable_contrast()->set_lo(p.first);
       layer->mutable_contrast()->set_hi(p.second);
     } else if (key == "labels") {
-      // {"seed": N, "selected": ID, "only": true}
-      if (!v.is_object()) return w.Error(key, "must be an object with seed, selected, only");
+      // {"seed": N, "selected": ID, "only": true, "colors": {"ID": "#RRGGBB[AA]"}, "contour": W}
+      if (!v.is_object()) return w.Error(key, "must be an object with seed, selected, only, colors, contour");
       v1::LabelsStyle* l = layer->mutable_labels();
       for (const auto& [k, x] : v.items()) {
-        if ((k == "seed" || k == "selected") && (!x.is_number_unsigned() || x.get<uint64_t>() > UINT32_MAX)) {
+        if ((k == "seed" || k == "selected" || k == "contour") && (!x.is_number_unsigned() || x.get<uint64_t>() > UINT32_MAX)) {
           return w.Error(key, k + " must be an integer in 0..4294967295");
         }
         if (k == "seed") {
@@ -110,8 +111,22 @@ Status ApplyLayerFields(const json& obj, v1::Layer* layer, const Where& w) {
         } else if (k == "only") {
           if (!x.is_boolean()) return w.Error(key, "only must be true or false");
           l->set_show_selected_only(x.get<bool>());
+        } else if (k == "contour") {
+          l->set_contour(x.get<uint32_t>());
+        } else if (k == "colors") {
+          if (!x.is_object()) return w.Error(key, "colors must be an object {\"ID\": \"#RRGGBB[AA]\"}");
+          for (const auto& [id_text, color] : x.items()) {
+            char* end = nullptr;
+            const unsigned long long id = std::strtoull(id_text.c_str(), &end, 10);
+            if (id_text.empty() || id_text[0] == '-' || *end != '\0' || id > UINT32_MAX || !color.is_string()) {
+              return w.Error(key, "colors maps ids 0..4294967295 to \"#RRGGBB[AA]\", got \"" + id_text + "\"");
+            }
+            auto rgba = ParseLabelColor(color.get<std::string>());
+            if (!rgba.ok()) return w.Error(key, rgba.status().message());
+            (*l->mutable_colors())[static_cast<uint32_t>(id)] = *rgba;
+          }
         } else {
-          return w.Error(key, "unknown field \"" + k + "\" (seed, selected, only)");
+          return w.Error(key, "unknown field \"" + k + "\" (seed, selected, only, colors, contour)");
         }
       }
     } else if (key == "auto_contrast") {
@@ -378,15 +393,17 @@ std::vector<ManifestImage> ParseImages(const json& manifest) {
     const char* source_key = img.is_object() && img.contains("path") ? "path" : "upload";
     if (!img.is_object() || !img.contains("id") || !img["id"].is_string() ||
         (img.contains("path") == img.contains("upload")) || !img[source_key].is_string() ||
-        (img.contains("page") && (!img["page"].is_number_unsigned() || img["page"].get<uint64_t>() > INT32_MAX))) {
+        (img.contains("page") && (!img["page"].is_number_unsigned() || img["page"].get<uint64_t>() > INT32_MAX)) ||
+        (img.contains("labels") && !img["labels"].is_boolean())) {
       mi.status = InvalidArgument("image " + std::to_string(i + 1) +
-                                  ": needs a string \"id\", one string \"path\" or \"upload\", and an"
-                                  " optional non-negative integer \"page\"");
+                                  ": needs a string \"id\", one string \"path\" or \"upload\", an"
+                                  " optional non-negative integer \"page\" and an optional boolean \"labels\"");
     } else {
       mi.id = img["id"].get<std::string>();
       mi.page = img.value("page", 0);
       mi.path = img[source_key].get<std::string>();
       mi.upload = !img.contains("path");
+      mi.labels = img.value("labels", false);
     }
     out.push_back(std::move(mi));
   }
@@ -427,12 +444,20 @@ int RunBatch(Client& client, const BatchOptions& o) {
   for (const ManifestImage& img : ParseImages(manifest)) {
     Status s = img.status;
     if (s.ok() && !img.upload) {
-      s = client.Load(img.path, img.id, img.page).status();
+      v1::LoadImageRequest req;
+      req.set_path(img.path);
+      req.set_image_id(img.id);
+      req.set_page(img.page);
+      req.set_labels(img.labels);
+      s = client.Load(req).status();
     } else if (s.ok()) {
       OpenOptions open;
       open.page = img.page;
+      open.labels = img.labels;
       auto file = OpenImageFile((base / img.path).string(), open);
-      s = file.ok() ? client.Upload(img.id, *file->source).status() : file.status();
+      UploadOptions upload;
+      upload.labels = img.labels;
+      s = file.ok() ? client.Upload(img.id, *file->source, upload).status() : file.status();
     }
     if (s.ok()) {
       loaded.push_back(img.id);

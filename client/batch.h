@@ -54,6 +54,7 @@ struct ManifestImage {
   std::string path;     ///< "path": on the daemon, under its data root; "upload": read here, relative to the manifest
   bool upload = false;  ///< given as "upload"
   int page = 0;
+  bool labels = false;  ///< "labels": true loads or uploads it as a labels image (object ids)
   Status status;        ///< not OK: the entry is invalid
 };
 

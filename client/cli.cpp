@@ -74,12 +74,13 @@ std::string Mib(int64_t bytes) {
 }
 
 void PrintImage(const v1::ImageInfo& i) {
-  const char* types[] = {"?", "uint8", "uint16", "float32"};
+  const char* types[] = {"?", "uint8", "uint16", "float32", "uint32"};
   int from_file = 0;
   for (const v1::LevelInfo& l : i.level_info()) from_file += l.from_file();
   std::printf("%-24s %7ldx%-7ld %-7s x%d%s  tiles %-6ld levels %-2d (%d from file)  all tiles %s  range%s [%g, %g]  %s\n",
               i.image_id().c_str(), static_cast<long>(i.width()), static_cast<long>(i.height()),
-              types[i.pixel_type() & 3], i.channels(), i.planes() > 1 ? (" " + std::to_string(i.planes()) + " planes").c_str() : "",
+              types[i.pixel_type() >= 0 && i.pixel_type() <= 4 ? i.pixel_type() : 0], i.channels(),
+              (i.planes() > 1 ? " " + std::to_string(i.planes()) + " planes" : std::string(i.labels() ? " labels" : "")).c_str(),
               static_cast<long>(i.tiles()), i.levels(), from_file,
               Mib(i.gpu_bytes()).c_str(), i.value_range_estimated() ? " (estimated)" : "", i.value_min(), i.value_max(),
               i.source().c_str());
@@ -300,6 +301,7 @@ int Main(int argc, char** argv) {
     open.page = page;
     open.z = plane_z;
     open.t = plane_t;
+    open.labels = labels;  // uint32 ids stay uint32
     auto file = OpenImageFile(upload_file, open);
     if (!file.ok()) return Fail(file.status());
     std::string id = upload_id.empty() ? std::filesystem::path(upload_file).filename().string() : upload_id;

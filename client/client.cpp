@@ -152,6 +152,7 @@ Result<v1::ImageInfo> Client::Upload(const std::string& id, ImageSource& source,
   h->set_height(d.height);
   h->set_pixel_type(d.type == PixelType::kUint8    ? v1::UINT8
                     : d.type == PixelType::kUint16 ? v1::UINT16
+                    : d.type == PixelType::kUint32 ? v1::UINT32
                                                    : v1::FLOAT32);
   h->set_channels(d.channels);
   h->set_planes(d.planes);

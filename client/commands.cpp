@@ -1,7 +1,9 @@
 #include "client/commands.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include "core/render/render_request.h"
 
@@ -31,6 +33,9 @@ void AddRenderOptions(CLI::App* c, RenderArgs* a) {
   c->add_option("--labels-seed", a->labels_seed, "labels images: the seed of the colors per id (default 0)");
   c->add_option("--selected-label", a->selected_label, "labels images: highlight this id (the others at 1/4 opacity)");
   c->add_flag("--selected-only", a->selected_only, "labels images: draw the --selected-label id alone");
+  c->add_option("--label-color", a->label_colors,
+                "labels images: ID=#RRGGBB[AA], that id's color instead of its hash color (repeat for more; alpha 00 hides it)");
+  c->add_option("--contour", a->contour, "labels images: draw only object borders, this many screen pixels wide (1..64)");
   c->add_option("--channel", a->channel, "plane of an image of several channels (default 0)")->check(CLI::NonNegativeNumber);
   c->add_option("--channels", a->channels,
                 "composite of channels, e.g. 0:green,1:magenta,2:cyan (one additive layer each, its own default contrast, "
@@ -49,6 +54,12 @@ Result<v1::Color> ParseColor(const std::string& text) {
   c.set_b(byte(2));
   c.set_a(hex.size() == 8 ? byte(3) : 1.0f);
   return c;
+}
+
+Result<uint32_t> ParseLabelColor(const std::string& text) {
+  TR_ASSIGN_OR_RETURN(v1::Color c, ParseColor(text));
+  auto byte = [](float v) { return static_cast<uint32_t>(std::lround(v * 255.0f)); };
+  return byte(c.r()) << 24 | byte(c.g()) << 16 | byte(c.b()) << 8 | byte(c.a());
 }
 
 namespace {
@@ -94,12 +105,23 @@ Result<v1::RenderRequest> BuildRenderRequest(const RenderArgs& a) {
     layer->mutable_auto_contrast()->set_lo_percentile(lo);
     layer->mutable_auto_contrast()->set_hi_percentile(hi);
   }
-  if (a.labels_seed || a.selected_label || a.selected_only) {
+  if (a.labels_seed || a.selected_label || a.selected_only || !a.label_colors.empty() || a.contour) {
     if (a.selected_only && !a.selected_label) return InvalidArgument("--selected-only needs --selected-label");
     v1::LabelsStyle* l = layer->mutable_labels();
     l->set_seed(a.labels_seed.value_or(0));
     if (a.selected_label) l->set_selected_label(*a.selected_label);
     l->set_show_selected_only(a.selected_only);
+    l->set_contour(a.contour.value_or(0));
+    for (const std::string& entry : a.label_colors) {
+      const size_t eq = entry.find('=');
+      char* end = nullptr;
+      const unsigned long long id = eq == std::string::npos ? 0 : std::strtoull(entry.c_str(), &end, 10);
+      if (eq == std::string::npos || eq == 0 || end != entry.c_str() + eq || id > UINT32_MAX) {
+        return InvalidArgument("--label-color '" + entry + "' must be ID=#RRGGBB[AA] with an id in 0..4294967295");
+      }
+      TR_ASSIGN_OR_RETURN(uint32_t rgba, ParseLabelColor(entry.substr(eq + 1)));
+      (*l->mutable_colors())[static_cast<uint32_t>(id)] = rgba;
+    }
   }
   if (a.gamma) layer->set_gamma(*a.gamma);
   layer->set_interpolation(a.interp == "linear" ? v1::LINEAR : v1::NEAREST);

@@ -31,6 +31,8 @@ struct RenderArgs {
   std::optional<uint32_t> labels_seed;     // labels images: the color hash's seed
   std::optional<uint32_t> selected_label;  //   an id highlighted
   bool selected_only = false;              //   or drawn alone
+  std::vector<std::string> label_colors;   //   ID=#RRGGBB[AA] explicit colors
+  std::optional<uint32_t> contour;         //   border width in screen pixels (0: filled)
 };
 
 void AddRenderOptions(CLI::App* command, RenderArgs* args);
@@ -38,5 +40,7 @@ void AddRenderOptions(CLI::App* command, RenderArgs* args);
 Result<v1::RenderRequest> BuildRenderRequest(const RenderArgs& args);
 /// "#RRGGBB" / "#RRGGBBAA" (the '#' optional).
 Result<v1::Color> ParseColor(const std::string& text);
+/// A labels table color, 0xRRGGBBAA, from "#RRGGBB[AA]".
+Result<uint32_t> ParseLabelColor(const std::string& text);
 
 }  // namespace tilerender::client

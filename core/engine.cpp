@@ -249,13 +249,16 @@ Result<ImageHandle> Engine::LoadImage(std::shared_ptr<ImageSource> source, const
   TR_RETURN_IF_ERROR(ValidateDesc(desc, state_->limits.image.Paged()));
   int tile = state_->limits.tile_size;
   if (options.max_tile_size > 0) tile = std::min(tile, options.max_tile_size);
-  TR_ASSIGN_OR_RETURN(ImagePlan plan, PlanImage(desc, source->levels(), tile, state_->limits.max_texture_size,
-                                                options.build_pyramid));
-  ImageInfo info = InfoFor(desc, plan);
-  std::tie(info.pixel_size_x_um, info.pixel_size_y_um) = source->pixel_size_um();
   if (options.labels && desc.channels != 1) {
     return InvalidArgument("labels images have one channel of object ids, not " + std::to_string(desc.channels));
   }
+  if (!options.labels && desc.type == PixelType::kUint32) {
+    return InvalidArgument("uint32 pixels are object ids: load or upload them as labels (or send float32)");
+  }
+  TR_ASSIGN_OR_RETURN(ImagePlan plan, PlanImage(desc, source->levels(), tile, state_->limits.max_texture_size,
+                                                options.build_pyramid, options.labels));
+  ImageInfo info = InfoFor(desc, plan);
+  std::tie(info.pixel_size_x_um, info.pixel_size_y_um) = source->pixel_size_um();
   info.labels = options.labels;
   const uint64_t id = state_->next_image_id.fetch_add(1);
   // When the image dies, its tiles leave both caches (GPU textures on the render thread).
@@ -490,7 +493,11 @@ Status Engine::Submit(const RenderRequest& request, CancelFn cancelled, std::fun
           run.push_back(&layers[i + j]);
           run_prepared.push_back(&(*prepared)[i + j]);
         }
-        st = DrawLayersPaged(*s->renderer, *s->gpu, *s->fetcher, resolved->view, run, run_prepared, &timings);
+        const bool contour = n == 1 && layers[i].labels && layers[i].labels->contour > 0;
+        // Contour mode: the layer's ids first, then its borders from them.
+        if (contour) st = s->renderer->BeginIds(resolved->view);
+        if (st.ok()) st = DrawLayersPaged(*s->renderer, *s->gpu, *s->fetcher, resolved->view, run, run_prepared, &timings);
+        if (contour && st.ok()) st = s->renderer->DrawContours(resolved->view, layers[i]);
         i += n;
       }
       s->gpu->UnpinAll();

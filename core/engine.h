@@ -75,8 +75,9 @@ struct LoadOptions {
   bool build_pyramid = true;  ///< levels of detail (the source's, and derived ones) for zoomed-out views
   /// Asked between the chunks a load reads to measure value ranges: true stops it with CANCELLED.
   CancelFn cancelled;
-  /// A labels image: single-channel uint8/uint16, or float32 holding whole numbers (exact up to
-  /// 2^24: uint32 files are read as float32); levels by the 2 x 2 mode; drawn as labels.
+  /// A labels image: single-channel uint8/uint16/uint32 ids (stored as integer textures: R8UI,
+  /// R16UI, R32UI, exact), or float32 holding whole numbers (exact up to 2^24); levels by the
+  /// 2 x 2 mode; drawn as labels. The only kind of image that may be uint32.
   bool labels = false;
 };
 

@@ -87,6 +87,7 @@ Result<std::shared_ptr<const RegisteredImage>> App::Load(const LoadParams& p, co
   open.t = p.t;
   open.reader = p.reader;
   open.associated_image = p.associated_image;
+  open.labels = p.labels;  // uint32 ids stay uint32
   open.name = p.path;  // messages name the path under the data root, never the absolute one
   open.cancelled = cancelled;
   TR_ASSIGN_OR_RETURN(OpenedImage file, OpenImageFile(path, open));

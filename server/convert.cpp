@@ -63,7 +63,8 @@ Result<PixelType> FromProto(v1::PixelType type) {
     case v1::UINT8: return PixelType::kUint8;
     case v1::UINT16: return PixelType::kUint16;
     case v1::FLOAT32: return PixelType::kFloat32;
-    default: return InvalidArgument("pixel type must be UINT8, UINT16 or FLOAT32");
+    case v1::UINT32: return PixelType::kUint32;
+    default: return InvalidArgument("pixel type must be UINT8, UINT16, FLOAT32 or (labels) UINT32");
   }
 }
 
@@ -72,6 +73,7 @@ v1::PixelType ToProto(PixelType type) {
     case PixelType::kUint8: return v1::UINT8;
     case PixelType::kUint16: return v1::UINT16;
     case PixelType::kFloat32: return v1::FLOAT32;
+    case PixelType::kUint32: return v1::UINT32;
   }
   return v1::PIXEL_TYPE_UNSPECIFIED;
 }
@@ -138,6 +140,17 @@ Result<RenderRequest> FromProto(const v1::RenderRequest& r, const ImageLookup& l
       style.seed = l.labels().seed();
       if (l.labels().has_selected_label()) style.selected = l.labels().selected_label();
       style.selected_only = l.labels().show_selected_only();
+      if (l.labels().colors_size() > static_cast<int>(kMaxLabelColors)) {
+        return InvalidArgument("layer " + std::to_string(i) + ": a labels color table has at most " +
+                               std::to_string(kMaxLabelColors) + " entries");
+      }
+      style.colors.reserve(static_cast<size_t>(l.labels().colors_size()));
+      for (const auto& [id, rgba] : l.labels().colors()) {
+        style.colors.push_back({id, {static_cast<uint8_t>(rgba >> 24), static_cast<uint8_t>(rgba >> 16),
+                                     static_cast<uint8_t>(rgba >> 8), static_cast<uint8_t>(rgba)}});
+      }
+      // uint32 on the wire: anything above the limit stays above it.
+      style.contour = static_cast<int>(std::min<uint32_t>(l.labels().contour(), kMaxContourWidth + 1));
       layer.labels = style;
     }
     if (l.has_gamma()) layer.gamma = l.gamma();

@@ -17,7 +17,15 @@
 // scalar channel is one gather instead of four fetches, of RGB three instead of twelve (on
 // llvmpipe the 1024-wide RGB fit view draws in ~24 ms instead of ~37). A gather returns the texels
 // themselves, so the arithmetic after it, and the pixels, are the same as with fetches (tested).
-// LABELS: 1 for labels images (nearest, scalar, PLANES 1): each object id its hashed color.
+// LABELS: 1 for labels images (nearest, scalar, PLANES 1): each object id its color (an explicit
+// table, else a seeded hash). Integer ids are read exactly from an R8UI/R16UI/R32UI texture
+// through a usampler (FLOAT 0), whole-number float32 ids from R32F (FLOAT 1).
+// IDS: 1 with LABELS for the first pass of contour mode: the id each pixel shows into an R32UI
+// target (0: none). CONTOUR: 1 or 2, the two full-screen passes after it (PLANES 1, LABELS 1): the
+// minimum and maximum id within u_width pixels along each row into an RG32UI target, then along
+// each column of that; a pixel is on its object's contour when they differ (another object, or
+// none, lies within u_width pixels in x and y: a square window, clipped to the screen) and is drawn
+// in its object's color. Separable, so a pixel costs 2 (2 u_width + 1) fetches, not the square.
 // VALUES: 1 for the value pass of viewport auto-contrast (scalar, PLANES 1): the sampled data value
 // and a coverage of 1 into an RG32F target, no color.
 // PLANES: 1, or 2 to 4 for the one-pass composite of additive scalar layers of one image (its
@@ -32,7 +40,11 @@
 #endif
 
 #if PLANES == 1
+#if LABELS && !FLOAT
+uniform usampler2D u_tex;    // this tile's integer ids, unit 0
+#else
 uniform sampler2D u_tex;     // this tile's texture (and gutters), unit 0
+#endif
 uniform sampler2D u_lut;     // colormap, RGBA32F, u_lut_size x 1, unit 1
 uniform int u_lut_size;
 #else
@@ -65,8 +77,18 @@ uniform int u_blend;         // 0 translucent, 1 additive, 2 opaque, 3 minimum, 
 uniform uint u_seed;          // labels: the color hash's seed
 uniform uint u_selected;      //   the selected id
 uniform int u_select_mode;    //   0 none, 1 the selected id alone, 2 highlighted (others at 1/4 alpha)
+uniform usampler2D u_table_ids;  // explicit colors: ids ascending, 1024 a row (unit 2)
+uniform sampler2D u_table_colors; //   their RGBA8 colors, same places (unit 3)
+uniform int u_table_size;         //   entries; 0: the hash colors every id
+uniform usampler2D u_ids;        // CONTOUR: the ids pass (unit 0)
+uniform usampler2D u_minmax;     // CONTOUR 2: the row pass's minimum and maximum (unit 2)
+uniform int u_width;             // CONTOUR: the contour's width in screen pixels
 
+#if IDS || CONTOUR == 1
+out uvec4 o_id;
+#else
 out vec4 o_color;
+#endif
 
 // A labels id's color (DESIGN §3): a 32-bit integer hash of id and seed (lowbias32), its three low
 // bytes mapped to [64, 255] so no object is near black. Integer arithmetic, exact on every GPU.
@@ -79,6 +101,31 @@ vec3 LabelColor(uint id, uint seed) {
   h ^= h >> 16;
   uvec3 c = uvec3(64u) + (uvec3(h & 255u, (h >> 8) & 255u, (h >> 16) & 255u) * 191u) / 255u;
   return vec3(c) / 255.0;
+}
+
+// An id's color: its entry in the explicit table (binary search), else the hash's, opaque.
+vec4 IdColor(uint id) {
+  int lo = 0, hi = u_table_size - 1;
+  while (lo <= hi) {
+    int mid = (lo + hi) >> 1;
+    ivec2 at = ivec2(mid & 1023, mid >> 10);
+    uint m = texelFetch(u_table_ids, at, 0).r;
+    if (m == id) return texelFetch(u_table_colors, at, 0);
+    if (m < id) {
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return vec4(LabelColor(id, u_seed), 1.0);
+}
+
+// A labels pixel's color with the selection applied (alpha 0: not drawn).
+vec4 LabelsColor(uint id) {
+  if (u_select_mode == 1 && id != u_selected) return vec4(0.0);
+  vec4 c = IdColor(id);
+  if (u_select_mode == 2 && id != u_selected) c.a *= 0.25;
+  return c;
 }
 
 bool IsNan(float x) { return (floatBitsToUint(x) & 0x7fffffffu) > 0x7f800000u; }
@@ -181,6 +228,49 @@ vec4 PlaneSteps(sampler2D tex, sampler2D lut, int lut_size, float lo, float rang
 #define PLANE_STEPS(j) PlaneSteps(u_ptex[j], u_plut[j], u_plut_size[j], u_plo[j], u_prange[j], u_pgamma[j], u_popacity[j])
 #endif
 
+#if !(IDS || CONTOUR == 1)
+// A straight color (alpha: coverage x opacity) written for the layer's blending.
+void Emit(vec4 color) {
+  float alpha = color.a * u_opacity;
+  if (u_blend == 2) {
+    o_color = vec4(color.rgb, 1.0);
+  } else if (u_blend == 3) {
+    // Minimum: a faint layer pulls toward white, i.e. changes little.
+    o_color = vec4(1.0 - alpha * (1.0 - color.rgb), alpha);
+  } else {
+    o_color = vec4(color.rgb * alpha, alpha);  // premultiplied
+  }
+}
+#endif
+
+#if CONTOUR
+void main() {
+  ivec2 p = ivec2(gl_FragCoord.xy);
+  ivec2 size = textureSize(u_ids, 0);
+#if CONTOUR == 1
+  uint lo = 0xFFFFFFFFu, hi = 0u;
+  for (int x = max(p.x - u_width, 0); x <= min(p.x + u_width, size.x - 1); ++x) {
+    uint id = texelFetch(u_ids, ivec2(x, p.y), 0).r;
+    lo = min(lo, id);
+    hi = max(hi, id);
+  }
+  o_id = uvec4(lo, hi, 0u, 0u);
+#else
+  uint id = texelFetch(u_ids, p, 0).r;
+  if (id == 0u) discard;
+  uint lo = id, hi = id;
+  for (int y = max(p.y - u_width, 0); y <= min(p.y + u_width, size.y - 1); ++y) {
+    uvec2 m = texelFetch(u_minmax, ivec2(p.x, y), 0).rg;
+    lo = min(lo, m.x);
+    hi = max(hi, m.y);
+  }
+  if (lo == hi) discard;  // only this object around: inside it
+  vec4 color = LabelsColor(id);
+  if (color.a == 0.0) discard;
+  Emit(color);
+#endif
+}
+#else
 void main() {
   vec2 screen = vec2(gl_FragCoord.x, u_out_height - gl_FragCoord.y);
   vec2 local = u_m * (screen - u_half) + u_c_frac;  // level texels, relative to u_c_int
@@ -217,6 +307,25 @@ void main() {
   // Blended additively onto what is there: the same saturating sum as one layer at a time.
   o_color = min(steps, 255.0) / 255.0;
 #else
+#if LABELS
+  // Object ids: 0 (and for float data anything below 1, NaN included) is no object.
+  uint id;
+#if FLOAT
+  float f = texelFetch(u_tex, g_t0, 0).r;
+  if (!(f >= 1.0)) discard;
+  id = uint(f);
+#else
+  id = texelFetch(u_tex, g_t0, 0).r;
+  if (id == 0u) discard;
+#endif
+#if IDS
+  o_id = uvec4(id, 0u, 0u, 0u);
+#else
+  vec4 color = LabelsColor(id);
+  if (color.a == 0.0) discard;
+  Emit(color);
+#endif
+#else
   vec4 v;
   if (!Sample(u_tex, v)) discard;
 #if VALUES
@@ -230,19 +339,7 @@ void main() {
 #endif
 
   vec4 color;
-#if LABELS
-  // Object ids: 0 (and for float data anything below 1, NaN included) is no object.
-  uint id;
-#if FLOAT
-  if (!(v.r >= 1.0)) discard;
-  id = uint(v.r);
-#else
-  id = uint(round(v.r * u_scale));
-  if (id == 0u) discard;
-#endif
-  if (u_select_mode == 1 && id != u_selected) discard;
-  color = vec4(LabelColor(id, u_seed), u_select_mode == 2 && id != u_selected ? 0.25 : 1.0);
-#elif CHANNELS == 1
+#if CHANNELS == 1
   float t = clamp((v.r * u_scale - u_lo.x) / u_range.x, 0.0, 1.0);
   if (u_gamma.x != 1.0) t = pow(t, u_gamma.x);
   color = Colormap(u_lut, u_lut_size, t);
@@ -251,15 +348,8 @@ void main() {
   if (u_gamma != vec3(1.0)) t = pow(t, u_gamma);
   color = vec4(t, CHANNELS == 4 ? v.a : 1.0);
 #endif
-
-  float alpha = color.a * u_opacity;
-  if (u_blend == 2) {
-    o_color = vec4(color.rgb, 1.0);
-  } else if (u_blend == 3) {
-    // Minimum: a faint layer pulls toward white, i.e. changes little.
-    o_color = vec4(1.0 - alpha * (1.0 - color.rgb), alpha);
-  } else {
-    o_color = vec4(color.rgb * alpha, alpha);  // premultiplied
-  }
+  Emit(color);
+#endif
 #endif
 }
+#endif

@@ -73,6 +73,7 @@ std::shared_ptr<BufferSource> Pattern(const ImageDesc& desc) {
     case PixelType::kUint8: return MakeImage<uint8_t>(desc, [&](int64_t x, int64_t y, int c) { return v(x, y, c) * 255; });
     case PixelType::kUint16: return MakeImage<uint16_t>(desc, [&](int64_t x, int64_t y, int c) { return v(x, y, c) * 65535; });
     case PixelType::kFloat32: return MakeImage<float>(desc, [&](int64_t x, int64_t y, int c) { return v(x, y, c) * 3 - 1; });
+    case PixelType::kUint32: break;  // labels only (labels_test)
   }
   return nullptr;
 }

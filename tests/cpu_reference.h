@@ -33,6 +33,11 @@ struct RefImage {
         std::memcpy(&v, data + 4 * i, 4);
         return v;
       }
+      case PixelType::kUint32: {
+        uint32_t v;
+        std::memcpy(&v, data + 4 * i, 4);
+        return v;
+      }
     }
     return 0;
   }

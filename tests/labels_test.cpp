@@ -1,13 +1,15 @@
-// Labels layers (issue #15): segmentation images drawn with one hashed color per object id, id 0
-// transparent, over the layers below; levels by the 2 x 2 mode. Every render is compared pixel for
-// pixel with a CPU reference written here from DESIGN §3 (the hash, the mode, nearest sampling),
-// at several tile sizes and cache states.
+// Labels layers (issue #15): segmentation images drawn with one hashed (or table) color per object
+// id, id 0 transparent, over the layers below; levels by the 2 x 2 mode; contour mode. Every render
+// is compared pixel for pixel with a CPU reference written here from DESIGN §3 (the hash, the mode,
+// nearest sampling, the contour rule), at several tile sizes and cache states.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <map>
 
+#include "core/image/image_file.h"
 #include "tests/test_util.h"
 
 namespace tilerender::testing {
@@ -75,25 +77,45 @@ class LabelsTest : public ::testing::Test {
     r.layers[0].labels = LabelsStyle{.seed = 42};
     return r;
   }
-  // What a nearest render of `level` (ids, lw x lh, 2^k level-0 pixels per texel) shows, over black.
-  std::vector<uint8_t> Reference(const Ids& level, int64_t lw, int64_t lh, int k, int w, int h, double zoom, double cx,
-                                 double cy, uint32_t seed, std::optional<uint32_t> only = {}) const {
-    std::vector<uint8_t> out(static_cast<size_t>(w) * h * 4, 0);
+  // The id a nearest render of `level` (ids, lw x lh, 2^k level-0 pixels per texel, of an image
+  // iw x ih) shows at each output pixel; 0 outside the image.
+  static Ids ScreenIds(const Ids& level, int64_t lw, int64_t lh, int k, int w, int h, double zoom, double cx, double cy,
+                       int64_t iw = kW, int64_t ih = kH) {
+    Ids out(static_cast<size_t>(w) * h, 0);
     for (int row = 0; row < h; ++row) {
       for (int col = 0; col < w; ++col) {
-        uint8_t* p = &out[(static_cast<size_t>(row) * w + col) * 4];
-        p[3] = 255;
         const double x = cx + (col + 0.5 - w / 2.0) / zoom, y = cy + (row + 0.5 - h / 2.0) / zoom;
-        if (x < 0 || y < 0 || x >= kW || y >= kH) continue;
+        if (x < 0 || y < 0 || x >= iw || y >= ih) continue;
         const int64_t tx = std::min<int64_t>(static_cast<int64_t>(x / std::ldexp(1.0, k)), lw - 1);
         const int64_t ty = std::min<int64_t>(static_cast<int64_t>(y / std::ldexp(1.0, k)), lh - 1);
-        const uint32_t id = level[static_cast<size_t>(ty * lw + tx)];
-        if (id == 0 || (only && id != *only)) continue;
+        out[static_cast<size_t>(row) * w + col] = level[static_cast<size_t>(ty * lw + tx)];
+      }
+    }
+    return out;
+  }
+  // Screen ids colored over opaque black: the table's opaque colors, else the hash; alpha 0 hides.
+  static std::vector<uint8_t> Colorize(const Ids& screen, uint32_t seed, std::optional<uint32_t> only = {},
+                                      const std::map<uint32_t, std::array<uint8_t, 4>>& table = {}) {
+    std::vector<uint8_t> out(screen.size() * 4, 0);
+    for (size_t i = 0; i < screen.size(); ++i) {
+      uint8_t* p = &out[i * 4];
+      p[3] = 255;
+      const uint32_t id = screen[i];
+      if (id == 0 || (only && id != *only)) continue;
+      if (auto it = table.find(id); it != table.end()) {
+        if (it->second[3] == 0) continue;
+        p[0] = it->second[0], p[1] = it->second[1], p[2] = it->second[2];
+      } else {
         const auto c = LabelColorRef(id, seed);
         p[0] = c[0], p[1] = c[1], p[2] = c[2];
       }
     }
     return out;
+  }
+  // What a nearest render of `level` shows, over black.
+  std::vector<uint8_t> Reference(const Ids& level, int64_t lw, int64_t lh, int k, int w, int h, double zoom, double cx,
+                                 double cy, uint32_t seed, std::optional<uint32_t> only = {}) const {
+    return Colorize(ScreenIds(level, lw, lh, k, w, h, zoom, cx, cy), seed, only);
   }
   Ids ids_;
   std::shared_ptr<BufferSource> pixels_;
@@ -217,6 +239,229 @@ TEST_F(LabelsTest, FloatIdsAndRefusals) {
   EXPECT_EQ(engine->Render(r).status().message(), "layer 0: a labels image has no contrast to choose");
   auto rgb = engine->LoadImage(MakeImage<uint8_t>({4, 4, PixelType::kUint8, 3}, [](int64_t, int64_t, int) { return 1; }), {.labels = true});
   EXPECT_EQ(rgb.status().message(), "labels images have one channel of object ids, not 3");
+}
+
+TEST_F(LabelsTest, Uint32IdsAreStoredAsIntegersAndExact) {
+  // Ids beyond 2^24 that float32 would merge (16777216 and 16777217), and ids near 2^32.
+  auto id_at = [&](int64_t x, int64_t y) -> uint32_t {
+    const uint32_t id = ids_[static_cast<size_t>(y * kW + x)];
+    if (id == 0) return 0;
+    return id % 2 ? 16777216u + id / 2 * 2 + (x % 2) : 4294967295u - id;
+  };
+  Ids big(ids_.size());
+  for (int64_t y = 0; y < kH; ++y) {
+    for (int64_t x = 0; x < kW; ++x) big[static_cast<size_t>(y * kW + x)] = id_at(x, y);
+  }
+  ASSERT_NE(std::find(big.begin(), big.end(), 16777217u), big.end());
+  ASSERT_NE(std::find(big.begin(), big.end(), 16777216u), big.end());
+  auto src = MakeImage<uint32_t>({kW, kH, PixelType::kUint32, 1}, [&](int64_t x, int64_t y, int) { return id_at(x, y); });
+  int64_t lw = kW, lh = kH;
+  Ids level1 = ModeLevel(big, kW, kH, &lw, &lh);
+  for (int tile : {512, 64}) {
+    std::unique_ptr<Engine> engine = MakeEngine({.max_tile_size = tile, .warm_up_all = false});
+    auto img = engine->LoadImage(src, {.labels = true});
+    ASSERT_TRUE(img.ok()) << img.status().ToString();
+    // Native R32UI: 4 bytes a pixel, the raw size (gutters only between tiles).
+    if (tile == 512) EXPECT_EQ((*img)->info().gpu_bytes_level0, kW * kH * 4);
+    auto out = engine->Render(Request(*img, 257, 193, 1, 128.5, 96.5));
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    EXPECT_EQ(out->data, Reference(big, kW, kH, 0, 257, 193, 1, 128.5, 96.5, 42)) << "tile " << tile;
+    if (tile == 512) EXPECT_EQ(engine->stats().gpu.bytes, kW * kH * 4);
+    auto half = engine->Render(Request(*img, 130, 100, 0.5, 128.5, 96.5));
+    ASSERT_TRUE(half.ok());
+    EXPECT_EQ(half->data, Reference(level1, lw, lh, 1, 130, 100, 0.5, 128.5, 96.5, 42)) << "tile " << tile;
+  }
+  // uint8 labels: R8UI, one byte a pixel.
+  Ids bytes = ids_;
+  for (uint32_t& v : bytes) v &= 255;
+  std::unique_ptr<Engine> engine = MakeEngine({.warm_up_all = false});
+  auto small = engine->LoadImage(MakeImage<uint8_t>({kW, kH, PixelType::kUint8, 1},
+                                                    [&](int64_t x, int64_t y, int) { return bytes[static_cast<size_t>(y * kW + x)]; }),
+                                 {.labels = true});
+  ASSERT_TRUE(small.ok());
+  EXPECT_EQ((*small)->info().gpu_bytes_level0, kW * kH);
+  auto out = engine->Render(Request(*small, 257, 193, 1, 128.5, 96.5));
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->data, Reference(bytes, kW, kH, 0, 257, 193, 1, 128.5, 96.5, 42));
+  // uint32 is for ids only.
+  EXPECT_EQ(engine->LoadImage(src).status().message(),
+            "uint32 pixels are object ids: load or upload them as labels (or send float32)");
+}
+
+TEST_F(LabelsTest, NpyUint32FileIsReadAsUint32OnlyAsLabels) {
+  const std::string path = ::testing::TempDir() + "/labels_u4.npy";
+  {
+    std::string bytes = NpyHeaderBytes("<u4", {kH, kW});
+    for (uint32_t id : ids_) {
+      const uint32_t v = id == 0 ? 0 : id + 30000000u;
+      bytes.append(reinterpret_cast<const char*>(&v), 4);
+    }
+    FILE* f = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::fwrite(bytes.data(), 1, bytes.size(), f);
+    std::fclose(f);
+  }
+  auto as_labels = OpenImageFile(path, {.labels = true});
+  ASSERT_TRUE(as_labels.ok()) << as_labels.status().ToString();
+  EXPECT_EQ(as_labels->source->desc().type, PixelType::kUint32);
+  EXPECT_TRUE(as_labels->notes.empty());
+  auto as_image = OpenImageFile(path);
+  ASSERT_TRUE(as_image.ok());
+  EXPECT_EQ(as_image->source->desc().type, PixelType::kFloat32);
+  std::unique_ptr<Engine> engine = MakeEngine({.warm_up_all = false});
+  auto img = engine->LoadImage(std::move(as_labels->source), {.labels = true});
+  ASSERT_TRUE(img.ok());
+  Ids shifted = ids_;
+  for (uint32_t& v : shifted) v = v == 0 ? 0 : v + 30000000u;
+  auto out = engine->Render(Request(*img, 257, 193, 1, 128.5, 96.5));
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->data, Reference(shifted, kW, kH, 0, 257, 193, 1, 128.5, 96.5, 42));
+  std::remove(path.c_str());
+}
+
+TEST_F(LabelsTest, ColorTableOverridesTheHashAndHidesWithAlphaZero) {
+  std::unique_ptr<Engine> engine = MakeEngine({.max_tile_size = 64, .warm_up_all = false});
+  auto img = engine->LoadImage(pixels_, {.labels = true});
+  ASSERT_TRUE(img.ok());
+  std::map<uint32_t, std::array<uint8_t, 4>> table{
+      {1, {255, 0, 0, 255}}, {13, {0, 0, 0, 0}}, {2000, {1, 2, 3, 255}}, {7, {10, 200, 30, 255}}, {99999, {5, 5, 5, 255}}};
+  RenderRequest r = Request(*img, 257, 193, 1, 128.5, 96.5);
+  for (auto it = table.rbegin(); it != table.rend(); ++it) r.layers[0].labels->colors.push_back({it->first, it->second});
+  auto out = engine->Render(r);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  const Ids screen = ScreenIds(ids_, kW, kH, 0, 257, 193, 1, 128.5, 96.5);
+  EXPECT_EQ(out->data, Colorize(screen, 42, {}, table));
+  // A table of many entries (the binary search over several texture rows).
+  std::map<uint32_t, std::array<uint8_t, 4>> many;
+  for (uint32_t id = 0; id < 5000; id += 3) many[id] = {static_cast<uint8_t>(id), static_cast<uint8_t>(id >> 8), 77, 255};
+  r.layers[0].labels->colors.clear();
+  for (const auto& [id, c] : many) r.layers[0].labels->colors.push_back({id, c});
+  auto out2 = engine->Render(r);
+  ASSERT_TRUE(out2.ok());
+  EXPECT_EQ(out2->data, Colorize(screen, 42, {}, many));
+  // With the selection: the selected id alone, in its table color.
+  r.layers[0].labels->selected = 1000;
+  r.layers[0].labels->selected_only = true;
+  auto only = engine->Render(r);
+  ASSERT_TRUE(only.ok());
+  EXPECT_EQ(only->data, Colorize(screen, 42, 1000u, many));
+  // Refused: an id twice.
+  r.layers[0].labels->colors.push_back({3, {1, 1, 1, 255}});
+  EXPECT_EQ(engine->Render(r).status().message(), "layer 0: label 3 has two colors");
+}
+
+// Contour mode on a checkerboard of ids: squares of 8 pixels, some of them empty (0).
+class ContourTest : public LabelsTest {
+ protected:
+  static constexpr int64_t kCw = 96, kCh = 64;
+  static uint32_t CheckerId(int64_t x, int64_t y) {
+    const int64_t i = x / 8, j = y / 8;
+    return (i + j) % 5 == 0 ? 0 : static_cast<uint32_t>(1 + i + 12 * j);
+  }
+  // The contour rule (DESIGN §3): an object pixel with another id (or none) within `width` pixels
+  // in x and y, the window clipped to the screen.
+  static Ids Contour(const Ids& screen, int w, int h, int width) {
+    Ids out(screen.size(), 0);
+    for (int y = 0; y < h; ++y) {
+      for (int x = 0; x < w; ++x) {
+        const uint32_t id = screen[static_cast<size_t>(y) * w + x];
+        bool border = false;
+        for (int v = std::max(0, y - width); v <= std::min(h - 1, y + width) && !border; ++v) {
+          for (int u = std::max(0, x - width); u <= std::min(w - 1, x + width); ++u) {
+            if (screen[static_cast<size_t>(v) * w + u] != id) {
+              border = true;
+              break;
+            }
+          }
+        }
+        if (id != 0 && border) out[static_cast<size_t>(y) * w + x] = id;
+      }
+    }
+    return out;
+  }
+};
+
+TEST_F(ContourTest, BordersOfACheckerboardAtAnyTileSizeZoomAndWidth) {
+  Ids ids(static_cast<size_t>(kCw * kCh));
+  for (int64_t y = 0; y < kCh; ++y) {
+    for (int64_t x = 0; x < kCw; ++x) ids[static_cast<size_t>(y * kCw + x)] = CheckerId(x, y);
+  }
+  auto src = MakeImage<uint16_t>({kCw, kCh, PixelType::kUint16, 1}, [](int64_t x, int64_t y, int) { return CheckerId(x, y); });
+  int64_t lw, lh;
+  const Ids level1 = ModeLevel(ids, kCw, kCh, &lw, &lh);
+  struct Case {
+    int w, h;
+    double zoom, cx, cy;
+    int width, level;
+  };
+  const std::vector<Case> cases{{96, 64, 1, 48, 32, 1, 0},      {120, 80, 1, 48, 32, 2, 0},  // the image's edge inside the view
+                                {100, 90, 2.5, 30.3, 20.7, 2, 0}, {64, 48, 3, 48, 32, 5, 0},
+                                {48, 32, 0.5, 48, 32, 1, 1}};
+  std::vector<std::vector<uint8_t>> first;
+  for (int tile : {512, 32, 16}) {
+    // The smallest tiles with a budget of a few tiles: the layer is drawn in many batches.
+    std::unique_ptr<Engine> engine = MakeEngine({.max_tile_size = tile, .warm_up_all = false});
+    auto img = engine->LoadImage(src, {.labels = true});
+    ASSERT_TRUE(img.ok()) << img.status().ToString();
+    for (size_t k = 0; k < cases.size(); ++k) {
+      const Case& c = cases[k];
+      RenderRequest r = Request(*img, c.w, c.h, c.zoom, c.cx, c.cy);
+      r.layers[0].labels->contour = c.width;
+      auto out = engine->Render(r);
+      ASSERT_TRUE(out.ok()) << out.status().ToString();
+      const Ids screen = c.level == 0 ? ScreenIds(ids, kCw, kCh, 0, c.w, c.h, c.zoom, c.cx, c.cy, kCw, kCh)
+                                      : ScreenIds(level1, lw, lh, 1, c.w, c.h, c.zoom, c.cx, c.cy, kCw, kCh);
+      const std::vector<uint8_t> want = Colorize(Contour(screen, c.w, c.h, c.width), 42);
+      int wrong = 0;
+      for (size_t i = 0; i < want.size(); ++i) wrong += out->data[i] != want[i];
+      EXPECT_EQ(wrong, 0) << "tile " << tile << ", case " << k;
+      // Not a filled render, not empty.
+      EXPECT_NE(want, Colorize(screen, 42));
+      EXPECT_NE(want, Colorize(Ids(screen.size(), 0), 42));
+      if (tile == 512) first.push_back(out->data);
+      else EXPECT_EQ(out->data, first[k]) << "tile-size invariant";
+      auto warm = engine->Render(r);
+      ASSERT_TRUE(warm.ok());
+      EXPECT_EQ(warm->data, out->data) << "cache-state invariant";
+    }
+  }
+}
+
+TEST_F(ContourTest, SelectionTableOverAnImageAndRefusals) {
+  std::unique_ptr<Engine> engine = MakeEngine({.max_tile_size = 32, .warm_up_all = false});
+  Ids ids(static_cast<size_t>(kCw * kCh));
+  for (int64_t y = 0; y < kCh; ++y) {
+    for (int64_t x = 0; x < kCw; ++x) ids[static_cast<size_t>(y * kCw + x)] = CheckerId(x, y);
+  }
+  auto img = engine->LoadImage(MakeImage<uint8_t>({kCw, kCh, PixelType::kUint8, 1}, [](int64_t x, int64_t y, int) { return CheckerId(x, y); }),
+                               {.labels = true});
+  ASSERT_TRUE(img.ok());
+  auto below = engine->LoadImage(MakeImage<uint8_t>({kCw, kCh, PixelType::kUint8, 1}, [](int64_t x, int64_t y, int) { return (x * 5 + y * 3) & 255; }));
+  ASSERT_TRUE(below.ok());
+  RenderRequest base_request = Request(*below, 96, 64, 1, 48, 32);
+  base_request.layers[0].labels.reset();
+  auto base = engine->Render(base_request);
+  ASSERT_TRUE(base.ok());
+  RenderRequest r = base_request;
+  Layer labels;
+  labels.image = *img;
+  labels.labels = LabelsStyle{.seed = 42, .selected = 14, .selected_only = true, .colors = {{14, {0, 255, 0, 255}}}, .contour = 1};
+  r.layers.push_back(labels);
+  auto out = engine->Render(r);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  const Ids contour = Contour(ScreenIds(ids, kCw, kCh, 0, 96, 64, 1, 48, 32, kCw, kCh), 96, 64, 1);
+  int green = 0;
+  for (size_t p = 0; p < contour.size(); ++p) {
+    const bool drawn = contour[p] == 14;
+    green += drawn;
+    for (int c = 0; c < 4; ++c) {
+      const uint8_t want = drawn ? std::array<uint8_t, 4>{0, 255, 0, 255}[c] : base->data[p * 4 + c];
+      ASSERT_EQ(out->data[p * 4 + c], want) << "pixel " << p << " c " << c << " id " << ids[p] << " base " << int(base->data[p * 4]) << "," << int(base->data[p * 4 + 1]) << " got " << int(out->data[p * 4]) << "," << int(out->data[p * 4 + 1]) << "," << int(out->data[p * 4 + 2]) << "," << int(out->data[p * 4 + 3]);
+    }
+  }
+  EXPECT_EQ(green, 28) << "the 8 x 8 square's 1-pixel border";
+  r.layers[1].labels->contour = kMaxContourWidth + 1;
+  EXPECT_EQ(engine->Render(r).status().message(), "layer 1: contour width must be 0 (filled) to 64 screen pixels, got 65");
 }
 
 }  // namespace

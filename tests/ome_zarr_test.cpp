@@ -39,6 +39,7 @@ std::vector<float> PlaneValues(ImageSource& src, int plane) {
       case PixelType::kUint8: v[i] = bytes[i]; break;
       case PixelType::kUint16: { uint16_t x; std::memcpy(&x, &bytes[2 * i], 2); v[i] = x; break; }
       case PixelType::kFloat32: std::memcpy(&v[i], &bytes[4 * i], 4); break;
+      case PixelType::kUint32: { uint32_t x; std::memcpy(&x, &bytes[4 * i], 4); v[i] = static_cast<float>(x); break; }
     }
   }
   return v;

@@ -4,7 +4,11 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <array>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -202,6 +206,71 @@ TEST_F(ProbeDaemonTest, HttpJsonAndTheCli) {
   EXPECT_NE(out.find("layer 0 auto-contrast: " + std::to_string(lo) + "," + std::to_string(hi) + " (12 values)"), std::string::npos) << out;
   EXPECT_EQ(RunCommand(Cli(d_) + " probe 1:2 -i u16 2>&1", &out), 2) << out;
   EXPECT_EQ(RunCommand(Cli(d_) + " probe 1,2 -i nosuch 2>&1", &out), 1) << out;
+}
+
+// Labels from the CLI and the batch manifest (#15): a uint32 NPY loaded as labels (ids 2^24 and
+// 2^24 + 1 stay two objects), an explicit color and contour mode; pixels checked against the
+// squares written.
+TEST(LabelsDaemonTest, CliAndBatchLabelsOptions) {
+  Daemon d;
+  constexpr int64_t w = 60, h = 40;
+  std::vector<uint32_t> ids(static_cast<size_t>(w * h), 0);
+  for (int64_t y = 5; y < 25; ++y) {
+    for (int64_t x = 5; x < 45; ++x) ids[static_cast<size_t>(y * w + x)] = x < 25 ? 16777216u : 16777217u;
+  }
+  WriteNpy(d.data_root() + "/seg.npy", "<u4", {h, w}, ids.data(), ids.size() * 4);
+  std::string out;
+  ASSERT_EQ(RunCommand(Cli(d) + " load seg.npy --id seg --labels 2>&1", &out), 0) << out;
+  EXPECT_NE(out.find("uint32"), std::string::npos) << out;
+  // Red for 2^24's border (1 pixel), its inside and everything else black; 2^24 + 1's border in
+  // its hash color.
+  auto check = [&](const std::vector<uint8_t>& rgba, const std::array<uint8_t, 3>& color) {
+    ASSERT_EQ(rgba.size(), static_cast<size_t>(w * h * 4));
+    int border = 0;
+    for (int64_t y = 0; y < h; ++y) {
+      for (int64_t x = 0; x < w; ++x) {
+        const uint8_t* p = &rgba[static_cast<size_t>(y * w + x) * 4];
+        const bool in = x >= 5 && x < 25 && y >= 5 && y < 25;
+        const bool edge = in && (x == 5 || x == 24 || y == 5 || y == 24);
+        const bool colored = p[0] == color[0] && p[1] == color[1] && p[2] == color[2];
+        ASSERT_EQ(colored, edge) << x << "," << y;
+        if (in && !edge) ASSERT_TRUE(p[0] == 0 && p[1] == 0 && p[2] == 0) << x << "," << y;
+        border += edge;
+      }
+    }
+    EXPECT_EQ(border, 76);
+    const uint8_t* other = &rgba[static_cast<size_t>(10 * w + 44) * 4];  // 2^24 + 1's right edge
+    EXPECT_TRUE(other[0] + other[1] + other[2] > 0 && !(other[0] == color[0] && other[1] == color[1]));
+    const uint8_t* inside = &rgba[static_cast<size_t>(10 * w + 35) * 4];
+    EXPECT_EQ(inside[0] + inside[1] + inside[2], 0);
+  };
+  const std::string raw = d.data_root() + "/contour.rgba";
+  ASSERT_EQ(RunCommand(Cli(d) + " render --id seg --size 60x40 --zoom 1 --center 30,20 --contour 1 --label-color 16777216=#ff0000 --format raw -o " +
+                           raw + " 2>&1",
+                       &out),
+            0)
+      << out;
+  std::ifstream f(raw, std::ios::binary);
+  check(std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {}), {255, 0, 0});
+  // The batch manifest: the image loaded as labels, the style in the layer.
+  const std::string dir = d.data_root() + "/batch";
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream m(dir + "/manifest.json");
+    m << R"({"images": [{"id": "seg2", "path": "seg.npy", "labels": true}],
+             "views": [{"name": "c", "size": [60, 40], "zoom": 1, "center": [30, 20], "format": "raw",
+                        "layers": [{"image": "seg2", "labels": {"colors": {"16777216": "#00ff00"}, "contour": 1}}]}]})";
+  }
+  ASSERT_EQ(RunCommand(Cli(d) + " batch " + dir + "/manifest.json --out-dir " + dir + "/out 2>&1", &out), 0) << out;
+  std::ifstream g(dir + "/out/c.rgba", std::ios::binary);
+  check(std::vector<uint8_t>(std::istreambuf_iterator<char>(g), {}), {0, 255, 0});
+  // Bad options: their statuses.
+  EXPECT_EQ(RunCommand(Cli(d) + " render --id seg --label-color 5:#ff0000 -o /dev/null 2>&1", &out), 2) << out;
+  EXPECT_NE(out.find("--label-color '5:#ff0000' must be ID=#RRGGBB[AA]"), std::string::npos) << out;
+  EXPECT_EQ(RunCommand(Cli(d) + " render --id seg --contour 65 -o /dev/null 2>&1", &out), 1) << out;
+  EXPECT_NE(out.find("contour width must be 0 (filled) to 64"), std::string::npos) << out;
+  ASSERT_EQ(RunCommand(Cli(d) + " load seg.npy --id plain 2>&1", &out), 0) << out;
+  EXPECT_NE(out.find("float32"), std::string::npos) << "not labels: uint32 read as float32\n" << out;
 }
 
 }  // namespace

@@ -6,7 +6,8 @@ size_t BytesPerSample(PixelType type) {
   switch (type) {
     case PixelType::kUint8: return 1;
     case PixelType::kUint16: return 2;
-    case PixelType::kFloat32: return 4;
+    case PixelType::kFloat32:
+    case PixelType::kUint32: return 4;
   }
   return 0;
 }
@@ -16,6 +17,7 @@ const char* PixelTypeName(PixelType type) {
     case PixelType::kUint8: return "uint8";
     case PixelType::kUint16: return "uint16";
     case PixelType::kFloat32: return "float32";
+    case PixelType::kUint32: return "uint32";
   }
   return "unknown";
 }
@@ -24,8 +26,9 @@ Result<PixelType> ParsePixelType(std::string_view name) {
   if (name == "uint8" || name == "u8") return PixelType::kUint8;
   if (name == "uint16" || name == "u16") return PixelType::kUint16;
   if (name == "float32" || name == "f32") return PixelType::kFloat32;
+  if (name == "uint32" || name == "u32") return PixelType::kUint32;
   return InvalidArgument("unknown pixel type '" + std::string(name) +
-                         "' (known: uint8, uint16, float32)");
+                         "' (known: uint8, uint16, float32, uint32)");
 }
 
 std::string ImageDesc::ToString() const {

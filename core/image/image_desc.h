@@ -13,14 +13,15 @@
 
 namespace tilerender {
 
-enum class PixelType : uint8_t { kUint8, kUint16, kFloat32 };
+/// kUint32 only for labels images (object ids); other uint32 data is read as float32.
+enum class PixelType : uint8_t { kUint8, kUint16, kFloat32, kUint32 };
 
 /// Planes (separate channels) an image may have.
 inline constexpr int kMaxPlanes = 64;
 
 size_t BytesPerSample(PixelType type);
-const char* PixelTypeName(PixelType type);  ///< "uint8", "uint16", "float32"
-/// Parses "uint8", "uint16", "float32" (also "u8", "u16", "f32").
+const char* PixelTypeName(PixelType type);  ///< "uint8", "uint16", "float32", "uint32"
+/// Parses "uint8", "uint16", "float32", "uint32" (also "u8", "u16", "f32", "u32").
 Result<PixelType> ParsePixelType(std::string_view name);
 
 struct ImageDesc {

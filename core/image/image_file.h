@@ -27,6 +27,9 @@ struct OpenOptions {
   std::string reader;
   /// A slide's associated image (label, macro, thumbnail) instead of the slide (OpenSlide).
   std::string associated_image;
+  /// The image is opened as labels (object ids): uint32 data stays uint32 (PixelType::kUint32)
+  /// instead of being converted to float32.
+  bool labels = false;
   /// Asked between rows, bands and chunks of a long read (a PNG decode, an NPY conversion): true
   /// stops the open with CANCELLED (the caller's deadline passed, it went away, the daemon stops).
   std::function<bool()> cancelled;

@@ -169,6 +169,11 @@ void StoreConverted(const uint8_t* e, const NpyHeader& h, PixelType type, uint8_
       std::memcpy(dst + 4 * di, &v, 4);
       break;
     }
+    case PixelType::kUint32: {
+      const uint32_t v = Load<uint32_t>(e, swap);
+      std::memcpy(dst + 4 * di, &v, 4);
+      break;
+    }
   }
 }
 
@@ -225,6 +230,8 @@ Result<OpenedImage> OpenNpy(const std::string& path, const OpenOptions& options)
     out.notes.push_back("bool converted to uint8 (0, 1)");
   } else if (h.kind == 'u' && h.item_size == 2) {
     desc.type = PixelType::kUint16;
+  } else if (h.kind == 'u' && h.item_size == 4 && options.labels) {
+    desc.type = PixelType::kUint32;
   } else {
     desc.type = PixelType::kFloat32;
     if (!(h.kind == 'f' && h.item_size == 4)) {
@@ -244,7 +251,8 @@ Result<OpenedImage> OpenNpy(const std::string& path, const OpenOptions& options)
   }
 
   const bool native_type = (desc.type == PixelType::kUint8 && h.kind == 'u') ||
-                           (desc.type == PixelType::kUint16) || (h.kind == 'f' && h.item_size == 4);
+                           (desc.type == PixelType::kUint16) || (desc.type == PixelType::kUint32) ||
+                           (h.kind == 'f' && h.item_size == 4);
   const bool native_order = h.byte_order != '>' || h.item_size == 1;
   if (native_type && native_order && !h.fortran) {
     out.source = std::make_unique<NpyFileSource>(std::move(file), h.data_offset, desc);

@@ -167,6 +167,8 @@ Status OmeZarrSource::OpenAttributes(const std::string& dir, const OpenOptions& 
     desc_.type = PixelType::kUint8;
   } else if (dt.kind == ZarrKind::kUint && dt.size == 2) {
     desc_.type = PixelType::kUint16;
+  } else if (dt.kind == ZarrKind::kUint && dt.size == 4 && options.labels) {
+    desc_.type = PixelType::kUint32;
   } else {
     desc_.type = PixelType::kFloat32;
     if (!(dt.kind == ZarrKind::kFloat && dt.size == 4)) out->notes.push_back(dt.ToString() + " converted to float32");
@@ -290,7 +292,7 @@ Status OmeZarrSource::ReadChunk(int index, int plane, int64_t cx, int64_t cy, ui
     for (int64_t x = 0; x < cols; ++x) {
       const uint8_t* e = data.data() + (base + y * stride[axis_y_] + x * stride[axis_x_]) * es;
       if (desc_.type != PixelType::kFloat32) {
-        std::memcpy(row + x * out_size, e, out_size);  // uint8 / uint16 as they are
+        std::memcpy(row + x * out_size, e, out_size);  // uint8 / uint16 / uint32 as they are
         continue;
       }
       double v = 0;

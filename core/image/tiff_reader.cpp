@@ -247,6 +247,8 @@ Status TiffSource::Open(const std::string& path, const OpenOptions& options, Ope
       desc_.type = PixelType::kUint8;
     } else if (f.kind == SampleKind::kUint && f.bps == 16) {
       desc_.type = PixelType::kUint16;
+    } else if (f.kind == SampleKind::kUint && f.bps == 32 && options.labels) {
+      desc_.type = PixelType::kUint32;
     } else {
       desc_.type = PixelType::kFloat32;
       if (!(f.kind == SampleKind::kFloat && f.bps == 32)) {
@@ -444,7 +446,9 @@ void TiffSource::ConvertPixels(const TiffLevel& l, const uint8_t* const* planes,
   for (int64_t i = 0; i < n; ++i) {
     for (int c = 0; c < channels; ++c) {
       const uint8_t* p = sample(i, c);
-      if (desc_.type == PixelType::kUint16) {
+      if (desc_.type == PixelType::kUint32) {
+        std::memcpy(out + (i * channels + c) * 4, p, 4);
+      } else if (desc_.type == PixelType::kUint16) {
         std::memcpy(out + (i * channels + c) * 2, p, 2);
       } else if (format_.bps == 16) {
         uint16_t t;

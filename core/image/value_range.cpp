@@ -85,6 +85,16 @@ ValueRange ComputeRange(const uint8_t* data, size_t stride, const ImageDesc& des
     case PixelType::kFloat32:
       RangeFloatRows(data, stride, w, h, &r);
       break;
+    case PixelType::kUint32:
+      for (int64_t y = 0; y < h; ++y) {
+        for (int64_t x = 0; x < w; ++x) {
+          uint32_t v;
+          std::memcpy(&v, data + static_cast<size_t>(y) * stride + x * 4, 4);
+          r.min = std::min(r.min, static_cast<double>(v));
+          r.max = std::max(r.max, static_cast<double>(v));
+        }
+      }
+      break;
   }
   return r;
 }

@@ -53,6 +53,12 @@ class LevelReader {
           out[ch] = v;
           break;
         }
+        case PixelType::kUint32: {
+          uint32_t v;
+          std::memcpy(&v, p + 4 * ch, 4);
+          out[ch] = v;
+          break;
+        }
       }
     }
     return Status::Ok();

@@ -1,6 +1,8 @@
 #pragma once
 /// What a render asks for (DESIGN §3): output size, camera, layers, background, output format.
 
+#include <array>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -56,12 +58,29 @@ struct AutoContrast {
   double hi_percentile = 99.5;
 };
 
-/// How a labels image is drawn (DESIGN §3 "Labels"): each id its own color from a seeded hash, id 0
-/// transparent; a selected id alone, or highlighted (the others at a quarter of their opacity).
+/// One entry of a labels color table: an id and its color (RGBA, 8 bits each; alpha 0 hides it).
+struct LabelColor {
+  uint32_t id = 0;
+  std::array<uint8_t, 4> rgba{};
+  bool operator==(const LabelColor&) const = default;
+};
+
+/// Entries a labels color table may have; contour widths up to this many screen pixels.
+inline constexpr size_t kMaxLabelColors = size_t{1} << 20;
+inline constexpr int kMaxContourWidth = 64;
+
+/// How a labels image is drawn (DESIGN §3 "Labels"): each id its own color from a seeded hash, or
+/// from an explicit table; id 0 transparent; a selected id alone, or highlighted (the others at a
+/// quarter of their opacity); filled, or only the objects' contours.
 struct LabelsStyle {
   uint32_t seed = 0;
   std::optional<uint32_t> selected;
   bool selected_only = false;  ///< true: only the selected id is drawn; false: it is highlighted
+  /// Explicit colors; ids not in it keep their hash color. Any order; an id at most once.
+  std::vector<LabelColor> colors;
+  /// > 0: only the pixels within this many screen pixels (square window) of another object or of
+  /// no object are drawn (each object's inner border); 0: filled.
+  int contour = 0;
 };
 
 struct Layer {

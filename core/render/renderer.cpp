@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <iterator>
+#include <tuple>
 
 #include "core/gl/gl_error.h"
 #include "core/gl/program.h"
@@ -17,13 +18,17 @@ constexpr const char* kTileUniforms[] = {
     "u_tex",       "u_lut",        "u_lut_size", "u_out_height", "u_half",  "u_m",     "u_c_int",
     "u_c_frac",    "u_inside_lo",  "u_inside_hi", "u_level_size", "u_core", "u_scale",
     "u_lo",        "u_range",      "u_gamma",    "u_opacity",    "u_blend", "u_corners",
-    "u_seed",      "u_selected",   "u_select_mode"};
+    "u_seed",      "u_selected",   "u_select_mode", "u_table_ids", "u_table_colors", "u_table_size",
+    "u_ids",       "u_minmax",     "u_width"};
 // A composite program's per-plane arrays (element 0: glUniform*v sets them whole).
 constexpr const char* kCompositeUniforms[] = {"u_ptex[0]", "u_plut[0]",   "u_plut_size[0]", "u_plo[0]",
                                               "u_prange[0]", "u_pgamma[0]", "u_popacity[0]"};
 
-// Texture units: 0 the tile, 1 the colormap.
-constexpr int kUnitTile = 0, kUnitLut = 1;
+// Texture units: 0 the tile (or a contour pass's ids), 1 the colormap, 2 and 3 a labels color
+// table's ids and colors, 4 a contour pass's row minima and maxima.
+constexpr int kUnitTile = 0, kUnitLut = 1, kUnitTableIds = 2, kUnitTableColors = 3, kUnitMinMax = 4;
+// A labels color table's texture width (tile.frag: entry i at (i % 1024, i / 1024)).
+constexpr int kTableWidth = 1024;
 
 // Texels of margin around a tile's quad: the shader decides ownership, and a linear footprint's
 // owner sits half a texel off; a floor-sized level may end inside the image's last texel.
@@ -53,7 +58,8 @@ float ValueScale(const ImageDesc& d) {
   switch (d.type) {
     case PixelType::kUint8: return 255.f;
     case PixelType::kUint16: return 65535.f;
-    case PixelType::kFloat32: return 1.f;
+    case PixelType::kFloat32:
+    case PixelType::kUint32: return 1.f;
   }
   return 1.f;
 }
@@ -99,11 +105,12 @@ bool Renderer::ContextHasGather() {
 }
 
 std::vector<std::string> Renderer::Defines(int channels, bool is_float, bool linear, int planes, bool values,
-                                           bool labels) const {
+                                           bool labels, bool ids, int contour) const {
   return {"CHANNELS " + std::to_string(channels), "LINEAR " + std::to_string(linear ? 1 : 0),
           "PLANES " + std::to_string(planes), "FLOAT " + std::to_string(is_float ? 1 : 0),
           "GATHER " + std::to_string(gather_ ? 1 : 0), "VALUES " + std::to_string(values ? 1 : 0),
-          "LABELS " + std::to_string(labels ? 1 : 0)};
+          "LABELS " + std::to_string(labels ? 1 : 0), "IDS " + std::to_string(ids ? 1 : 0),
+          "CONTOUR " + std::to_string(contour)};
 }
 
 
@@ -119,11 +126,129 @@ Result<const Renderer::Program*> Renderer::ProgramFor(const ResolvedLayer& layer
   const ImageDesc& desc = layer.image->info().desc;
   const bool is_float = desc.type == PixelType::kFloat32, linear = layer.interpolation == Interpolation::kLinear;
   if (values_mode_) return BuiltProgram(value_programs_[(is_float ? 2 : 0) + (linear ? 1 : 0)], Defines(1, is_float, linear, 1, true));
-  if (layer.labels) return BuiltProgram(labels_programs_[is_float ? 1 : 0], Defines(1, is_float, false, 1, false, true));
+  if (layer.labels) {
+    return BuiltProgram(labels_programs_[(is_float ? 1 : 0) + (ids_mode_ ? 2 : 0)],
+                        Defines(1, is_float, false, 1, false, true, ids_mode_));
+  }
   return &programs_[ProgramIndex(desc, layer.interpolation)];
 }
 
-Status Renderer::PrepareLayerProgram(const ResolvedLayer& layer) { return ProgramFor(layer).status(); }
+Result<const Renderer::Program*> Renderer::ContourProgram(int pass) {
+  return BuiltProgram(contour_programs_[pass - 1], Defines(1, false, false, 1, false, true, false, pass));
+}
+
+Status Renderer::PrepareLayerProgram(const ResolvedLayer& layer) {
+  TR_RETURN_IF_ERROR(ProgramFor(layer).status());
+  if (layer.labels && layer.labels->contour > 0) {
+    ids_mode_ = true;
+    const Status s = ProgramFor(layer).status();
+    ids_mode_ = false;
+    TR_RETURN_IF_ERROR(s);
+    for (int pass : {1, 2}) TR_RETURN_IF_ERROR(ContourProgram(pass).status());
+  }
+  return Status::Ok();
+}
+
+Status Renderer::BeginIds(const View& view) {
+  for (Target* t : {&ids_target_, &minmax_target_}) {
+    if (t->width != view.width || t->height != view.height) {
+      TR_RETURN_IF_ERROR(MakeTarget(t, view.width, view.height, t == &ids_target_ ? GL_R32UI : GL_RG32UI,
+                                    t == &ids_target_ ? "labels id target" : "contour target", true));
+    }
+  }
+  ids_mode_ = true;
+  glBindFramebuffer(GL_FRAMEBUFFER, ids_target_.fbo.get());
+  glViewport(0, 0, view.width, view.height);
+  glDisable(GL_BLEND);
+  const GLuint zero[4] = {0, 0, 0, 0};
+  glClearBufferuiv(GL_COLOR, 0, zero);
+  return Status::Ok();
+}
+
+Status Renderer::DrawContours(const View& view, const ResolvedLayer& layer) {
+  ids_mode_ = false;
+  TR_ASSIGN_OR_RETURN(const Program* rows, ContourProgram(1));
+  TR_ASSIGN_OR_RETURN(const Program* columns, ContourProgram(2));
+  // Full-screen quads (tile.vert's strip).
+  const float corners[8] = {-1, -1, 1, -1, -1, 1, 1, 1};
+  glBindVertexArray(vao_.get());
+  glActiveTexture(GL_TEXTURE0 + kUnitTile);
+  glBindTexture(GL_TEXTURE_2D, ids_target_.texture.get());
+  // Row pass: each pixel's minimum and maximum id within the width along its row.
+  glBindFramebuffer(GL_FRAMEBUFFER, minmax_target_.fbo.get());
+  glDisable(GL_BLEND);
+  glUseProgram(rows->program.get());
+  glUniform2fv((*rows)["u_corners"], 4, corners);
+  glUniform1i((*rows)["u_ids"], kUnitTile);
+  glUniform1i((*rows)["u_width"], layer.labels->contour);
+  glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
+  // Column pass over the row pass, into the frame, in the objects' colors.
+  glBindFramebuffer(GL_FRAMEBUFFER, frame_fbo_);
+  glUseProgram(columns->program.get());
+  const Program& p = *columns;
+  glUniform2fv(p["u_corners"], 4, corners);
+  glUniform1i(p["u_ids"], kUnitTile);
+  glUniform1i(p["u_minmax"], kUnitMinMax);
+  glUniform1i(p["u_width"], layer.labels->contour);
+  glUniform1f(p["u_opacity"], layer.opacity);
+  glUniform1i(p["u_blend"], static_cast<int>(layer.blending));
+  glActiveTexture(GL_TEXTURE0 + kUnitMinMax);
+  glBindTexture(GL_TEXTURE_2D, minmax_target_.texture.get());
+  SetLabelsUniforms(p, layer);
+  glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
+  glActiveTexture(GL_TEXTURE0 + kUnitTile);
+  // Large targets are not kept (as Finish does for frames).
+  if (static_cast<int64_t>(view.width) * view.height > kKeptTargetPixels) {
+    ids_target_ = Target{};
+    minmax_target_ = Target{};
+  }
+  return gl::CheckGl("drawing contours");
+}
+
+void Renderer::SetLabelsUniforms(const Program& p, const ResolvedLayer& layer) {
+  const LabelsStyle& style = *layer.labels;
+  glUniform1ui(p["u_seed"], style.seed);
+  glUniform1ui(p["u_selected"], style.selected.value_or(0));
+  glUniform1i(p["u_select_mode"], !style.selected ? 0 : style.selected_only ? 1 : 2);
+  glUniform1i(p["u_table_size"], static_cast<int>(style.colors.size()));
+  glUniform1i(p["u_table_ids"], kUnitTableIds);
+  glUniform1i(p["u_table_colors"], kUnitTableColors);
+  if (!table_ids_) {
+    table_ids_ = gl::CreateTexture();
+    table_colors_ = gl::CreateTexture();
+  }
+  if (!style.colors.empty() && style.colors != table_) {
+    // Uploaded once for the batches of a layer (and the next render with the same table).
+    table_ = style.colors;
+    const int n = static_cast<int>(table_.size());
+    const int rows = (n + kTableWidth - 1) / kTableWidth;
+    std::vector<uint32_t> ids(static_cast<size_t>(rows) * kTableWidth, 0);
+    std::vector<uint8_t> colors(ids.size() * 4, 0);
+    for (int i = 0; i < n; ++i) {
+      ids[i] = table_[i].id;
+      std::memcpy(&colors[4 * static_cast<size_t>(i)], table_[i].rgba.data(), 4);
+    }
+    glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
+    glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
+    glBindBuffer(GL_PIXEL_UNPACK_BUFFER, 0);
+    glActiveTexture(GL_TEXTURE0 + kUnitTableIds);  // bound where they are read, no other unit disturbed
+    for (auto [tex, format, type, data, internal] :
+         {std::tuple{table_ids_.get(), GL_RED_INTEGER, GL_UNSIGNED_INT, static_cast<const void*>(ids.data()), GL_R32UI},
+          std::tuple{table_colors_.get(), GL_RGBA, GL_UNSIGNED_BYTE, static_cast<const void*>(colors.data()), GL_RGBA8}}) {
+      glBindTexture(GL_TEXTURE_2D, tex);
+      glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+      glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+      glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAX_LEVEL, 0);
+      glTexImage2D(GL_TEXTURE_2D, 0, internal, kTableWidth, rows, 0, format, type, data);
+    }
+  }
+  glActiveTexture(GL_TEXTURE0 + kUnitTableIds);
+  glBindTexture(GL_TEXTURE_2D, table_ids_.get());
+  glActiveTexture(GL_TEXTURE0 + kUnitTableColors);
+  glBindTexture(GL_TEXTURE_2D, table_colors_.get());
+  glActiveTexture(GL_TEXTURE0 + kUnitTile);
+  SetBlendState(layer.blending);
+}
 
 Status Renderer::BeginValues(const View& view, const ResolvedLayer& layer) {
   values_mode_ = true;
@@ -186,14 +311,25 @@ Result<std::unique_ptr<Renderer>> Renderer::Create(bool pbo_readback, bool gathe
   return r;
 }
 
-Status Renderer::MakeTarget(Target* t, int width, int height, unsigned format, const char* what) {
+Status Renderer::MakeTarget(Target* t, int width, int height, unsigned format, const char* what, bool texture) {
   *t = Target{};
   t->fbo = gl::CreateFramebuffer();
-  t->color = gl::CreateRenderbuffer();
-  glBindRenderbuffer(GL_RENDERBUFFER, t->color.get());
-  glRenderbufferStorage(GL_RENDERBUFFER, format, width, height);
   glBindFramebuffer(GL_FRAMEBUFFER, t->fbo.get());
-  glFramebufferRenderbuffer(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_RENDERBUFFER, t->color.get());
+  if (texture) {
+    // Read by a later pass (texelFetch): a texture, not a renderbuffer.
+    t->texture = gl::CreateTexture();
+    glBindTexture(GL_TEXTURE_2D, t->texture.get());
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAX_LEVEL, 0);
+    glTexStorage2D(GL_TEXTURE_2D, 1, format, width, height);
+    glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, t->texture.get(), 0);
+  } else {
+    t->color = gl::CreateRenderbuffer();
+    glBindRenderbuffer(GL_RENDERBUFFER, t->color.get());
+    glRenderbufferStorage(GL_RENDERBUFFER, format, width, height);
+    glFramebufferRenderbuffer(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_RENDERBUFFER, t->color.get());
+  }
   const GLenum fb = glCheckFramebufferStatus(GL_FRAMEBUFFER);
   const gl::GlError err = gl::TakeGlError();
   if (fb != GL_FRAMEBUFFER_COMPLETE || err != gl::GlError::kNone) {
@@ -297,11 +433,10 @@ void Renderer::DrawTiles(const View& view, const ResolvedLayer& layer, const std
   glUniform1i(p["u_blend"], static_cast<int>(layer.blending));
   if (values_mode_) {
     glDisable(GL_BLEND);  // the value pass: the values themselves, no colormap, no blending
+  } else if (ids_mode_) {
+    glDisable(GL_BLEND);  // the ids pass of contour mode: ids, no color
   } else if (layer.labels) {
-    glUniform1ui(p["u_seed"], layer.labels->seed);
-    glUniform1ui(p["u_selected"], layer.labels->selected.value_or(0));
-    glUniform1i(p["u_select_mode"], !layer.labels->selected ? 0 : layer.labels->selected_only ? 1 : 2);
-    SetBlendState(layer.blending);
+    SetLabelsUniforms(p, layer);
   } else {
     SetColorUniforms(p, layer);
   }
@@ -389,7 +524,9 @@ Status Renderer::DrawComposite(const View& view, const std::vector<const Resolve
 Status Renderer::Begin(const View& view, const Rgba& bg) {
   begin_ = std::chrono::steady_clock::now();
   TR_ASSIGN_OR_RETURN(const Target* target, TargetFor(view.width, view.height));
-  glBindFramebuffer(GL_FRAMEBUFFER, target->fbo.get());
+  frame_fbo_ = target->fbo.get();
+  ids_mode_ = false;  // a render that failed in an ids pass left it set
+  glBindFramebuffer(GL_FRAMEBUFFER, frame_fbo_);
   glViewport(0, 0, view.width, view.height);
   glDisable(GL_DEPTH_TEST);
   glDisable(GL_SCISSOR_TEST);

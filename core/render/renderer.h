@@ -62,6 +62,12 @@ class Renderer {
   Status BeginValues(const View& view, const ResolvedLayer& layer);
   Result<std::vector<float>> FinishValues(const View& view);
 
+  /// Contour mode of a labels layer (after Begin): BeginIds binds an id target of the view's size;
+  /// DrawTiles of the layer then writes the id each pixel shows; DrawContours draws the objects'
+  /// borders from them into the frame (two full-screen passes, tile.frag CONTOUR).
+  Status BeginIds(const View& view);
+  Status DrawContours(const View& view, const ResolvedLayer& layer);
+
  private:
   struct Program {
     gl::Program program;
@@ -72,6 +78,7 @@ class Renderer {
     int width = 0, height = 0;
     gl::Framebuffer fbo;
     gl::Renderbuffer color;
+    gl::Texture texture;  ///< instead of `color` for a target a later pass reads
   };
 
   Renderer() = default;
@@ -84,15 +91,20 @@ class Renderer {
 
   /// The program's defines (tile.frag).
   std::vector<std::string> Defines(int channels, bool is_float, bool linear, int planes, bool values = false,
-                                   bool labels = false) const;
+                                   bool labels = false, bool ids = false, int contour = 0) const;
   /// The program that draws `layer` now (its colors, its labels, or its values in a value pass);
   /// the labels and value-pass ones are built on first use.
   Result<const Program*> ProgramFor(const ResolvedLayer& layer);
   Result<const Program*> BuiltProgram(Program& slot, const std::vector<std::string>& defines);
+  /// Contour pass 1 (rows) or 2 (columns, colors).
+  Result<const Program*> ContourProgram(int pass);
+  /// Seed, selection, color table and blend state of a labels layer drawn in color.
+  void SetLabelsUniforms(const Program& p, const ResolvedLayer& layer);
   /// Colormap, contrast, gamma and the blend state of a layer drawn in color.
   void SetColorUniforms(const Program& p, const ResolvedLayer& layer);
-  /// A framebuffer with one `format` renderbuffer of width x height; `what` names it in errors.
-  Status MakeTarget(Target* t, int width, int height, unsigned format, const char* what);
+  /// A framebuffer with one `format` renderbuffer (or texture) of width x height; `what` names it
+  /// in errors.
+  Status MakeTarget(Target* t, int width, int height, unsigned format, const char* what, bool texture = false);
 
   std::array<Program, 8> programs_;  // scalar integer, scalar float, RGB, RGBA x nearest, linear
   /// Composite programs, PLANES 2..kMaxCompositePlanes x integer, float x nearest, linear; built on
@@ -111,9 +123,16 @@ class Renderer {
   gl::Buffer pack_buffer_;
   size_t pack_buffer_size_ = 0;
   std::array<Program, 4> value_programs_;  // integer, float x nearest, linear
-  std::array<Program, 2> labels_programs_; // integer, float
+  std::array<Program, 4> labels_programs_; // integer, float x colors, ids
+  std::array<Program, 2> contour_programs_; // rows, columns
   Target values_target_;                   // RG32F: value, coverage
   bool values_mode_ = false;
+  Target ids_target_;                      // R32UI: the id each pixel shows (contour mode)
+  Target minmax_target_;                   // RG32UI: the row pass's minimum and maximum id
+  bool ids_mode_ = false;
+  unsigned frame_fbo_ = 0;                 // the frame's framebuffer (Begin)
+  gl::Texture table_ids_, table_colors_;   // the labels color table last uploaded
+  std::vector<LabelColor> table_;
 };
 
 }  // namespace tilerender

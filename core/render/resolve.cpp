@@ -105,6 +105,22 @@ Result<ResolvedLayer> ResolveLayer(const Layer& layer, size_t index, const View&
     if (layer.auto_contrast) return InvalidArgument(where + ": a labels image has no contrast to choose");
     r.labels = layer.labels.value_or(LabelsStyle{});
     r.interpolation = Interpolation::kNearest;
+    LabelsStyle& style = *r.labels;
+    if (style.contour < 0 || style.contour > kMaxContourWidth) {
+      return InvalidArgument(where + ": contour width must be 0 (filled) to " + std::to_string(kMaxContourWidth) +
+                             " screen pixels, got " + std::to_string(style.contour));
+    }
+    if (style.colors.size() > kMaxLabelColors) {
+      return InvalidArgument(where + ": a labels color table has at most " + std::to_string(kMaxLabelColors) +
+                             " entries, got " + std::to_string(style.colors.size()));
+    }
+    // Sorted by id: the shader looks colors up by binary search.
+    std::sort(style.colors.begin(), style.colors.end(), [](const LabelColor& a, const LabelColor& b) { return a.id < b.id; });
+    for (size_t i = 1; i < style.colors.size(); ++i) {
+      if (style.colors[i].id == style.colors[i - 1].id) {
+        return InvalidArgument(where + ": label " + std::to_string(style.colors[i].id) + " has two colors");
+      }
+    }
   } else if (layer.labels) {
     return InvalidArgument(where + ": a labels style needs an image loaded as labels");
   }

@@ -139,6 +139,9 @@ void Downsample(const ImageDesc& type, const uint8_t* src, size_t src_stride, co
     case PixelType::kFloat32:
       DownsampleTyped<float>(type.channels, src, src_stride, src_rect, src_w, src_h, dst, out, out_stride);
       break;
+    case PixelType::kUint32:  // only labels are uint32: never a mean of ids
+      DownsampleLabels(type, src, src_stride, src_rect, src_w, src_h, dst, out, out_stride);
+      break;
   }
 }
 
@@ -188,6 +191,7 @@ void DownsampleLabels(const ImageDesc& type, const uint8_t* src, size_t src_stri
     case PixelType::kUint8: return LabelsMode<uint8_t>(src, src_stride, src_rect, src_w, src_h, dst, out, out_stride);
     case PixelType::kUint16: return LabelsMode<uint16_t>(src, src_stride, src_rect, src_w, src_h, dst, out, out_stride);
     case PixelType::kFloat32: return LabelsMode<float>(src, src_stride, src_rect, src_w, src_h, dst, out, out_stride);
+    case PixelType::kUint32: return LabelsMode<uint32_t>(src, src_stride, src_rect, src_w, src_h, dst, out, out_stride);
   }
 }
 

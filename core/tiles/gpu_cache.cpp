@@ -13,6 +13,9 @@ GlFormat GlFormatFor(TexelLayout layout) {
     case TexelLayout::kR16: return {GL_R16, GL_RED, GL_UNSIGNED_SHORT};
     case TexelLayout::kR32F: return {GL_R32F, GL_RED, GL_FLOAT};
     case TexelLayout::kRgba8: return {GL_RGBA8, GL_RGBA, GL_UNSIGNED_BYTE};
+    case TexelLayout::kR8UI: return {GL_R8UI, GL_RED_INTEGER, GL_UNSIGNED_BYTE};
+    case TexelLayout::kR16UI: return {GL_R16UI, GL_RED_INTEGER, GL_UNSIGNED_SHORT};
+    case TexelLayout::kR32UI: return {GL_R32UI, GL_RED_INTEGER, GL_UNSIGNED_INT};
   }
   return {GL_R8, GL_RED, GL_UNSIGNED_BYTE};
 }

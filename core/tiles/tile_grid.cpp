@@ -8,15 +8,20 @@ PixelRect PixelRect::Intersect(const PixelRect& o) const {
   return {std::max(x0, o.x0), std::max(y0, o.y0), std::min(x1, o.x1), std::min(y1, o.y1)};
 }
 
-TexelLayout LayoutFor(const ImageDesc& d) {
+TexelLayout LayoutFor(const ImageDesc& d, bool labels) {
   if (d.channels == 3) return TexelLayout::kRgbAsR8;
   if (d.channels == 4) return TexelLayout::kRgba8;
   switch (d.type) {
-    case PixelType::kUint8: return TexelLayout::kR8;
-    case PixelType::kUint16: return TexelLayout::kR16;
+    case PixelType::kUint8: return labels ? TexelLayout::kR8UI : TexelLayout::kR8;
+    case PixelType::kUint16: return labels ? TexelLayout::kR16UI : TexelLayout::kR16;
     case PixelType::kFloat32: return TexelLayout::kR32F;
+    case PixelType::kUint32: return TexelLayout::kR32UI;  // only labels are uint32
   }
   return TexelLayout::kR8;
+}
+
+bool IsIntegerLayout(TexelLayout layout) {
+  return layout == TexelLayout::kR8UI || layout == TexelLayout::kR16UI || layout == TexelLayout::kR32UI;
 }
 
 int TexelsPerPixelX(TexelLayout layout) { return layout == TexelLayout::kRgbAsR8 ? 3 : 1; }
@@ -24,9 +29,12 @@ int TexelsPerPixelX(TexelLayout layout) { return layout == TexelLayout::kRgbAsR8
 int BytesPerTexel(TexelLayout layout) {
   switch (layout) {
     case TexelLayout::kR8:
+    case TexelLayout::kR8UI:
     case TexelLayout::kRgbAsR8: return 1;
-    case TexelLayout::kR16: return 2;
+    case TexelLayout::kR16:
+    case TexelLayout::kR16UI: return 2;
     case TexelLayout::kR32F:
+    case TexelLayout::kR32UI:
     case TexelLayout::kRgba8: return 4;
   }
   return 0;
@@ -94,14 +102,14 @@ int64_t TileSide(int64_t wanted, int64_t chunk, int64_t extent) {
 }  // namespace
 
 Result<ImagePlan> PlanImage(const ImageDesc& desc, const std::vector<SourceLevel>& source_levels,
-                            int tile_size, int max_texture_size, bool pyramid) {
+                            int tile_size, int max_texture_size, bool pyramid, bool labels) {
   if (tile_size < 16) return InvalidArgument("tile size must be at least 16, got " + std::to_string(tile_size));
   if (source_levels.empty() || source_levels[0].level != 0 || source_levels[0].width != desc.width ||
       source_levels[0].height != desc.height) {
     return InvalidArgument("the source's level 0 does not match the image size");
   }
   ImagePlan plan;
-  plan.layout = LayoutFor(desc);
+  plan.layout = LayoutFor(desc, labels);
   plan.tile_size = tile_size;
   // A texture holds the tile and a one-pixel gutter.
   const int64_t max_x = std::max<int64_t>(1, std::min<int64_t>(tile_size, max_texture_size / TexelsPerPixelX(plan.layout) - 1));

@@ -34,8 +34,15 @@ enum class TexelLayout : uint8_t {
   kR32F,     ///< float32 scalar
   kRgbAsR8,  ///< uint8 RGB as an R8 texture three texels wide per pixel: exactly 3 bytes a pixel
   kRgba8,    ///< uint8 RGBA
+  kR8UI,     ///< labels: uint8 ids, unnormalised integers (read exactly through a usampler)
+  kR16UI,    ///< labels: uint16 ids
+  kR32UI,    ///< labels: uint32 ids
 };
-TexelLayout LayoutFor(const ImageDesc& desc);
+/// `labels`: an integer image of object ids is stored as integers (kR8UI, kR16UI, kR32UI); float32
+/// labels stay kR32F.
+TexelLayout LayoutFor(const ImageDesc& desc, bool labels = false);
+/// Whether shaders read `layout` through a usampler (unnormalised integers).
+bool IsIntegerLayout(TexelLayout layout);
 int TexelsPerPixelX(TexelLayout layout);  ///< 3 for kRgbAsR8, else 1
 int BytesPerTexel(TexelLayout layout);
 
@@ -88,6 +95,6 @@ inline constexpr int64_t kTopLevelMaxSide = 16;
 /// multiples of its chunks where chunks are smaller than a tile, so a tile decodes no chunk
 /// another tile also needs. `pyramid` false plans level 0 only.
 Result<ImagePlan> PlanImage(const ImageDesc& desc, const std::vector<SourceLevel>& source_levels,
-                            int tile_size, int max_texture_size, bool pyramid);
+                            int tile_size, int max_texture_size, bool pyramid, bool labels = false);
 
 }  // namespace tilerender

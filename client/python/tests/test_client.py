@@ -424,3 +424,32 @@ def test_labels_layers_over_an_image(client):
     assert alone[40, 60, :3].tolist() == [gray[40, 60]] * 3
     with pytest.raises(tr.InvalidArgument, match="labels style needs an image loaded as labels"):
         client.render(layers=[{"image": "under", "labels": {}}], size=(8, 8))
+
+
+def test_labels_uint32_ids_color_table_and_contours(client):
+    """uint32 ids (kept exact: 2**24 and 2**24 + 1 are two objects), int64 ids sent as uint32, an
+    explicit color table and contour mode, from Python."""
+    ids = np.zeros((40, 60), np.int64)  # what scikit-image's label() returns
+    ids[5:25, 5:25] = 2**24
+    ids[5:25, 25:45] = 2**24 + 1
+    ids[28:38, 50:58] = 2**32 - 1
+    info = client.upload(ids, "seg32", labels=True)
+    assert info.dtype == np.uint32
+    img = client.render(layers=[{"image": "seg32", "labels": {"colors": {2**24: "#ff0000", 2**32 - 1: (0, 0, 1)}}}],
+                        size=(60, 40), zoom=1)
+    assert img[10, 10, :3].tolist() == [255, 0, 0]
+    assert img[30, 52, :3].tolist() == [0, 0, 255]
+    assert img[10, 30, :3].tolist() not in ([255, 0, 0], [0, 0, 0])  # 2**24 + 1: its own (hash) color
+    # Contours 1 pixel wide: each square's border in its color, its inside and id 0 black.
+    c = client.render(layers=[{"image": "seg32", "labels": {"colors": {2**24: "#ff0000"}, "contour": 1}}],
+                      size=(60, 40), zoom=1)
+    red = np.all(c[:, :, :3] == [255, 0, 0], axis=2)
+    want = np.zeros((40, 60), bool)
+    want[5:25, 5:25] = True
+    want[6:24, 6:24] = False
+    np.testing.assert_array_equal(red, want)
+    assert c[15, 15, :3].tolist() == [0, 0, 0]
+    with pytest.raises(TypeError, match="uint32 for labels"):
+        client.upload(ids.astype(np.uint32), "not_labels")
+    with pytest.raises(ValueError, match="labels ids are 0 .. 2\\*\\*32 - 1"):
+        client.upload(np.full((4, 4), -1, np.int32), "negative", labels=True)

@@ -207,7 +207,8 @@ class Client:
                progress: Optional[ProgressFn] = None, labels: bool = False,
                timeout: Optional[float] = None) -> ImageInfo:
         """Uploads a numpy array as image `image_id`, streamed from the array's buffer in chunks.
-        ``labels=True``: a segmentation (object ids; uint8, uint16, or float32 for larger ids).
+        ``labels=True``: a segmentation (object ids: uint8, uint16 or uint32, stored as integers;
+        int32/int64 ids from 0 to 2**32 - 1 are sent as uint32).
 
         Shapes: (H, W) uint8, uint16 or float32; (H, W, 3) or (H, W, 4) uint8 is RGB(A); (C, H, W)
         is an image of C channels (any of the three dtypes; ``channel_axis=0`` says so for a uint8
@@ -217,8 +218,14 @@ class Client:
         chunk. Nothing is registered unless every byte arrived.
         """
         a = np.asarray(array)
-        if a.dtype.kind not in "uif" or a.dtype.newbyteorder("=") not in SUPPORTED_DTYPES:
-            raise TypeError(f"tilerender images are uint8, uint16 or float32, not {a.dtype} "
+        if labels and a.dtype.kind in "iu" and a.dtype.itemsize > 2 and a.dtype.newbyteorder("=") != np.uint32:
+            # Signed or 64-bit ids (what scikit-image's label() returns): uint32 if they all fit.
+            if a.size and (a.min() < 0 or a.max() > np.iinfo(np.uint32).max):
+                raise ValueError(f"labels ids are 0 .. 2**32 - 1; this {a.dtype} array has {a.min()} .. {a.max()}")
+            a = a.astype(np.uint32)
+        if (a.dtype.kind not in "uif" or a.dtype.newbyteorder("=") not in SUPPORTED_DTYPES or
+                (a.dtype.newbyteorder("=") == np.uint32 and not labels)):
+            raise TypeError(f"tilerender images are uint8, uint16 or float32 (uint32 for labels), not {a.dtype} "
                             "(convert first, e.g. a.astype(np.float32))")
         if not a.dtype.isnative:
             warnings.warn(f"converting a {a.dtype.str} (byte-swapped) array to native byte order for the upload",

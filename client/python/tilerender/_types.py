@@ -10,9 +10,10 @@ import numpy as np
 from tilerender import _png
 from tilerender.v1 import tilerender_pb2 as pb
 
-_DTYPES = {pb.UINT8: np.dtype(np.uint8), pb.UINT16: np.dtype(np.uint16), pb.FLOAT32: np.dtype(np.float32)}
+_DTYPES = {pb.UINT8: np.dtype(np.uint8), pb.UINT16: np.dtype(np.uint16), pb.FLOAT32: np.dtype(np.float32),
+           pb.UINT32: np.dtype(np.uint32)}
 _PIXEL_TYPES = {dtype: pixel_type for pixel_type, dtype in _DTYPES.items()}
-#: The dtypes an image may have (native byte order).
+#: The dtypes an image may have (native byte order); uint32 only for labels images.
 SUPPORTED_DTYPES = tuple(_PIXEL_TYPES)
 _INTERPOLATIONS = {"nearest": pb.NEAREST, "linear": pb.LINEAR}
 _BLENDINGS = {"translucent": pb.TRANSLUCENT, "additive": pb.ADDITIVE, "opaque": pb.OPAQUE, "minimum": pb.MINIMUM,
@@ -38,7 +39,9 @@ class Layer:
     "additive", "opaque", "minimum" or "maximum". ``auto_contrast``: (lo, hi) percentiles of the
     values in view as the contrast limits (e.g. (0.5, 99.5)); the limits used come back in the
     result's ``contrasts``. ``labels``: for an image loaded or uploaded with ``labels=True``, a dict
-    of ``seed`` (the colors per id), ``selected`` (an id highlighted) and ``only`` (it alone).
+    of ``seed`` (the colors per id), ``selected`` (an id highlighted), ``only`` (it alone),
+    ``colors`` ({id: color}, those ids' colors instead of their hash colors; alpha 0 hides one) and
+    ``contour`` (only the objects' borders, this many screen pixels wide).
     """
 
     image: str
@@ -154,8 +157,13 @@ def layer_proto(layer: Layer) -> pb.Layer:
             p.labels.selected_label = int(style.pop("selected"))
         style.pop("selected", None)
         p.labels.show_selected_only = bool(style.pop("only", False))
+        p.labels.contour = int(style.pop("contour", 0))
+        for label, color in dict(style.pop("colors", None) or {}).items():
+            c = color_proto(color)
+            p.labels.colors[int(label)] = (round(c.r * 255) << 24 | round(c.g * 255) << 16 |
+                                           round(c.b * 255) << 8 | round(c.a * 255))
         if style:
-            raise ValueError(f"unknown labels keys {sorted(style)} (seed, selected, only)")
+            raise ValueError(f"unknown labels keys {sorted(style)} (seed, selected, only, colors, contour)")
     if layer.auto_contrast is not None:
         lo, hi = layer.auto_contrast
         p.auto_contrast.lo_percentile, p.auto_contrast.hi_percentile = float(lo), float(hi)
