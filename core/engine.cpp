@@ -157,9 +157,11 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
     s->render_thread_id = std::this_thread::get_id();
     TR_ASSIGN_OR_RETURN(s->context, EglContext::Create(options.egl));
     const bool gather = options.texture_gather.value_or(true) && Renderer::ContextHasGather();
-    TR_ASSIGN_OR_RETURN(s->renderer, Renderer::Create(options.pbo_readback.value_or(!s->context->info().software), gather));
+    const bool histogram = options.gpu_histogram.value_or(true) && Renderer::ContextHasCompute();
+    TR_ASSIGN_OR_RETURN(s->renderer, Renderer::Create(options.pbo_readback.value_or(!s->context->info().software), gather, histogram));
     s->info = s->context->info();
     s->info.texture_gather = gather;
+    s->info.gpu_histogram = histogram;
     const GpuInfo& info = s->info;
     EngineLimits& l = s->limits;
     l.max_texture_size = info.max_texture_size;
@@ -409,11 +411,12 @@ Status ApplyAutoContrast(EngineState& s, const View& view, ResolvedLayer* layer,
   RenderTimings pass;
   const Status drawn = DrawLayersPaged(*s.renderer, *s.gpu, *s.fetcher, view, {layer}, {prepared}, &pass);
   s.gpu->UnpinAll();
-  Result<std::vector<float>> values = s.renderer->FinishValues(view);
+  Result<std::optional<AutoLimits>> found =
+      s.renderer->FinishValues(view, layer->auto_contrast->lo_percentile, layer->auto_contrast->hi_percentile);
   TR_RETURN_IF_ERROR(drawn);
-  TR_RETURN_IF_ERROR(values.status());
+  TR_RETURN_IF_ERROR(found.status());
   timings->tiles_paged_in += pass.tiles_paged_in;
-  const std::optional<AutoLimits> limits = Percentiles(*values, layer->auto_contrast->lo_percentile, layer->auto_contrast->hi_percentile);
+  const std::optional<AutoLimits>& limits = *found;
   if (!limits) return Status::Ok();
   double lo = limits->lo, hi = limits->hi;
   // One value everywhere: a ramp one unit wide from it (integers: that value black, the next white).

@@ -44,7 +44,8 @@ TEST(AutoContrastTest, PercentilesAreNumpysOverTheFiniteValues) {
   EXPECT_FALSE(Percentiles(none, 1, 99).has_value());
 }
 
-class AutoContrastRenderTest : public ::testing::Test {
+// Param: the percentiles from compute-shader histograms (true) or from the value pass read back.
+class AutoContrastRenderTest : public ::testing::TestWithParam<bool> {
  protected:
   static constexpr int64_t kW = 300, kH = 200;
   void SetUp() override {
@@ -58,6 +59,15 @@ class AutoContrastRenderTest : public ::testing::Test {
     uint16_t v;
     std::memcpy(&v, pixels_->data() + (y * kW + x) * 2, 2);
     return v;
+  }
+  std::unique_ptr<Engine> Make(int tile = 0) const {
+    EngineOptions o;
+    if (tile > 0) o.max_tile_size = tile;
+    o.warm_up_all = false;
+    o.gpu_histogram = GetParam();
+    std::unique_ptr<Engine> engine = MakeEngine(o);
+    EXPECT_EQ(engine->gpu_info().gpu_histogram, GetParam()) << "Mesa's llvmpipe has GL 4.5: compute shaders";
+    return engine;
   }
   RenderRequest Request(const ImageHandle& img, int w, int h, double zoom, double cx, double cy) const {
     RenderRequest r = RawView(img, w, h, zoom, cx, cy);
@@ -80,10 +90,10 @@ class AutoContrastRenderTest : public ::testing::Test {
   std::shared_ptr<BufferSource> pixels_;
 };
 
-TEST_F(AutoContrastRenderTest, LimitsArePercentilesOfTheVisiblePixelsAtAnyTileSize) {
+TEST_P(AutoContrastRenderTest, LimitsArePercentilesOfTheVisiblePixelsAtAnyTileSize) {
   std::vector<uint8_t> first_pixels;
   for (int tile : {512, 64, 48}) {
-    std::unique_ptr<Engine> engine = MakeEngine({.max_tile_size = tile, .warm_up_all = false});
+    std::unique_ptr<Engine> engine = Make(tile);
     auto img = engine->LoadImage(pixels_);
     ASSERT_TRUE(img.ok());
     // The whole image 1:1; a part of it at zoom 2 hanging over the edge; a view of 3 x 2 pixels.
@@ -121,8 +131,8 @@ TEST_F(AutoContrastRenderTest, LimitsArePercentilesOfTheVisiblePixelsAtAnyTileSi
   }
 }
 
-TEST_F(AutoContrastRenderTest, LinearAtADerivedLevelEqualsItsExplicitLimits) {
-  std::unique_ptr<Engine> engine = MakeEngine({.warm_up_all = false});
+TEST_P(AutoContrastRenderTest, LinearAtADerivedLevelEqualsItsExplicitLimits) {
+  std::unique_ptr<Engine> engine = Make();
   auto img = engine->LoadImage(pixels_);
   ASSERT_TRUE(img.ok());
   RenderRequest r = Request(*img, 70, 50, 0.23, 150, 100);  // level 2, bilinear, turned
@@ -143,12 +153,12 @@ TEST_F(AutoContrastRenderTest, LinearAtADerivedLevelEqualsItsExplicitLimits) {
   EXPECT_EQ(same->data, out->data);
 }
 
-TEST_F(AutoContrastRenderTest, NaNIsLeftOutAndNothingVisibleKeepsTheContrast) {
+TEST_P(AutoContrastRenderTest, NaNIsLeftOutAndNothingVisibleKeepsTheContrast) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   auto floats = MakeImage<float>({64, 48, PixelType::kFloat32, 1}, [&](int64_t x, int64_t y, int) {
     return (x + y) % 3 == 0 ? nan : static_cast<float>(x * 0.5 - y * 0.25);
   });
-  std::unique_ptr<Engine> engine = MakeEngine({.warm_up_all = false});
+  std::unique_ptr<Engine> engine = Make();
   auto img = engine->LoadImage(floats);
   ASSERT_TRUE(img.ok());
   RenderRequest r;
@@ -181,8 +191,8 @@ TEST_F(AutoContrastRenderTest, NaNIsLeftOutAndNothingVisibleKeepsTheContrast) {
   EXPECT_EQ(out->contrasts[0].hi, 5);
 }
 
-TEST_F(AutoContrastRenderTest, BadRequestsAreRefused) {
-  std::unique_ptr<Engine> engine = MakeEngine({.warm_up_all = false});
+TEST_P(AutoContrastRenderTest, BadRequestsAreRefused) {
+  std::unique_ptr<Engine> engine = Make();
   auto img = engine->LoadImage(pixels_);
   auto rgb = engine->LoadImage(MakeImage<uint8_t>({8, 8, PixelType::kUint8, 3}, [](int64_t, int64_t, int) { return 1; }));
   ASSERT_TRUE(img.ok() && rgb.ok());
@@ -198,4 +208,41 @@ TEST_F(AutoContrastRenderTest, BadRequestsAreRefused) {
 }
 
 }  // namespace
+TEST_P(AutoContrastRenderTest, FloatsOfAnySignAndSpacingAreExactOrderStatistics) {
+  // Negative and positive values, -0 and +0, ties, neighbours one float ulp apart (the same high 16
+  // key bits: the second histogram pass tells them apart), a huge and a tiny magnitude.
+  auto value = [](int64_t x, int64_t y) -> float {
+    const int64_t i = y * 97 + x;
+    switch (i % 7) {
+      case 0: return -0.0f;
+      case 1: return 0.0f;
+      case 2: return std::nextafter(1000.0f, 2000.0f) + static_cast<float>(i % 5) * 0.00006103515625f;  // 2^-14 steps
+      case 3: return -static_cast<float>(i) * 1.5f;
+      case 4: return 3.0e38f;
+      case 5: return 1.0e-30f * static_cast<float>(i % 3);
+      default: return static_cast<float>(i % 11) - 5.0f;
+    }
+  };
+  auto floats = MakeImage<float>({97, 61, PixelType::kFloat32, 1}, [&](int64_t x, int64_t y, int) { return value(x, y); });
+  std::unique_ptr<Engine> engine = Make(32);
+  auto img = engine->LoadImage(floats);
+  ASSERT_TRUE(img.ok());
+  std::vector<double> all;
+  for (int64_t y = 0; y < 61; ++y) {
+    for (int64_t x = 0; x < 97; ++x) all.push_back(value(x, y));
+  }
+  for (auto [lo, hi] : std::vector<std::pair<double, double>>{{0, 100}, {0.5, 99.5}, {13.7, 42.1}, {14.2, 14.3}, {50, 85.8}}) {
+    RenderRequest r = RawView(*img, 97, 61, 1, 48.5, 30.5);
+    r.layers[0].auto_contrast = AutoContrast{lo, hi};
+    auto out = engine->Render(r);
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    EXPECT_EQ(out->contrasts[0].samples, 97 * 61);
+    EXPECT_EQ(out->contrasts[0].lo, NumpyPercentile(all, lo)) << lo;
+    EXPECT_EQ(out->contrasts[0].hi, NumpyPercentile(all, hi)) << hi;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Histogram, AutoContrastRenderTest, ::testing::Values(true, false),
+                         [](const ::testing::TestParamInfo<bool>& i) { return i.param ? "GpuHistogram" : "Readback"; });
+
 }  // namespace tilerender::testing

@@ -37,6 +37,7 @@ struct GpuInfo {
   int max_viewport_height = 0;
   bool software = false;                ///< llvmpipe / softpipe / swrast
   bool texture_gather = false;          ///< linear footprints are sampled with textureGather (the engine's choice)
+  bool gpu_histogram = false;           ///< auto-contrast percentiles from compute histograms (the engine's choice)
   int64_t dedicated_memory_bytes = -1;  ///< from NVX_gpu_memory_info / ATI_meminfo; -1 if unknown
   int64_t available_memory_bytes = -1;  ///< free GPU memory at start; -1 if unknown
 };

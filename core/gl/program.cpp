@@ -12,8 +12,8 @@ namespace {
 Result<Shader> Compile(GLenum type, std::string_view name, const std::vector<std::string>& defines) {
   const std::string_view body = shaders::Find(name);
   if (body.empty()) return Internal("shader '" + std::string(name) + "' is not embedded");
-  // GLSL 3.30 core runs on every context we accept (4.5 down to 3.3).
-  std::string source = "#version 330 core\n";
+  // GLSL 3.30 core runs on every context we accept (4.5 down to 3.3); compute shaders need 4.30.
+  std::string source = type == GL_COMPUTE_SHADER ? "#version 430 core\n" : "#version 330 core\n";
   for (const std::string& d : defines) source += "#define " + d + "\n";
   source += "#line 1\n";
   source.append(body);
@@ -33,29 +33,35 @@ Result<Shader> Compile(GLenum type, std::string_view name, const std::vector<std
   return shader;
 }
 
+Result<Program> Link(const std::vector<const Shader*>& shaders, const std::string& what) {
+  Program program(glCreateProgram());
+  for (const Shader* s : shaders) glAttachShader(program.get(), s->get());
+  glLinkProgram(program.get());
+  GLint ok = GL_FALSE;
+  glGetProgramiv(program.get(), GL_LINK_STATUS, &ok);
+  for (const Shader* s : shaders) glDetachShader(program.get(), s->get());
+  if (ok != GL_TRUE) {
+    GLint len = 0;
+    glGetProgramiv(program.get(), GL_INFO_LOG_LENGTH, &len);
+    std::string log(len > 0 ? len : 0, '\0');
+    if (len > 0) glGetProgramInfoLog(program.get(), len, nullptr, log.data());
+    return Internal("linking " + what + " failed: " + log);
+  }
+  return program;
+}
+
 }  // namespace
 
 Result<Program> BuildProgram(std::string_view vertex_name, std::string_view fragment_name,
                              const std::vector<std::string>& defines) {
   TR_ASSIGN_OR_RETURN(Shader vs, Compile(GL_VERTEX_SHADER, vertex_name, defines));
   TR_ASSIGN_OR_RETURN(Shader fs, Compile(GL_FRAGMENT_SHADER, fragment_name, defines));
-  Program program(glCreateProgram());
-  glAttachShader(program.get(), vs.get());
-  glAttachShader(program.get(), fs.get());
-  glLinkProgram(program.get());
-  GLint ok = GL_FALSE;
-  glGetProgramiv(program.get(), GL_LINK_STATUS, &ok);
-  glDetachShader(program.get(), vs.get());
-  glDetachShader(program.get(), fs.get());
-  if (ok != GL_TRUE) {
-    GLint len = 0;
-    glGetProgramiv(program.get(), GL_INFO_LOG_LENGTH, &len);
-    std::string log(len > 0 ? len : 0, '\0');
-    if (len > 0) glGetProgramInfoLog(program.get(), len, nullptr, log.data());
-    return Internal("linking " + std::string(vertex_name) + " + " + std::string(fragment_name) +
-                    " failed: " + log);
-  }
-  return program;
+  return Link({&vs, &fs}, std::string(vertex_name) + " + " + std::string(fragment_name));
+}
+
+Result<Program> BuildComputeProgram(std::string_view name, const std::vector<std::string>& defines) {
+  TR_ASSIGN_OR_RETURN(Shader cs, Compile(GL_COMPUTE_SHADER, name, defines));
+  return Link({&cs}, std::string(name));
 }
 
 }  // namespace tilerender::gl

@@ -20,4 +20,17 @@ struct AutoLimits {
 /// left out; `values` is reordered). nullopt when none is finite.
 std::optional<AutoLimits> Percentiles(std::vector<float>& values, double lo_pct, double hi_pct);
 
+/// numpy.percentile's default ("linear") of n values: the order statistics k and k + 1 (0-based,
+/// ascending) and the weight of the second. `next` is false when only k is needed (t = 0, or k is
+/// the last).
+struct PercentileRank {
+  size_t k = 0;
+  double t = 0;
+  bool next = false;
+};
+PercentileRank RankOf(size_t n, double pct);
+/// The percentile from its order statistics a (k) and b (k + 1): numpy's _lerp, from the nearer
+/// end so that the result is exact at either end.
+double Lerp(double a, double b, const PercentileRank& r);
+
 }  // namespace tilerender

@@ -2,6 +2,7 @@
 
 #include <glad/gl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -259,7 +260,7 @@ Status Renderer::BeginValues(const View& view, const ResolvedLayer& layer) {
   }
   Target& t = values_target_;
   if (t.width != view.width || t.height != view.height) {
-    if (Status s = MakeTarget(&t, view.width, view.height, GL_RG32F, "value target"); !s.ok()) {
+    if (Status s = MakeTarget(&t, view.width, view.height, GL_RG32F, "value target", true); !s.ok()) {
       values_mode_ = false;
       return s;
     }
@@ -274,8 +275,16 @@ Status Renderer::BeginValues(const View& view, const ResolvedLayer& layer) {
   return Status::Ok();
 }
 
-Result<std::vector<float>> Renderer::FinishValues(const View& view) {
+Result<std::optional<AutoLimits>> Renderer::FinishValues(const View& view, double lo_pct, double hi_pct) {
   values_mode_ = false;
+  Result<std::optional<AutoLimits>> limits =
+      gpu_histogram_ ? GpuPercentiles(view, lo_pct, hi_pct) : ReadbackPercentiles(view, lo_pct, hi_pct);
+  // A large target is not kept (as Finish does for frames).
+  if (static_cast<int64_t>(view.width) * view.height > kKeptTargetPixels) values_target_ = Target{};
+  return limits;
+}
+
+Result<std::optional<AutoLimits>> Renderer::ReadbackPercentiles(const View& view, double lo_pct, double hi_pct) {
   const size_t pixels = static_cast<size_t>(view.width) * static_cast<size_t>(view.height);
   std::vector<float> rg(pixels * 2);
   glBindBuffer(GL_PIXEL_PACK_BUFFER, 0);
@@ -287,15 +296,121 @@ Result<std::vector<float>> Renderer::FinishValues(const View& view) {
   for (size_t i = 0; i < pixels; ++i) {
     if (rg[2 * i + 1] > 0.5f) values.push_back(rg[2 * i]);
   }
-  // A large target is not kept (as Finish does for frames).
-  if (static_cast<int64_t>(view.width) * view.height > kKeptTargetPixels) values_target_ = Target{};
-  return values;
+  return Percentiles(values, lo_pct, hi_pct);
 }
 
-Result<std::unique_ptr<Renderer>> Renderer::Create(bool pbo_readback, bool gather) {
+namespace {
+
+constexpr size_t kHistogramBins = 65536;  // 16 bits of a key per pass
+
+// The float of an order-preserving key (histogram.comp's key, inverted).
+float FromKey(uint32_t key) {
+  const uint32_t bits = (key & 0x80000000u) != 0 ? key & 0x7FFFFFFFu : ~key;
+  float v;
+  std::memcpy(&v, &bits, 4);
+  return v;
+}
+
+// The bin of `counts` holding the 0-based rank `rank`, and the rank within it.
+std::pair<uint32_t, uint64_t> BinOf(const uint32_t* counts, uint64_t rank) {
+  uint64_t below = 0;
+  for (uint32_t b = 0; b < kHistogramBins; ++b) {
+    if (rank < below + counts[b]) return {b, rank - below};
+    below += counts[b];
+  }
+  return {kHistogramBins - 1, 0};  // not reached: rank < the total
+}
+
+}  // namespace
+
+Result<std::optional<AutoLimits>> Renderer::GpuPercentiles(const View& view, double lo_pct, double hi_pct) {
+  for (int pass : {1, 2}) {
+    gl::Program& p = histogram_programs_[pass - 1];
+    if (!p) {
+      TR_ASSIGN_OR_RETURN(p, gl::BuildComputeProgram("histogram.comp", {"PASS " + std::to_string(pass)}));
+    }
+  }
+  if (!histogram_buffer_) {
+    histogram_buffer_ = gl::CreateBuffer();
+    glBindBuffer(GL_SHADER_STORAGE_BUFFER, histogram_buffer_.get());
+    glBufferData(GL_SHADER_STORAGE_BUFFER, static_cast<GLsizeiptr>(4 * kHistogramBins * 4), nullptr, GL_DYNAMIC_READ);
+  }
+  glBindBuffer(GL_SHADER_STORAGE_BUFFER, histogram_buffer_.get());
+  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, histogram_buffer_.get());
+  glActiveTexture(GL_TEXTURE0 + kUnitTile);
+  glBindTexture(GL_TEXTURE_2D, values_target_.texture.get());
+  const GLuint groups_x = static_cast<GLuint>((view.width + 15) / 16), groups_y = static_cast<GLuint>((view.height + 15) / 16);
+  // One pass: clear `histograms` histograms, count, read them back.
+  auto run = [&](const gl::Program& p, size_t histograms, std::vector<uint32_t>* counts) -> Status {
+    const GLsizeiptr bytes = static_cast<GLsizeiptr>(histograms * kHistogramBins * 4);
+    glClearBufferSubData(GL_SHADER_STORAGE_BUFFER, GL_R32UI, 0, bytes, GL_RED_INTEGER, GL_UNSIGNED_INT, nullptr);
+    glUseProgram(p.get());
+    glUniform1i(glGetUniformLocation(p.get(), "u_values"), kUnitTile);
+    glUniform2i(glGetUniformLocation(p.get(), "u_size"), view.width, view.height);
+    glDispatchCompute(groups_x, groups_y, 1);
+    glMemoryBarrier(GL_BUFFER_UPDATE_BARRIER_BIT);
+    counts->resize(histograms * kHistogramBins);
+    glGetBufferSubData(GL_SHADER_STORAGE_BUFFER, 0, bytes, counts->data());
+    return gl::CheckGl("the auto-contrast histogram");
+  };
+  // Pass 1: the keys' high halves.
+  std::vector<uint32_t> high;
+  TR_RETURN_IF_ERROR(run(histogram_programs_[0], 1, &high));
+  uint64_t n = 0;
+  for (uint32_t c : high) n += c;
+  if (n == 0) return std::optional<AutoLimits>();
+  // The order statistics the two percentiles need, and the high half of each.
+  const PercentileRank ranks[2] = {RankOf(n, lo_pct), RankOf(n, hi_pct)};
+  std::vector<uint64_t> wanted;
+  for (const PercentileRank& r : ranks) {
+    wanted.push_back(r.k);
+    if (r.next) wanted.push_back(r.k + 1);
+  }
+  std::vector<uint32_t> bins;                       // distinct high halves, at most 4
+  std::vector<std::pair<size_t, uint64_t>> where;  // per wanted rank: index in bins, rank in the bin
+  for (uint64_t rank : wanted) {
+    const auto [bin, within] = BinOf(high.data(), rank);
+    const size_t j = static_cast<size_t>(std::find(bins.begin(), bins.end(), bin) - bins.begin());
+    if (j == bins.size()) bins.push_back(bin);
+    where.push_back({j, within});
+  }
+  // Pass 2: the low halves of the keys in those bins.
+  const gl::Program& refine = histogram_programs_[1];
+  glUseProgram(refine.get());
+  std::array<GLuint, 4> bin_uniform{};
+  std::copy(bins.begin(), bins.end(), bin_uniform.begin());
+  glUniform1uiv(glGetUniformLocation(refine.get(), "u_bins"), 4, bin_uniform.data());
+  glUniform1i(glGetUniformLocation(refine.get(), "u_nbins"), static_cast<int>(bins.size()));
+  std::vector<uint32_t> low;
+  TR_RETURN_IF_ERROR(run(refine, bins.size(), &low));
+  std::vector<double> order;  // the wanted order statistics, in the order of `wanted`
+  for (const auto& [j, within] : where) {
+    const uint32_t low_half = BinOf(low.data() + j * kHistogramBins, within).first;
+    order.push_back(FromKey(bins[j] << 16 | low_half));
+  }
+  AutoLimits out;
+  out.samples = static_cast<int64_t>(n);
+  size_t next = 0;
+  for (int i = 0; i < 2; ++i) {
+    const double a = order[next++];
+    const double b = ranks[i].next ? order[next++] : a;
+    (i == 0 ? out.lo : out.hi) = Lerp(a, b, ranks[i]);
+  }
+  return std::optional<AutoLimits>(out);
+}
+
+bool Renderer::ContextHasCompute() {
+  GLint major = 0, minor = 0;
+  glGetIntegerv(GL_MAJOR_VERSION, &major);
+  glGetIntegerv(GL_MINOR_VERSION, &minor);
+  return major > 4 || (major == 4 && minor >= 3);
+}
+
+Result<std::unique_ptr<Renderer>> Renderer::Create(bool pbo_readback, bool gather, bool gpu_histogram) {
   std::unique_ptr<Renderer> r(new Renderer());
   r->pbo_readback_ = pbo_readback;
   r->gather_ = gather;
+  r->gpu_histogram_ = gpu_histogram;
   static_assert(std::size(kProgramKinds) * 2 == std::tuple_size_v<decltype(r->programs_)>);
   for (int i = 0; i < static_cast<int>(r->programs_.size()); ++i) {
     const ProgramKind& kind = kProgramKinds[i / 2];

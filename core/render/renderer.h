@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/gl/gl_objects.h"
+#include "core/render/auto_contrast.h"
 #include "core/render/resolve.h"
 #include "core/tiles/tile_grid.h"
 
@@ -36,9 +37,13 @@ class Renderer {
  public:
   /// `pbo_readback`: read frames through a pixel-pack buffer (see EngineOptions). `gather`: sample
   /// linear footprints with textureGather (the context must have GL 4.0 or ARB_texture_gather).
-  static Result<std::unique_ptr<Renderer>> Create(bool pbo_readback, bool gather);
+  /// `gpu_histogram`: take auto-contrast's percentiles with compute-shader histograms (GL 4.3);
+  /// false: read the value pass back and select on the CPU. The limits are the same (tests).
+  static Result<std::unique_ptr<Renderer>> Create(bool pbo_readback, bool gather, bool gpu_histogram = false);
   /// Whether the current context offers textureGather (GL 4.0 or ARB_texture_gather).
   static bool ContextHasGather();
+  /// Whether the current context runs compute shaders (GL 4.3).
+  static bool ContextHasCompute();
 
   /// Builds the program a layer needs beyond the ones made at start (labels), so that drawing
   /// cannot fail half way; call for every layer before Begin.
@@ -57,10 +62,11 @@ class Renderer {
 
   /// The value pass of viewport auto-contrast: binds a float target of the view's size; DrawTiles
   /// of scalar layers then writes the data values the pixels show (same sampling as their colors)
-  /// until FinishValues, which returns them (pixels the layer does not cover, or NaN, left out).
-  /// Call before Begin, for one scalar layer.
+  /// until FinishValues, which returns the percentiles lo_pct and hi_pct (0..100, numpy's linear
+  /// method) of the finite values the layer shows (nullopt: none). Call before Begin, for one
+  /// scalar layer.
   Status BeginValues(const View& view, const ResolvedLayer& layer);
-  Result<std::vector<float>> FinishValues(const View& view);
+  Result<std::optional<AutoLimits>> FinishValues(const View& view, double lo_pct, double hi_pct);
 
   /// Contour mode of a labels layer (after Begin): BeginIds binds an id target of the view's size;
   /// DrawTiles of the layer then writes the id each pixel shows; DrawContours draws the objects'
@@ -82,6 +88,10 @@ class Renderer {
   };
 
   Renderer() = default;
+  /// FinishValues' two ways: exact radix selection with compute histograms (histogram.comp), or
+  /// a readback of every sample and a selection on the CPU.
+  Result<std::optional<AutoLimits>> GpuPercentiles(const View& view, double lo_pct, double hi_pct);
+  Result<std::optional<AutoLimits>> ReadbackPercentiles(const View& view, double lo_pct, double hi_pct);
   Result<const Target*> TargetFor(int width, int height);
   /// The colormap's texture; custom ones go to slot `slot` (one per layer of a composite).
   unsigned LutTexture(const Lut& lut, int slot = 0);
@@ -125,8 +135,11 @@ class Renderer {
   std::array<Program, 4> value_programs_;  // integer, float x nearest, linear
   std::array<Program, 4> labels_programs_; // integer, float x colors, ids
   std::array<Program, 2> contour_programs_; // rows, columns
-  Target values_target_;                   // RG32F: value, coverage
+  Target values_target_;                   // RG32F: value, coverage (a texture)
   bool values_mode_ = false;
+  bool gpu_histogram_ = false;
+  std::array<gl::Program, 2> histogram_programs_;  // PASS 1, 2; built on first use
+  gl::Buffer histogram_buffer_;            // 4 x 65536 counts
   Target ids_target_;                      // R32UI: the id each pixel shows (contour mode)
   Target minmax_target_;                   // RG32UI: the row pass's minimum and maximum id
   bool ids_mode_ = false;
