@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Analysis views (#15) on the real daemon: a labels layer over a uint16 image, auto-contrast, probe
 and profile. Writes a SIDE x SIDE uint16 image and a labels image of the same size (uint32 ids in an
-NPY, read as float32), loads both, and reports GPU bytes and render latencies (median of REPS after
-the first view) of: the image alone (the baseline in the same run), the labels over it, the image with
-auto-contrast; and probe/profile latencies.
+NPY, stored as R32UI), loads both, and reports GPU bytes and render latencies (median of REPS after
+the first view) of: the image alone (the baseline in the same run), the labels over it (filled, with a
+color table, as contours), the image with auto-contrast (compute histograms; and, from a second
+daemon started with --gpu-histogram false, the readback); and probe/profile latencies.
 
     bench/analysis_bench.py [--side 20000] [--reps 5] [--data-dir /tmp/tilerender-bench/analysis]
 Needs build/ (tilerenderd, the Python client in build/pyenv: run it with build/pyenv/bin/python).
@@ -65,8 +66,8 @@ def main() -> None:
     t = time.perf_counter()
     write_files(d, args.side)
     print(f"# analysis_bench: {args.side} x {args.side}, files ready in {time.perf_counter() - t:.1f} s")
-    daemon = subprocess.Popen([str(ROOT / "build/server/tilerenderd"), "--listen", "127.0.0.1:0", "--data-root", str(d)],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    daemon = subprocess.Popen([str(ROOT / "build/server/tilerenderd"), "--listen", "127.0.0.1:0", "--data-root", str(d),
+                               "--gpu-histogram", "true"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         address = daemon.stdout.readline().decode().split(" on ")[-1].strip()
         with tr.Client(address, timeout=600) as c:
@@ -81,6 +82,8 @@ def main() -> None:
                 print(f"| {pr.image_id} | {tr.ImageInfo.from_proto(pr).dtype} | {pr.gpu_bytes_level0 / (raw * args.side ** 2):.3f} "
                       f"| {pr.gpu_bytes / 2 ** 20:.0f} MiB |")
             print()
+            limits = {}
+            table = {i * 7 + 1: (i % 2, 0.5, 1 - i % 2) for i in range(1000)}
             views = {
                 "fit 1024x768": dict(size=(1024, 768)),
                 "1:1 1024x768": dict(size=(1024, 768), zoom=1, center=(args.side / 2, args.side / 2)),
@@ -92,12 +95,19 @@ def main() -> None:
                     "uint16 image alone (baseline)": dict(layers=[{"image": "img", "colormap": "gray"}]),
                     "+ labels layer over it": dict(layers=[{"image": "img", "colormap": "gray"},
                                                            {"image": "labels", "labels": {"seed": 1}, "opacity": 0.6}]),
-                    "image with auto-contrast 0.5/99.5": dict(layers=[{"image": "img", "colormap": "gray",
-                                                                      "auto_contrast": (0.5, 99.5)}]),
+                    "+ labels, 1000-entry color table": dict(layers=[{"image": "img", "colormap": "gray"},
+                                                                     {"image": "labels", "opacity": 0.6,
+                                                                      "labels": {"seed": 1, "colors": table}}]),
+                    "+ labels as 2-pixel contours": dict(layers=[{"image": "img", "colormap": "gray"},
+                                                                 {"image": "labels", "labels": {"seed": 1, "contour": 2}}]),
+                    "image with auto-contrast 0.5/99.5 (GPU histogram)": dict(layers=[{"image": "img", "colormap": "gray",
+                                                                                      "auto_contrast": (0.5, 99.5)}]),
                 }
                 for cname, layers in cases.items():
-                    _, first_ms, med = timed(lambda: c.render(**layers, **view, format="png"), args.reps)
+                    r, first_ms, med = timed(lambda: c.render(**layers, **view, format="png"), args.reps)
                     print(f"| {vname} | {cname} | {first_ms:.1f} | {med:.1f} |")
+                    if "auto-contrast" in cname:
+                        limits[vname] = r.contrasts
             print()
             rng = np.random.default_rng(0)
             pts = rng.uniform(0, args.side, (1000, 2))
@@ -111,6 +121,27 @@ def main() -> None:
             }.items():
                 _, _, med = timed(fn, args.reps)
                 print(f"| {name} | {med:.1f} |")
+    finally:
+        daemon.terminate()
+        daemon.wait(30)
+    # The same auto-contrast renders read back and selected on the CPU (the fallback without
+    # compute shaders), from a second daemon: the limits must be the same.
+    daemon = subprocess.Popen([str(ROOT / "build/server/tilerenderd"), "--listen", "127.0.0.1:0", "--data-root", str(d),
+                               "--gpu-histogram", "false"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        address = daemon.stdout.readline().decode().split(" on ")[-1].strip()
+        with tr.Client(address, timeout=600) as c:
+            c.load(f"img{args.side}.npy", "img")
+            print()
+            print("| view | what | first view ms | median ms | limits |")
+            print("| --- | --- | ---: | ---: | --- |")
+            for vname, view in views.items():
+                c.render("img", **view, format="png")  # levels derived first, as in the first daemon
+                r, first_ms, med = timed(lambda: c.render(layers=[{"image": "img", "colormap": "gray",
+                                                                   "auto_contrast": (0.5, 99.5)}], **view, format="png"),
+                                         args.reps)
+                same = "same" if r.contrasts == limits[vname] else f"DIFFER {r.contrasts} vs {limits[vname]}"
+                print(f"| {vname} | auto-contrast 0.5/99.5 (readback, CPU selection) | {first_ms:.1f} | {med:.1f} | {same} |")
     finally:
         daemon.terminate()
         daemon.wait(30)

@@ -157,7 +157,9 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options) {
     s->render_thread_id = std::this_thread::get_id();
     TR_ASSIGN_OR_RETURN(s->context, EglContext::Create(options.egl));
     const bool gather = options.texture_gather.value_or(true) && Renderer::ContextHasGather();
-    const bool histogram = options.gpu_histogram.value_or(true) && Renderer::ContextHasCompute();
+    // On llvmpipe the "GPU" is the CPU: the compute histograms' atomics cost more than reading the
+    // samples back (BENCHMARKS.md), so the default there is the readback.
+    const bool histogram = options.gpu_histogram.value_or(!s->context->info().software) && Renderer::ContextHasCompute();
     TR_ASSIGN_OR_RETURN(s->renderer, Renderer::Create(options.pbo_readback.value_or(!s->context->info().software), gather, histogram));
     s->info = s->context->info();
     s->info.texture_gather = gather;

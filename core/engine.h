@@ -59,8 +59,9 @@ struct EngineOptions {
   /// ARB_texture_gather); false: fetches. The pixels are the same (tests).
   std::optional<bool> texture_gather;
   /// Viewport auto-contrast's percentiles from compute-shader histograms (exact radix selection,
-  /// 256 KiB to 1 MiB read back). Unset: where the context has compute shaders (GL 4.3); false: the
-  /// value pass read back whole (8 bytes a pixel) and selected on the CPU. The limits are the same.
+  /// 256 KiB to 1 MiB read back). Unset: on a hardware GPU with compute shaders (GL 4.3), not on
+  /// llvmpipe, whose atomics cost more than the readback; false: the value pass read back whole
+  /// (8 bytes a pixel) and selected on the CPU. The limits are the same.
   std::optional<bool> gpu_histogram;
   /// Draw additive layers of one image's planes (a channel composite) in one pass, up to four at a
   /// time; false: one pass per layer. Either way the pixels are the same (tests compare them).

@@ -114,6 +114,9 @@ int main(int argc, char** argv) {
   app.add_option("--http-cache", http_cache, "bytes of encoded IIIF renders kept for repeats (0: none)")->capture_default_str();
   app.add_flag("--layer-by-layer", [&](int64_t) { engine_options.one_pass_composite = false; },
                "draw channel composites one pass per layer (for benchmarks: the pixels are the same)");
+  app.add_option_function<bool>("--gpu-histogram", [&](bool on) { engine_options.gpu_histogram = on; },
+                                "auto-contrast percentiles from compute histograms: true, false (read back, select on the CPU); "
+                                "default: true on a hardware GPU with GL 4.3, false on llvmpipe (same limits either way)");
   app.add_flag("--demo", demo, "load the built-in synthetic image as 'demo'");
   app.add_option("--demo-size", [&](const CLI::results_t& r) {
     return std::sscanf(r[0].c_str(), "%ldx%ld", &demo_width, &demo_height) == 2 && demo_width > 0 && demo_height > 0;
