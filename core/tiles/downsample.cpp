@@ -127,6 +127,10 @@ PixelRect DownsampleSource(const PixelRect& dst, int64_t src_w, int64_t src_h) {
           std::min<int64_t>(2 * dst.x1 + 1, src_w), std::min<int64_t>(2 * dst.y1 + 1, src_h)};
 }
 
+PixelRect LabelsSource(const PixelRect& dst, int64_t src_w, int64_t src_h) {
+  return {2 * dst.x0, 2 * dst.y0, std::min<int64_t>(2 * dst.x1, src_w), std::min<int64_t>(2 * dst.y1, src_h)};
+}
+
 void Downsample(const ImageDesc& type, const uint8_t* src, size_t src_stride, const PixelRect& src_rect,
                 int64_t src_w, int64_t src_h, const PixelRect& dst, uint8_t* out, size_t out_stride) {
   switch (type.type) {

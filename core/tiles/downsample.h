@@ -17,6 +17,10 @@ namespace tilerender {
 /// The level-k pixels that level-(k+1) pixels `dst` need: [2 x0 - 1, 2 x1 + 1) x [2 y0 - 1, 2 y1 + 1)
 /// clipped to the level-k size (src_w x src_h).
 PixelRect DownsampleSource(const PixelRect& dst, int64_t src_w, int64_t src_h);
+/// The level-k pixels that level-(k+1) labels pixels `dst` need: their 2 x 2 blocks only,
+/// [2 x0, 2 x1) x [2 y0, 2 y1) clipped (no filter margin: a derived tile reads exactly the
+/// chunks under it, not their neighbours as well).
+PixelRect LabelsSource(const PixelRect& dst, int64_t src_w, int64_t src_h);
 
 /// Computes level-(k+1) pixels `dst` into `out` (rows `out_stride` bytes apart). `src` points at
 /// level-k pixel (src_rect.x0, src_rect.y0), rows `src_stride` apart, and holds at least
@@ -30,7 +34,7 @@ void Downsample(const ImageDesc& type, const uint8_t* src, size_t src_stride, co
 /// mean of ids is a third, unrelated object); the mode keeps what covers most of the block, and
 /// where no id dominates it is plain subsampling, what nearest sampling of level k would show.
 /// Each output pixel depends on its own block only: tile-size and order invariant. `src` as for
-/// Downsample (it covers DownsampleSource(dst, ...), which holds every block).
+/// Downsample, holding at least LabelsSource(dst, src_w, src_h).
 void DownsampleLabels(const ImageDesc& type, const uint8_t* src, size_t src_stride, const PixelRect& src_rect,
                       int64_t src_w, int64_t src_h, const PixelRect& dst, uint8_t* out, size_t out_stride);
 

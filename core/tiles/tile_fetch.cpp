@@ -30,7 +30,8 @@ Result<std::shared_ptr<HostChunk>> TileFetcher::Derive(const TiledImage& image, 
   const LevelPlan& below = image.plan().levels[level - 1];
   const ImageDesc& desc = image.info().desc;
   const PixelRect dst = l.Chunk(cx, cy);
-  const PixelRect src = DownsampleSource(dst, below.width, below.height);
+  const PixelRect src = image.info().labels ? LabelsSource(dst, below.width, below.height)
+                                            : DownsampleSource(dst, below.width, below.height);
   std::vector<uint8_t> scratch;
   TR_ASSIGN_OR_RETURN(RectView view, ReadRect(image, level - 1, plane, src, &scratch));
   const size_t stride = static_cast<size_t>(dst.width()) * desc.bytes_per_pixel();
