@@ -131,12 +131,18 @@ inline void Exercise(ImageSource& source) {
   }
 }
 
-// Opens a file through OpenImageFile and exercises what it gives.
+// Opens a file through OpenImageFile and exercises what it gives. A scalar float32 image (what
+// uint32 data becomes) is opened again as labels, where uint32 stays uint32 (another path).
 inline void OpenAndExercise(const std::string& path, const OpenOptions& options) {
   auto opened = OpenImageFile(path, options);
   if (!opened.ok()) return;
   if (!opened->source) Violation("OK without a source");
   Exercise(*opened->source);
+  if (!options.labels && opened->source->desc().type == PixelType::kFloat32 && opened->source->desc().channels == 1) {
+    OpenOptions labels = options;
+    labels.labels = true;
+    OpenAndExercise(path, labels);
+  }
 }
 
 }  // namespace tilerender::fuzz
