@@ -117,6 +117,22 @@ class LabelsTest : public ::testing::Test {
                                  double cy, uint32_t seed, std::optional<uint32_t> only = {}) const {
     return Colorize(ScreenIds(level, lw, lh, k, w, h, zoom, cx, cy), seed, only);
   }
+  // `below` alone (a gray image, `w` x `h` at zoom 1 around (cx, cy)), then with a layer of the
+  // labels image `labels` in `style` over it.
+  static std::pair<RenderOutput, RenderOutput> AloneAndUnderLabels(Engine& engine, const ImageHandle& below, const ImageHandle& labels,
+                                                     const LabelsStyle& style, int w, int h, double cx, double cy) {
+    RenderRequest alone = RawView(below, w, h, 1, cx, cy);
+    auto base = engine.Render(alone);
+    EXPECT_TRUE(base.ok()) << base.status().ToString();
+    RenderRequest both = alone;
+    Layer layer;
+    layer.image = labels;
+    layer.labels = style;
+    both.layers.push_back(layer);
+    auto over = engine.Render(both);
+    EXPECT_TRUE(over.ok()) << over.status().ToString();
+    return {base.ok() ? *std::move(base) : RenderOutput{}, over.ok() ? *std::move(over) : RenderOutput{}};
+  }
   Ids ids_;
   std::shared_ptr<BufferSource> pixels_;
 };
@@ -197,17 +213,9 @@ TEST_F(LabelsTest, SelectionSeedAndTheLayersBelow) {
   // Over an image: where the id is 0 the image below shows, elsewhere the label's color.
   auto below = engine->LoadImage(MakeImage<uint8_t>({kW, kH, PixelType::kUint8, 1}, [](int64_t x, int64_t y, int) { return (x * 3 + y) & 255; }));
   ASSERT_TRUE(below.ok());
-  RenderRequest image_only = Request(*below, 257, 193, 1, 128.5, 96.5);
-  image_only.layers[0].labels.reset();
-  auto base = engine->Render(image_only);
-  ASSERT_TRUE(base.ok());
-  RenderRequest both = image_only;
-  Layer labels;
-  labels.image = *img;
-  labels.labels = LabelsStyle{.seed = 42};
-  both.layers.push_back(labels);
-  auto over = engine->Render(both);
-  ASSERT_TRUE(over.ok());
+  const auto [base_frame, over_frame] = AloneAndUnderLabels(*engine, *below, *img, LabelsStyle{.seed = 42}, 257, 193, 128.5, 96.5);
+  const RenderOutput* base = &base_frame;
+  const RenderOutput* over = &over_frame;
   for (size_t p = 0; p < ids_.size(); ++p) {
     for (int c = 0; c < 4; ++c) {
       const uint8_t want = ids_[p] == 0 ? base->data[p * 4 + c] : full[p * 4 + c];
@@ -358,6 +366,13 @@ class ContourTest : public LabelsTest {
     const int64_t i = x / 8, j = y / 8;
     return (i + j) % 5 == 0 ? 0 : static_cast<uint32_t>(1 + i + 12 * j);
   }
+  static Ids CheckerIds() {
+    Ids ids(static_cast<size_t>(kCw * kCh));
+    for (int64_t y = 0; y < kCh; ++y) {
+      for (int64_t x = 0; x < kCw; ++x) ids[static_cast<size_t>(y * kCw + x)] = CheckerId(x, y);
+    }
+    return ids;
+  }
   // The contour rule (DESIGN §3): an object pixel with another id (or none) within `width` pixels
   // in x and y, the window clipped to the screen.
   static Ids Contour(const Ids& screen, int w, int h, int width) {
@@ -382,10 +397,7 @@ class ContourTest : public LabelsTest {
 };
 
 TEST_F(ContourTest, BordersOfACheckerboardAtAnyTileSizeZoomAndWidth) {
-  Ids ids(static_cast<size_t>(kCw * kCh));
-  for (int64_t y = 0; y < kCh; ++y) {
-    for (int64_t x = 0; x < kCw; ++x) ids[static_cast<size_t>(y * kCw + x)] = CheckerId(x, y);
-  }
+  const Ids ids = CheckerIds();
   auto src = MakeImage<uint16_t>({kCw, kCh, PixelType::kUint16, 1}, [](int64_t x, int64_t y, int) { return CheckerId(x, y); });
   int64_t lw, lh;
   const Ids level1 = ModeLevel(ids, kCw, kCh, &lw, &lh);
@@ -429,26 +441,16 @@ TEST_F(ContourTest, BordersOfACheckerboardAtAnyTileSizeZoomAndWidth) {
 
 TEST_F(ContourTest, SelectionTableOverAnImageAndRefusals) {
   std::unique_ptr<Engine> engine = MakeEngine({.max_tile_size = 32, .warm_up_all = false});
-  Ids ids(static_cast<size_t>(kCw * kCh));
-  for (int64_t y = 0; y < kCh; ++y) {
-    for (int64_t x = 0; x < kCw; ++x) ids[static_cast<size_t>(y * kCw + x)] = CheckerId(x, y);
-  }
+  const Ids ids = CheckerIds();
   auto img = engine->LoadImage(MakeImage<uint8_t>({kCw, kCh, PixelType::kUint8, 1}, [](int64_t x, int64_t y, int) { return CheckerId(x, y); }),
                                {.labels = true});
   ASSERT_TRUE(img.ok());
   auto below = engine->LoadImage(MakeImage<uint8_t>({kCw, kCh, PixelType::kUint8, 1}, [](int64_t x, int64_t y, int) { return (x * 5 + y * 3) & 255; }));
   ASSERT_TRUE(below.ok());
-  RenderRequest base_request = Request(*below, 96, 64, 1, 48, 32);
-  base_request.layers[0].labels.reset();
-  auto base = engine->Render(base_request);
-  ASSERT_TRUE(base.ok());
-  RenderRequest r = base_request;
-  Layer labels;
-  labels.image = *img;
-  labels.labels = LabelsStyle{.seed = 42, .selected = 14, .selected_only = true, .colors = {{14, {0, 255, 0, 255}}}, .contour = 1};
-  r.layers.push_back(labels);
-  auto out = engine->Render(r);
-  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  const LabelsStyle style{.seed = 42, .selected = 14, .selected_only = true, .colors = {{14, {0, 255, 0, 255}}}, .contour = 1};
+  const auto [base_frame, over_frame] = AloneAndUnderLabels(*engine, *below, *img, style, 96, 64, 48, 32);
+  const RenderOutput* base = &base_frame;
+  const RenderOutput* out = &over_frame;
   const Ids contour = Contour(ScreenIds(ids, kCw, kCh, 0, 96, 64, 1, 48, 32, kCw, kCh), 96, 64, 1);
   int green = 0;
   for (size_t p = 0; p < contour.size(); ++p) {
@@ -460,8 +462,12 @@ TEST_F(ContourTest, SelectionTableOverAnImageAndRefusals) {
     }
   }
   EXPECT_EQ(green, 28) << "the 8 x 8 square's 1-pixel border";
-  r.layers[1].labels->contour = kMaxContourWidth + 1;
-  EXPECT_EQ(engine->Render(r).status().message(), "layer 1: contour width must be 0 (filled) to 64 screen pixels, got 65");
+  RenderRequest wide = RawView(*below, 96, 64, 1, 48, 32);
+  Layer too_wide;
+  too_wide.image = *img;
+  too_wide.labels = LabelsStyle{.contour = kMaxContourWidth + 1};
+  wide.layers.push_back(too_wide);
+  EXPECT_EQ(engine->Render(wide).status().message(), "layer 1: contour width must be 0 (filled) to 64 screen pixels, got 65");
 }
 
 }  // namespace

@@ -42,6 +42,19 @@ void RangeRows(const uint8_t* data, size_t stride, int64_t w, int64_t h, int cha
   }
 }
 
+// Scalar integers read with memcpy (any alignment).
+template <typename T>
+void RangeUnaligned(const uint8_t* data, size_t stride, int64_t w, int64_t h, ValueRange* r) {
+  for (int64_t y = 0; y < h; ++y) {
+    for (int64_t x = 0; x < w; ++x) {
+      T v;
+      std::memcpy(&v, data + static_cast<size_t>(y) * stride + static_cast<size_t>(x) * sizeof(T), sizeof(T));
+      r->min = std::min(r->min, static_cast<double>(v));
+      r->max = std::max(r->max, static_cast<double>(v));
+    }
+  }
+}
+
 void RangeFloatRows(const uint8_t* data, size_t stride, int64_t w, int64_t h, ValueRange* r) {
   for (int64_t y = 0; y < h; ++y) {
     const uint8_t* row = data + static_cast<size_t>(y) * stride;
@@ -72,28 +85,14 @@ ValueRange ComputeRange(const uint8_t* data, size_t stride, const ImageDesc& des
       if (reinterpret_cast<uintptr_t>(data) % 2 == 0 && stride % 2 == 0) {
         RangeRows<uint16_t>(data, stride, w, h, 1, 1, &r);
       } else {
-        for (int64_t y = 0; y < h; ++y) {
-          for (int64_t x = 0; x < w; ++x) {
-            uint16_t v;
-            std::memcpy(&v, data + static_cast<size_t>(y) * stride + x * 2, 2);
-            r.min = std::min(r.min, static_cast<double>(v));
-            r.max = std::max(r.max, static_cast<double>(v));
-          }
-        }
+        RangeUnaligned<uint16_t>(data, stride, w, h, &r);
       }
       break;
     case PixelType::kFloat32:
       RangeFloatRows(data, stride, w, h, &r);
       break;
     case PixelType::kUint32:
-      for (int64_t y = 0; y < h; ++y) {
-        for (int64_t x = 0; x < w; ++x) {
-          uint32_t v;
-          std::memcpy(&v, data + static_cast<size_t>(y) * stride + x * 4, 4);
-          r.min = std::min(r.min, static_cast<double>(v));
-          r.max = std::max(r.max, static_cast<double>(v));
-        }
-      }
+      RangeUnaligned<uint32_t>(data, stride, w, h, &r);
       break;
   }
   return r;
